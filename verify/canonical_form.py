@@ -1,0 +1,97 @@
+"""A canonical representative of the affine class of a model (THEORY.md, last check).
+
+Models related by an invertible affine reparametrisation (f ∘ h⁻¹, h#P) share one
+canonical form: whiten the prior (mean 0, covariance I), which leaves an orthogonal
+freedom Q; fix Q by the eigenvectors of a symmetric matrix built equivariantly from
+the whitened components, and the sign of each eigenvector by an odd moment. When
+the eigenvalues repeat or a sign moment vanishes, the prior has (or may have) an
+orthogonal symmetry and the form is not unique; the result says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from models import AffineMap, GaussianMixture, GenerativeModel
+
+# Relative eigenvalue gap and relative sign-moment size below which the form is called not unique.
+GAP_RTOL = 1e-6
+SIGN_RTOL = 1e-8
+
+
+@dataclass(frozen=True)
+class CanonicalForm:
+    """The canonical representative and how it was reached.
+
+    Attributes
+    ----------
+    model : GenerativeModel or GaussianMixture
+        The reparametrised model (f ∘ h⁻¹, h#P), or the prior h#P alone.
+    map : AffineMap
+        h, from the given latents to the canonical ones.
+    unique : bool
+        Whether h is determined by the prior (no orthogonal symmetry is left).
+    reason : str
+        Which statistic fixed the rotation, or why it could not.
+    """
+
+    model: object
+    map: AffineMap
+    unique: bool
+    reason: str
+
+
+def canonical_form(model, *, gap_rtol: float = GAP_RTOL, sign_rtol: float = SIGN_RTOL) -> CanonicalForm:
+    """Canonical form of a ``GenerativeModel`` (or of a ``GaussianMixture`` prior alone)."""
+    if isinstance(model, GenerativeModel):
+        prior = model.prior
+    elif isinstance(model, GaussianMixture):
+        prior = model
+    else:
+        raise ValueError(f"model: expected a GenerativeModel or a GaussianMixture, got {type(model).__name__}")
+    whitening = _whitening(prior)
+    white = prior.affine(whitening)
+    rotation, unique, reason = _rotation(white, gap_rtol, sign_rtol)
+    h = AffineMap(rotation, torch.zeros(prior.dim, dtype=prior.dtype, device=prior.device)).compose(whitening)
+    canonical = model.reparametrize(h) if isinstance(model, GenerativeModel) else prior.affine(h)
+    return CanonicalForm(canonical, h, unique, reason)
+
+
+def _whitening(prior: GaussianMixture) -> AffineMap:
+    values, vectors = torch.linalg.eigh(prior.covariance())
+    inverse_root = vectors @ torch.diag(values.rsqrt()) @ vectors.T
+    return AffineMap(inverse_root, -(inverse_root @ prior.mean()))
+
+
+def _rotation(white: GaussianMixture, gap_rtol: float, sign_rtol: float):
+    weights, means, covs = white.weights, white.means, white.covariances
+    candidates = {
+        "between-component scatter Σ λ_j μ_j μ_jᵀ": torch.einsum("j,ja,jb->ab", weights, means, means),
+        "second moment of the covariances Σ λ_j Σ_j²": torch.einsum("j,jab,jbc->ac", weights, covs, covs),
+    }
+    for name, matrix in candidates.items():
+        values, vectors = torch.linalg.eigh(0.5 * (matrix + matrix.T))
+        scale = max(float(values.abs().max()), 1.0)
+        if white.dim == 1 or float(torch.diff(values).min()) > gap_rtol * scale:
+            rotation = vectors.T
+            signs, signed = _signs(rotation, weights, means, covs, sign_rtol)
+            if not signed:
+                return signs.unsqueeze(1) * rotation, False, f"eigenvectors of the {name}; an axis has no sign moment (a reflection may be a symmetry)"
+            return signs.unsqueeze(1) * rotation, True, f"eigenvectors of the {name}, signs from third moments"
+    eye = torch.eye(white.dim, dtype=white.dtype, device=white.device)
+    return eye, False, "repeated eigenvalues in every candidate statistic: the prior has (or may have) an orthogonal symmetry"
+
+
+def _signs(rotation, weights, means, covs, sign_rtol):
+    """Sign of each axis from Σ λ_j (q·μ_j)³, else Σ λ_j (q·μ_j)(qᵀ Σ_j q): both flip with q."""
+    projected = means @ rotation.T  # (J, m)
+    spread = torch.einsum("ka,jab,kb->jk", rotation, covs, rotation)  # (J, m)
+    first = weights @ projected.pow(3)
+    second = weights @ (projected * spread)
+    scale = 1.0 + weights @ projected.abs().pow(3)
+    chosen = torch.where(first.abs() > sign_rtol * scale, first, second)
+    signed = bool((chosen.abs() > sign_rtol * scale).all())
+    signs = torch.where(chosen < 0, -1.0, 1.0).to(rotation.dtype)
+    return signs, signed

@@ -1,0 +1,182 @@
+"""Affine equivalence of generative models (THEORY.md, T1, T2, and the checks they call for).
+
+Two models (f_a, P_a), (f_b, P_b) are affinely equivalent when an invertible affine
+h satisfies h#P_a = P_b and f_a = f_b ∘ h. ``recover_affine_map`` finds the only
+candidate h from data (through the exact inverse of b's decoder);
+``check_affine_equivalence`` then tests both equalities; ``canonical_form`` picks a
+representative of the affine class.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from models import AffineMap, GenerativeModel, OffImageError
+from models._validation import as_tensor, check_positive_int, make_generator
+
+from .check_result import CheckResult
+from .mixtures import check_same_mixture
+
+# Default relative tolerances (float64). Each is reported in the CheckResult it decides.
+FIT_RTOL = 1e-8
+DECODER_RTOL = 1e-8
+PRIOR_RTOL = 1e-7
+
+
+@dataclass(frozen=True)
+class AffineFit:
+    """A least-squares affine fit z_to ≈ h(z_from).
+
+    Attributes
+    ----------
+    map : AffineMap
+        h.
+    relative_residual : float
+        ‖Z_to − h(Z_from)‖_F / ‖Z_to − mean(Z_to)‖_F: 0 for an exact affine relation,
+        sqrt(1 − R²) in general.
+    r2 : float
+        1 − relative_residual², the fraction of variance h explains.
+    """
+
+    map: AffineMap
+    relative_residual: float
+    r2: float
+
+
+def fit_affine(z_from, z_to) -> AffineFit:
+    """Least-squares affine map from ``z_from`` (N, m) to ``z_to`` (N, k), with N > m.
+
+    Both sides are centred first, so the fit is as well conditioned as the data.
+    """
+    z_from = as_tensor(z_from, "z_from", dtype=torch.float64, device=_device(z_from), ndim=2)
+    z_to = as_tensor(z_to, "z_to", dtype=torch.float64, device=z_from.device, ndim=2)
+    if z_to.shape[0] != z_from.shape[0]:
+        raise ValueError(f"z_to: expected {z_from.shape[0]} rows to match z_from, got {z_to.shape[0]}")
+    if z_from.shape[0] <= z_from.shape[1]:
+        raise ValueError(f"z_from: need more points than dimensions for a fit, got shape {tuple(z_from.shape)}")
+    mean_from, mean_to = z_from.mean(0), z_to.mean(0)
+    centred_from, centred_to = z_from - mean_from, z_to - mean_to
+    solution = torch.linalg.lstsq(centred_from.cpu(), centred_to.cpu(), driver="gelsd").solution.to(z_from.device)
+    matrix = solution.T
+    offset = mean_to - matrix @ mean_from
+    residual = centred_to - centred_from @ solution
+    spread = float(centred_to.norm())
+    relative = float(residual.norm()) / spread if spread > 0 else float(residual.norm())
+    return AffineFit(AffineMap(matrix, offset), relative, 1.0 - relative**2)
+
+
+def _device(value) -> torch.device:
+    return value.device if isinstance(value, torch.Tensor) else torch.device("cpu")
+
+
+def recover_affine_map(model_a: GenerativeModel, model_b: GenerativeModel, n: int = 2000, generator=0) -> AffineFit:
+    """The candidate h with f_a = f_b ∘ h, from n samples of model a.
+
+    Latents z ~ P_a are pushed through f_a (noise-free) and pulled back through the
+    exact layerwise inverse of f_b; h is the least-squares affine fit between them.
+
+    Raises
+    ------
+    NotInjectiveError
+        If f_b has no layerwise inverse.
+    OffImageError
+        If some f_a(z) is off the image of f_b (the models are then not equivalent).
+    """
+    _check_pair(model_a, model_b)
+    check_positive_int(n, "n", minimum=model_a.latent_dim + 2)
+    z_a = model_a.prior.sample(n, make_generator(generator))
+    z_b = model_b.decoder.inverse(model_a.decoder(z_a))
+    return fit_affine(z_a, z_b)
+
+
+def _check_pair(model_a, model_b) -> None:
+    for name, model in (("model_a", model_a), ("model_b", model_b)):
+        if not isinstance(model, GenerativeModel):
+            raise ValueError(f"{name}: expected a GenerativeModel, got {type(model).__name__}")
+    if model_a.latent_dim != model_b.latent_dim or model_a.observed_dim != model_b.observed_dim:
+        raise ValueError(
+            f"model_b: dimensions (latent {model_b.latent_dim}, observed {model_b.observed_dim}) differ from "
+            f"model_a's (latent {model_a.latent_dim}, observed {model_a.observed_dim})"
+        )
+
+
+def probe_points(model: GenerativeModel, n: int, generator) -> torch.Tensor:
+    """Latent points that meet the linear regions the prior charges: prior samples, plus
+    the interior points of every region in the box the samples span (when m <= 3)."""
+    z = model.prior.sample(n, generator)
+    if model.latent_dim <= 3:
+        from models.regions import linear_regions
+
+        radius = float(z.abs().max())
+        interior = [r.interior_point for r in linear_regions(model.decoder, radius)]
+        z = torch.cat([z, torch.stack(interior).to(z)])
+    return z
+
+
+def decoder_mismatch(model_a: GenerativeModel, model_b: GenerativeModel, h: AffineMap, z: torch.Tensor):
+    """Largest relative ‖f_a(z) − f_b(h(z))‖ over the rows of z, and the row where it occurs."""
+    x_a = model_a.decoder(z)
+    x_b = model_b.decoder(h(z))
+    scale = x_a.norm(dim=1) + 1.0
+    errors = (x_a - x_b).norm(dim=1) / scale
+    worst = int(errors.argmax())
+    return float(errors[worst]), worst
+
+
+def check_affine_equivalence(
+    model_a: GenerativeModel,
+    model_b: GenerativeModel,
+    *,
+    n: int = 2000,
+    fit_rtol: float = FIT_RTOL,
+    decoder_rtol: float = DECODER_RTOL,
+    prior_rtol: float = PRIOR_RTOL,
+    generator=0,
+) -> CheckResult:
+    """Is there an invertible affine h with h#P_a = P_b and f_a = f_b ∘ h?  (T2's conclusion.)
+
+    The candidate h comes from ``recover_affine_map``; it must fit to ``fit_rtol``,
+    push P_a onto P_b (``check_same_mixture`` to ``prior_rtol``), and satisfy
+    f_a(z) = f_b(h(z)) to ``decoder_rtol`` (relative to ‖f_a(z)‖ + 1) at prior
+    samples and at an interior point of every linear region they meet.
+
+    Returns
+    -------
+    CheckResult
+        ``statistic``: the largest ratio error / tolerance over the three criteria
+        (fit, prior, decoder), each also in ``details``; it holds iff <= 1.
+        ``witness``: h when it holds; otherwise the evidence that it fails
+        (a latent z with f_a(z) != f_b(h(z)), or the mismatched prior).
+    """
+    _check_pair(model_a, model_b)
+    gen = make_generator(generator)
+    try:
+        fit = recover_affine_map(model_a, model_b, n, gen)
+    except OffImageError as exc:  # f_a's image is not inside f_b's
+        return CheckResult("affine_equivalence", False, math.inf, 1.0, witness=exc.indices,
+                           details={"reason": f"samples of model_a off the image of model_b: {exc}"})
+    h = fit.map
+    details = {"fit_relative_residual": fit.relative_residual, "fit_rtol": fit_rtol}
+    try:
+        invertible = h.inverse() is not None
+    except ValueError:
+        invertible = False
+    if fit.relative_residual > fit_rtol or not invertible:
+        return CheckResult("affine_equivalence", False, fit.relative_residual / fit_rtol, 1.0, witness=h,
+                           details={**details, "reason": "no affine map relates the latents", "invertible": invertible})
+    prior_check = check_same_mixture(model_a.prior.affine(h), model_b.prior, prior_rtol)
+    z = probe_points(model_a, n, gen)
+    decoder_error, worst = decoder_mismatch(model_a, model_b, h, z)
+    details.update(prior=prior_check.to_dict(), decoder_error=decoder_error, decoder_rtol=decoder_rtol, n_points=len(z))
+    holds = prior_check.holds and decoder_error <= decoder_rtol
+    statistic = max(fit.relative_residual / fit_rtol, prior_check.statistic / prior_rtol, decoder_error / decoder_rtol)
+    if holds:
+        witness = h
+    elif decoder_error > decoder_rtol:
+        witness = z[worst]
+    else:
+        witness = prior_check.witness
+    return CheckResult("affine_equivalence", holds, statistic, 1.0, witness=witness, details=details)
