@@ -1,0 +1,47 @@
+"""Canonical forms of affine classes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from models import GaussianMixture, random_gmm, random_model
+from verify.canonical_form import canonical_form
+from verify.mixtures import check_same_mixture
+from verify.trials import random_invertible_affine
+
+
+def test_equivalent_priors_share_the_canonical_form():
+    for seed in range(20):
+        gen = torch.Generator().manual_seed(seed)
+        prior = random_gmm(3, 4, generator=gen)
+        moved = prior.affine(random_invertible_affine(3, gen))
+        a, b = canonical_form(prior), canonical_form(moved)
+        assert a.unique and b.unique, a.reason
+        assert check_same_mixture(a.model, b.model, 1e-6).holds
+
+
+def test_canonical_prior_is_whitened():
+    form = canonical_form(random_model(2, 3, n_components=3, generator=1))
+    prior = form.model.prior
+    assert torch.allclose(prior.mean(), torch.zeros(2, dtype=torch.float64), atol=1e-10)
+    assert torch.allclose(prior.covariance(), torch.eye(2, dtype=torch.float64), atol=1e-10)
+
+
+def test_symmetric_prior_is_reported_not_unique():
+    standard = GaussianMixture(torch.ones(1, dtype=torch.float64), torch.zeros(1, 2, dtype=torch.float64), torch.eye(2, dtype=torch.float64)[None])
+    form = canonical_form(standard)
+    assert not form.unique and "symmetry" in form.reason
+
+
+def test_reflection_symmetric_prior_is_not_unique():
+    # Two components mirrored across the first axis: the reflection z2 -> -z2 preserves the prior.
+    means = torch.tensor([[2.0, 1.0], [2.0, -1.0], [-3.0, 0.0]], dtype=torch.float64)
+    covs = torch.stack([torch.eye(2, dtype=torch.float64)] * 3)
+    prior = GaussianMixture(torch.tensor([0.3, 0.3, 0.4], dtype=torch.float64), means, covs)
+    assert not canonical_form(prior).unique
+
+
+def test_bad_input_names_model():
+    with pytest.raises(ValueError, match="model"):
+        canonical_form(3)

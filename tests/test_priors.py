@@ -1,0 +1,78 @@
+"""Prior assumptions of T3 and T4: standard normal, S1, S2."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from models import GaussianMixture, random_gmm
+from verify.priors import (
+    check_distinct_variance_ratios,
+    check_independent_coordinates,
+    check_standard_normal,
+    marginal_log_prob,
+    product_mixture,
+)
+
+F64 = torch.float64
+
+
+def _standard(dim):
+    return GaussianMixture(torch.ones(1, dtype=F64), torch.zeros(1, dim, dtype=F64), torch.eye(dim, dtype=F64).unsqueeze(0))
+
+
+def test_standard_normal_holds_and_fails_with_witness():
+    assert check_standard_normal(_standard(3)).holds
+    shifted = GaussianMixture(torch.ones(1, dtype=F64), torch.full((1, 2), 1e-6, dtype=F64), torch.eye(2, dtype=F64).unsqueeze(0))
+    result = check_standard_normal(shifted)
+    assert not result.holds and result.statistic == pytest.approx(1e-6)
+    assert result.witness is not None
+    two = check_standard_normal(random_gmm(2, 2, generator=0))
+    assert not two.holds and two.witness == 2
+
+
+def test_s1_holds_for_diagonal_prior_with_distinct_ratios():
+    covs = torch.stack([torch.diag(torch.tensor([1.0, 1.0], dtype=F64)), torch.diag(torch.tensor([2.0, 3.0], dtype=F64))])
+    prior = GaussianMixture(torch.tensor([0.5, 0.5], dtype=F64), torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=F64), covs)
+    result = check_distinct_variance_ratios(prior)
+    assert result.holds and result.witness in [(0, 1), (1, 0)]
+
+
+def test_s1_fails_for_equal_ratios_and_for_full_covariances():
+    covs = torch.stack([torch.eye(2, dtype=F64), 2 * torch.eye(2, dtype=F64)])
+    prior = GaussianMixture(torch.tensor([0.5, 0.5], dtype=F64), torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=F64), covs)
+    equal = check_distinct_variance_ratios(prior)
+    assert not equal.holds and equal.statistic == pytest.approx(0.0)
+    full = check_distinct_variance_ratios(random_gmm(2, 2, covariance_type="full", generator=1))
+    assert not full.holds and full.witness > 1e-6
+
+
+def test_s2_product_prior_factorizes():
+    prior = product_mixture([random_gmm(1, 2, generator=s) for s in range(3)])
+    assert prior.n_components == 8
+    result = check_independent_coordinates(prior)
+    assert result.holds, result.details
+    z = prior.sample(100, 0)
+    assert torch.allclose(prior.log_prob(z), marginal_log_prob(prior, z).sum(1), atol=1e-10)
+
+
+def test_s2_fails_for_a_rotated_product_with_witness_point():
+    prior = product_mixture([random_gmm(1, 2, generator=s) for s in range(2)])
+    c, s = 0.8, 0.6
+    rotated = prior.affine(torch.tensor([[c, -s], [s, c]], dtype=F64))
+    result = check_independent_coordinates(rotated)
+    assert not result.holds and result.witness.shape == (2,)
+
+
+def test_s2_fails_with_two_gaussian_coordinates():
+    result = check_independent_coordinates(_standard(2))
+    assert not result.holds and result.witness == [0, 1]
+
+
+def test_bad_input_names_the_argument():
+    with pytest.raises(ValueError, match="prior"):
+        check_standard_normal("N(0, I)")
+    with pytest.raises(ValueError, match="marginals"):
+        product_mixture([random_gmm(2, 2, generator=0)])
+    with pytest.raises(ValueError, match="n"):
+        check_independent_coordinates(_standard(1), n=0)
