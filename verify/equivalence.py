@@ -17,6 +17,7 @@ import torch
 from models import AffineMap, GenerativeModel, OffImageError
 from models._validation import as_tensor, check_positive_int, make_generator
 
+from .canonical_form import CanonicalForm, canonical_form  # noqa: F401  (part of this module's API, DESIGN.md)
 from .check_result import CheckResult
 from .mixtures import check_same_mixture
 

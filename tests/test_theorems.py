@@ -1,0 +1,61 @@
+"""The theorem registry: every entry's trial holds, is a pure function of its seed, and can fail."""
+
+from __future__ import annotations
+
+import pytest
+
+from verify.check_result import CheckResult
+from verify.theorems import REGISTRY, get, resolve_check
+from verify.trials import Sizes, Step, TrialReport
+
+THEOREM_IDS = list(REGISTRY)
+
+
+def test_registry_covers_the_hierarchy():
+    assert THEOREM_IDS == ["T1", "T1'", "T2", "T3", "T4.S1", "T4.S2", "T4.S3", "T5"]
+
+
+@pytest.mark.parametrize("theorem_id", THEOREM_IDS)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_trial_holds(theorem_id, seed):
+    report = REGISTRY[theorem_id].trial(seed)
+    failed = [(s.role, s.result.name, s.result.statistic, s.result.details) for s in report.steps if not s.passed]
+    assert report.held, failed
+    roles = {s.role for s in report.steps}
+    assert "conclusion" in roles and "assumption" in roles or theorem_id == "T5"
+    if theorem_id != "T1'":
+        # The converse: a model outside the class, or not equivalent, is rejected.
+        assert any(s.role == "converse" for s in report.steps)
+
+
+@pytest.mark.parametrize("theorem_id", ["T2", "T4.S1"])
+def test_trial_is_a_pure_function_of_its_seed(theorem_id):
+    first, second = (REGISTRY[theorem_id].trial(5).to_dict() for _ in range(2))
+    first.pop("seconds"), second.pop("seconds")
+    assert first == second
+
+
+def test_a_failing_step_fails_the_trial_and_counts_its_witness():
+    bad = Step("conclusion", CheckResult("affine_equivalence", False, 3.0, 1.0, witness=[0.0, 1.0]))
+    report = TrialReport("T2", 0, Sizes(), "cpu", [bad])
+    assert not report.held and report.witnesses == 1
+    assert report.to_dict()["steps"][0]["result"]["witness"] == [0.0, 1.0]
+    # A converse step that unexpectedly holds is also a failure.
+    assert not TrialReport("T2", 0, Sizes(), "cpu", [Step("converse", CheckResult("laws_differ", True), expected=False)]).held
+
+
+@pytest.mark.parametrize("theorem_id", THEOREM_IDS)
+def test_every_named_check_resolves(theorem_id):
+    assert all(callable(check) for check in REGISTRY[theorem_id].checks())
+
+
+def test_lookup_and_bad_input():
+    assert get("t1p").id == "T1'" and get("t4.s2").id == "T4.S2"
+    with pytest.raises(ValueError, match="theorem"):
+        get("T9")
+    with pytest.raises(ValueError, match="path"):
+        resolve_check("verify.nothing.here")
+    with pytest.raises(ValueError, match="seed"):
+        REGISTRY["T2"].trial(-1)
+    with pytest.raises(ValueError, match="sizes"):
+        REGISTRY["T2"].trial(0, sizes=(2, 3))
