@@ -86,6 +86,8 @@ def cmd_run(args) -> int:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("--device: CUDA is not available on this machine")
     theorems = [get(t) for t in args.theorem] if args.theorem else list(REGISTRY.values())
+    # Trials work on tiny matrices: extra OpenMP threads only synchronise (and stall on a busy machine).
+    torch.set_num_threads(1)
     total = len(theorems) * args.trials
     reports, done, start = [], 0, time.perf_counter()
     for theorem in theorems:

@@ -19,12 +19,12 @@ from models._validation import as_tensor, check_positive_int, make_generator
 
 from .canonical_form import CanonicalForm, canonical_form  # noqa: F401  (part of this module's API, DESIGN.md)
 from .check_result import CheckResult
-from .mixtures import check_same_mixture
+from .mixtures import SAME_MIXTURE_TOL, check_same_mixture
 
 # Default relative tolerances (float64). Each is reported in the CheckResult it decides.
 FIT_RTOL = 1e-8
 DECODER_RTOL = 1e-8
-PRIOR_RTOL = 1e-7
+PRIOR_RTOL = SAME_MIXTURE_TOL
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ class TrialReport:
     def worst_error(self) -> float:
         """The conclusion's worst statistic relative to its tolerance (<= 1 when it holds)."""
         ratios = [_ratio(s.result) for s in self.steps if s.role == "conclusion"]
-        return max(ratios, default=math.nan)
+        return max((r for r in ratios if not math.isnan(r)), default=math.nan)
 
     @property
     def witnesses(self) -> int:
@@ -177,7 +177,7 @@ def trial_t2(seed: int, sizes: Sizes, device="cpu") -> list[Step]:
     steps += more
     if equivalence.holds:
         h = equivalence.witness
-        permutation = check_same_mixture(model_a.prior.affine(h), model_b.prior).witness
+        permutation = check_same_mixture(model_a.prior.affine(h), model_b.prior).witness["permutation"]
         steps.append(Step("conclusion", check_posteriors_agree(model_a, model_b, h, permutation, sizes.n_samples, gen)))
     return steps + _converse_steps(model_a, sizes, seed, device)
 
@@ -344,7 +344,7 @@ def trial_t1_prime(seed: int, sizes: Sizes, device="cpu") -> list[Step]:
     j_a, j_b = model_a.prior.n_components, model_b.prior.n_components
     steps.append(Step("conclusion", CheckResult("same_component_count", j_a == j_b, float(abs(j_a - j_b)), 0.0, details={"J": j_a, "J'": j_b})))
     if same.holds:
-        tau = torch.as_tensor(same.witness)
+        tau = torch.as_tensor(same.witness["permutation"])
         error = float((model_a.prior.weights - model_b.prior.weights[tau]).abs().max())
         steps.append(Step("conclusion", CheckResult("weights_identified", error <= 1e-12, error, 1e-12, witness=tau.tolist())))
     steps.append(Step("conclusion", check_image_dimension(model_a, model_b, sizes.n_samples, seed)))

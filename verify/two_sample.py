@@ -18,16 +18,24 @@ ALPHA = 0.01
 def energy_distance(x: torch.Tensor, y: torch.Tensor) -> float:
     """The (V-statistic) energy distance between the samples x (N, d) and y (M, d)."""
     pooled = torch.cat([x, y])
-    distances = torch.cdist(pooled, pooled)
-    return _energy(distances, x.shape[0], torch.arange(pooled.shape[0], device=pooled.device))
+    labels = torch.zeros(pooled.shape[0], 1, dtype=pooled.dtype, device=pooled.device)
+    labels[: x.shape[0]] = 1.0
+    return float(_energies(torch.cdist(pooled, pooled), labels)[0])
 
 
-def _energy(distances: torch.Tensor, n_x: int, order: torch.Tensor) -> float:
-    ix, iy = order[:n_x], order[n_x:]
-    between = distances[ix][:, iy].mean()
-    within_x = distances[ix][:, ix].mean()
-    within_y = distances[iy][:, iy].mean()
-    return float(2 * between - within_x - within_y)
+def _energies(distances: torch.Tensor, membership: torch.Tensor) -> torch.Tensor:
+    """Energy distances for several splits of the pooled sample at once.
+
+    ``membership`` (N, P) holds 1 where a point belongs to the first sample of split p;
+    every block sum is then a bilinear form in the membership columns.
+    """
+    a, b = membership, 1.0 - membership
+    da, db = distances @ a, distances @ b
+    n_a, n_b = a.sum(0), b.sum(0)
+    between = (a * db).sum(0) / (n_a * n_b)
+    within_a = (a * da).sum(0) / n_a**2
+    within_b = (b * db).sum(0) / n_b**2
+    return 2 * between - within_a - within_b
 
 
 def check_same_distribution(x, y, *, alpha: float = ALPHA, n_permutations: int = 199, generator=0) -> CheckResult:
@@ -50,13 +58,13 @@ def check_same_distribution(x, y, *, alpha: float = ALPHA, n_permutations: int =
         raise ValueError(f"n_permutations: {n_permutations} permutations cannot give a p-value below alpha={alpha}")
     gen = make_generator(generator)
     pooled = torch.cat([x, y])
-    distances = torch.cdist(pooled, pooled)
-    total = pooled.shape[0]
-    observed = _energy(distances, len(x), torch.arange(total, device=pooled.device))
-    exceed = sum(
-        _energy(distances, len(x), torch.randperm(total, generator=gen).to(pooled.device)) >= observed
-        for _ in range(n_permutations)
-    )
+    total, n_x = pooled.shape[0], x.shape[0]
+    # Column 0 is the observed split; the others are random relabellings of the pooled sample.
+    orders = torch.stack([torch.arange(total)] + [torch.randperm(total, generator=gen) for _ in range(n_permutations)], dim=1)
+    membership = (orders < n_x).to(pooled.dtype).to(pooled.device)
+    energies = _energies(torch.cdist(pooled, pooled), membership)
+    observed = float(energies[0])
+    exceed = int((energies[1:] >= energies[0]).sum())
     p_value = (1 + exceed) / (1 + n_permutations)
     details = {"energy_distance": observed, "n_x": len(x), "n_y": len(y), "n_permutations": n_permutations}
     return CheckResult("same_distribution", p_value >= alpha, p_value, alpha, details=details)
