@@ -10,7 +10,7 @@ import time
 
 from .report import write_json_atomic
 
-DEFAULT_TRIALS = 5
+DEFAULT_TRIALS = 10
 
 
 def build_parser() -> argparse.ArgumentParser:
