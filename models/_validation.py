@@ -7,6 +7,7 @@ computation, and raises a ``ValueError`` that names the offending argument.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import torch
@@ -74,9 +75,10 @@ def as_points(value: Any, name: str, dim: int, *, dtype: torch.dtype, device: to
 
 
 def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    """An integer (Python's or numpy's, not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return value
+    return int(value)
 
 
 def check_nonnegative_float(value: Any, name: str) -> float:

@@ -197,9 +197,9 @@ class GaussianMixture:
         """A copy on another device and/or dtype."""
         device = self.device if device is None else device
         dtype = self.dtype if dtype is None else dtype
-        return GaussianMixture(
-            self._weights.to(device, dtype), self._means.to(device, dtype), self._covariances.to(device, dtype)
-        )
+        weights = self._weights.to(device, dtype)
+        # Rounding to a narrower dtype can move the sum off 1 by more than the wider dtype's check allows.
+        return GaussianMixture(weights / weights.sum(), self._means.to(device, dtype), self._covariances.to(device, dtype))
 
     def __repr__(self) -> str:
         return f"GaussianMixture(n_components={self.n_components}, dim={self.dim}, dtype={self.dtype}, device={self.device})"

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from ._validation import as_points, as_tensor, resolve_device, resolve_dtype
+from ._validation import as_points, as_tensor, check_nonnegative_float, resolve_device, resolve_dtype
 from .affine_map import AffineMap
 from .errors import NotInjectiveError, OffImageError
 
@@ -141,19 +141,20 @@ class LeakyReLUNetwork:
         c : Tensor, shape (N, n)
         """
         points, single = self._points(z)
-        # A is carried transposed, (N, m, width), so that each layer is one (N·m, w) @ (w, w') product.
+        m = self.in_dim
+        # [Aᵀ; cᵀ] is carried as one (N, m + 1, width) block, so that each layer is a single
+        # (N·(m + 1), w) @ (w, w') product; the last row is the offset.
+        block = torch.cat([self._weights[0].T, self._biases[0].unsqueeze(0)]).expand(points.shape[0], -1, -1)
         h = points
-        a_t = self._weights[0].T.expand(points.shape[0], -1, -1)
-        c = self._biases[0].expand(points.shape[0], -1)
         for i, slope in enumerate(self._slopes):
             pre = h @ self._weights[i].T + self._biases[i]
             # Scalars built in the working dtype: a float32 0.2 widened to float64 would be wrong.
             scale = torch.where(pre >= 0, pre.new_tensor(1.0), pre.new_tensor(slope))
             h = scale * pre
-            a_t = (a_t * scale.unsqueeze(1)) @ self._weights[i + 1].T
-            c = (scale * c) @ self._weights[i + 1].T + self._biases[i + 1]
-        a = a_t.transpose(1, 2).contiguous()
-        c = c.contiguous()
+            block = (block * scale.unsqueeze(1)) @ self._weights[i + 1].T
+            block[:, m] += self._biases[i + 1]
+        a = block[:, :m].transpose(1, 2)
+        c = block[:, m]
         return (a[0], c[0]) if single else (a, c)
 
     # ------------------------------------------------------------------ inversion
@@ -198,7 +199,7 @@ class LeakyReLUNetwork:
             A slope is 0 or a layer is rank deficient (no layerwise inverse).
         """
         points, single = as_points(x, "x", self.out_dim, dtype=self.dtype, device=self.device)
-        rtol = self.default_inverse_rtol() if rtol is None else float(rtol)
+        rtol = self.default_inverse_rtol() if rtol is None else check_nonnegative_float(rtol, "rtol")
         left_inverses = self._layer_left_inverses()
         residual = torch.zeros(points.shape[0], dtype=self.dtype, device=self.device)
         t = points

@@ -88,6 +88,8 @@ def gaussian_mixtures(
     lie in [−mean_range, mean_range]. Covariances have condition number at most
     ``max_condition`` (diagonal ones if ``diagonal``). ``dim`` fixes the dimension.
     """
+    if not separation > 0:
+        raise ValueError(f"separation: expected a positive number (it keeps components distinct), got {separation!r}")
     m = dim if dim is not None else draw(st.integers(min_dim, max_dim))
     n_components = draw(st.integers(min_components, max_components))
     raw = torch.tensor([draw(_floats(1.0, 4.0)) for _ in range(n_components)], dtype=torch.float64)
