@@ -187,10 +187,10 @@ class GaussianMixture:
 
     def permute(self, permutation: Any) -> "GaussianMixture":
         """The same distribution with components relabelled: component i of the result is component permutation[i]."""
-        perm = torch.as_tensor(permutation, dtype=torch.long)
-        if sorted(perm.tolist()) != list(range(self.n_components)):
+        perm = torch.as_tensor(permutation)
+        if perm.is_floating_point() or perm.is_complex() or perm.dtype == torch.bool or sorted(perm.tolist()) != list(range(self.n_components)):
             raise ValueError(f"permutation: expected a permutation of 0..{self.n_components - 1}, got {perm.tolist()}")
-        perm = perm.to(self.device)
+        perm = perm.to(self.device, torch.long)
         return GaussianMixture(self._weights[perm], self._means[perm], self._covariances[perm])
 
     def to(self, device=None, dtype=None) -> "GaussianMixture":
