@@ -59,3 +59,12 @@ def test_lookup_and_bad_input():
         REGISTRY["T2"].trial(-1)
     with pytest.raises(ValueError, match="sizes"):
         REGISTRY["T2"].trial(0, sizes=(2, 3))
+
+
+def test_vanilla_entry_finds_an_orthogonal_map_and_rejects_a_non_orthogonal_claim():
+    report = REGISTRY["T3"].trial(2)
+    orthogonal = [s for s in report.steps if s.result.name == "orthogonal"]
+    found, claimed = orthogonal
+    assert found.role == "conclusion" and found.result.holds and found.result.statistic < 1e-9
+    assert claimed.role == "converse" and not claimed.result.holds
+    assert claimed.result.witness is not None and claimed.result.statistic > 1e-3
