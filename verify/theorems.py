@@ -116,7 +116,8 @@ REGISTRY: dict[str, Theorem] = {
         ),
         Theorem(
             "T4.S1", "permutation and scaling from diagonal covariances",
-            "All Σ_j diagonal and some pair j != k with ratios (Σ_k)_ii / (Σ_j)_ii pairwise distinct => A = permutation × diagonal.",
+            "On the model class where every prior has all Σ_j diagonal and some pair j != k with ratios (Σ_k)_ii / (Σ_j)_ii "
+            "pairwise distinct (both models in the class) => A = permutation × diagonal.",
             (("S1: diagonal covariances, distinct variance ratios", "verify.priors.check_distinct_variance_ratios"),),
             (_EQ, "verify.affine_levels.check_permutation_scaling"),
             (),
@@ -124,7 +125,8 @@ REGISTRY: dict[str, Theorem] = {
         ),
         Theorem(
             "T4.S2", "permutation and scaling from independent non-Gaussian coordinates",
-            "Independent coordinates, each a 1-D Gaussian mixture, at most one coordinate Gaussian => "
+            "On the model class where every prior has independent coordinates, each a 1-D Gaussian mixture, at most one "
+            "coordinate Gaussian (both models in the class) => "
             "A = permutation × diagonal (Darmois–Skitovich).",
             (("S2: independent coordinates, at most one Gaussian", "verify.priors.check_independent_coordinates"),),
             (_EQ, "verify.affine_levels.check_permutation_scaling"),
