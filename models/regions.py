@@ -1,0 +1,506 @@
+"""Linear regions of a leaky-ReLU network, enumerated exactly in float64.
+
+A linear region is a full-dimensional cell on which every hidden unit keeps one
+side of its threshold, so that f is one affine map A z + c there. The cells are
+found by layer-by-layer splitting: the domain (a box, or all of R^m) is one
+cell; on a cell the pre-activation of every unit of the next layer is affine,
+so each unit either keeps one sign on the cell or cuts it into two cells, one
+per side. A pattern fixes every pre-activation as an affine function, so each
+cell is convex and is keyed by its pattern.
+
+Decisions. On a bounded cell the vertices are known (Qhull, from an interior
+point), and a unit is *stable* when its hyperplane leaves at most a sliver of
+depth ``radius_tol`` on one side (depth measured at the vertices); otherwise it
+cuts the cell. Unbounded cells (``box=None``), and the rare cells where Qhull
+fails, are decided by Chebyshev linear programs (HiGHS) instead. A cell counts
+as a region when its Chebyshev radius exceeds ``radius_tol``; the default is
+``RADIUS_RTOL`` (1e-9) times the scale of the domain (the largest |coordinate|
+of the box, at least 1 for ``box=None`` together with the distance of the
+first-layer hyperplanes from the origin). Slivers thinner than that are dropped,
+so points within about ``radius_tol`` of a region's boundary may be assigned to
+a neighbour; sampled points land there with negligible probability.
+
+Units that are constant on a cell (slope-0 units behind a dead layer, zero rows)
+are stable by the same vertex test; a constant 0 counts as active, as in
+``LeakyReLUNetwork.activation_pattern``.
+
+Sizes reached (two CPU cores, float64, random networks from
+``models.random.random_network(..., injective=False)``, box [-3, 3]^m): m = 2,
+hidden widths (16, 16): about 300 regions in 0.25 s; m = 2, (16, 16, 16): about
+800 regions in 0.7 s; m = 3, (16, 16): about 1500 regions in 1.2 s;
+m = 3, (16, 16, 16): about 4000 regions in 4 s (see
+``benchmarks/bench_injectivity.py``). Time grows with the number of cells, which
+grows like width^(m·depth) at worst; m <= 3, widths <= 16, depth <= 3 are
+practical, higher m is feasible only for narrow networks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from scipy.optimize import linprog
+from scipy.spatial import HalfspaceIntersection, QhullError
+
+from ._validation import as_tensor
+from .leaky_relu_network import LeakyReLUNetwork
+
+RADIUS_RTOL = 1e-9
+"""Relative Chebyshev radius below which a cell is not full-dimensional."""
+
+_EPS = float(np.finfo(np.float64).eps)
+# Blocks per batched Chebyshev program: large enough to amortise the solver call,
+# small enough that one slow block does not hold up the rest.
+_CHEBYSHEV_BATCH = 256
+
+
+@dataclass(frozen=True, eq=False)
+class Region:
+    """One linear region: f(z) = A z + c for z in {G z <= g}.
+
+    Attributes
+    ----------
+    pattern : Tensor, shape (H,), bool
+        Active hidden units (pre-activation >= 0), over all hidden layers, as
+        ``LeakyReLUNetwork.activation_pattern``.
+    A : Tensor, shape (n, m)
+    c : Tensor, shape (n,)
+    halfspaces : tuple of Tensor
+        (G of shape (k, m), g of shape (k,)), meaning G z <= g; rows have unit
+        norm and include the faces of the box.
+    interior_point : Tensor, shape (m,)
+        A Chebyshev centre of the cell.
+    radius : float
+        Its Chebyshev radius (capped at the domain scale for unbounded cells).
+    vertices : Tensor of shape (v, m), or None
+        The vertices of a bounded cell (possibly repeated); None when unbounded
+        or not computed.
+    """
+
+    pattern: torch.Tensor
+    A: torch.Tensor
+    c: torch.Tensor
+    halfspaces: tuple[torch.Tensor, torch.Tensor]
+    interior_point: torch.Tensor
+    radius: float
+    vertices: torch.Tensor | None = None
+
+    def contains(self, z: torch.Tensor, tol: float = 0.0) -> torch.Tensor:
+        """Whether points z of shape (N, m) satisfy G z <= g + tol, shape (N,)."""
+        G, g = self.halfspaces
+        z = torch.as_tensor(z, dtype=G.dtype, device=G.device)
+        return ((z.reshape(-1, G.shape[1]) @ G.T) <= g + tol).all(dim=1)
+
+
+@dataclass
+class _Cell:
+    """A cell during splitting: H-representation, a point inside, and the layer-input map h = M z + d."""
+
+    G: np.ndarray
+    g: np.ndarray
+    point: np.ndarray
+    radius: float | None  # Chebyshev radius when known
+    vertices: np.ndarray | None
+    M: np.ndarray
+    d: np.ndarray
+    bits: list
+
+
+# ---------------------------------------------------------------------- boxes
+def parse_box(box: Any, dim: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """A box as float64 (low, high) tensors of shape (dim,), or None for all of R^dim.
+
+    Parameters
+    ----------
+    box : float, pair of array_like, or None
+        r > 0 means [-r, r]^dim; (low, high) needs low < high entrywise.
+
+    Raises
+    ------
+    ValueError
+        Naming ``box``.
+    """
+    if box is None:
+        return None
+    if isinstance(box, bool):
+        raise ValueError(f"box: expected a number r > 0 or a pair (low, high), got {box!r}")
+    if isinstance(box, (int, float)) or (isinstance(box, torch.Tensor) and box.ndim == 0):
+        r = float(box)
+        if not math.isfinite(r) or r <= 0:
+            raise ValueError(f"box: expected a finite half-width r > 0, got {box!r}")
+        return torch.full((dim,), -r, dtype=torch.float64), torch.full((dim,), r, dtype=torch.float64)
+    if not isinstance(box, (tuple, list)) or len(box) != 2:
+        raise ValueError(f"box: expected a number r > 0 or a pair (low, high) of shape-({dim},) tensors, got {type(box).__name__}")
+    low = as_tensor(box[0], "box", dtype=torch.float64, device=torch.device("cpu"), ndim=1)
+    high = as_tensor(box[1], "box", dtype=torch.float64, device=torch.device("cpu"), ndim=1)
+    if low.shape != (dim,) or high.shape != (dim,):
+        raise ValueError(f"box: expected low and high of shape ({dim},), got {tuple(low.shape)} and {tuple(high.shape)}")
+    if not bool((low < high).all()):
+        raise ValueError("box: expected low < high in every coordinate")
+    return low, high
+
+
+def box_scale(network: LeakyReLUNetwork, box: Any) -> float:
+    """The length scale of a domain: max |coordinate| of the box, or for R^m
+    max(1, largest distance of a first-layer hyperplane from the origin)."""
+    bounds = parse_box(box, network.in_dim)
+    if bounds is not None:
+        return max(float(torch.maximum(bounds[0].abs(), bounds[1].abs()).max()), 1e-300)
+    w = network.weights[0].detach().cpu().double()
+    b = network.biases[0].detach().cpu().double()
+    norms = w.norm(dim=1)
+    # Rows that are zero next to the others would put their (meaningless) hyperplane at infinity.
+    usable = norms > 1e-8 * float(norms.max())
+    offsets = torch.where(usable, b.abs() / norms.clamp_min(1e-300), torch.zeros_like(b))
+    return max(1.0, float(offsets.max()))
+
+
+def default_radius_tolerance(network: LeakyReLUNetwork, box: Any) -> float:
+    """``RADIUS_RTOL`` × ``box_scale(network, box)``."""
+    return RADIUS_RTOL * box_scale(network, box)
+
+
+def _box_halfspaces(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    eye = np.eye(low.shape[0])
+    return np.vstack([eye, -eye]), np.concatenate([high, -low])
+
+
+# ---------------------------------------------------------------------- linear programs
+def _linprog(cost, **problem):
+    """HiGHS; the interior-point solver takes over when the simplex ends without a status
+    (it happens on programs with free, unbounded variables)."""
+    result = linprog(cost, method="highs", **problem)
+    if result.status == 4:
+        result = linprog(cost, method="highs-ipm", **problem)
+    return result
+
+
+def chebyshev_center(G: Any, g: Any, radius_cap: float | None = None) -> tuple[np.ndarray | None, float]:
+    """Largest ball in {z : G z <= g}: its centre (m,) and radius.
+
+    Returns (None, -inf) when the polyhedron is empty. ``radius_cap`` bounds the
+    radius, so that unbounded polyhedra have an answer.
+    """
+    G, g = np.asarray(G, dtype=np.float64), np.asarray(g, dtype=np.float64)
+    m = G.shape[1]
+    norms = np.linalg.norm(G, axis=1)
+    cost = np.zeros(m + 1)
+    cost[-1] = -1.0
+    bounds = [(None, None)] * m + [(0.0, radius_cap)]
+    if G.shape[0] == 0:
+        return np.zeros(m), (math.inf if radius_cap is None else float(radius_cap))
+    result = _linprog(cost, A_ub=np.hstack([G, norms[:, None]]), b_ub=g, bounds=bounds)
+    if result.status == 2:
+        return None, -math.inf
+    if result.status == 3:
+        return np.zeros(m), math.inf
+    if result.status != 0:
+        raise RuntimeError(f"Chebyshev program failed: {result.message}")
+    return result.x[:m], float(result.x[m])
+
+
+def _chebyshev_batch(polytopes: list[tuple[np.ndarray, np.ndarray]], radius_cap: float) -> tuple[np.ndarray, np.ndarray]:
+    """Chebyshev centres (B, m) and radii (B,) of non-empty polytopes, one block-diagonal program.
+
+    The blocks share no variable, so maximising the sum of the radii maximises each one.
+    """
+    m = polytopes[0][0].shape[1]
+    centres, radii = [], []
+    for start in range(0, len(polytopes), _CHEBYSHEV_BATCH):
+        chunk = polytopes[start:start + _CHEBYSHEV_BATCH]
+        blocks = [sp.csr_matrix(np.hstack([G, np.linalg.norm(G, axis=1)[:, None]])) for G, _ in chunk]
+        b_ub = np.concatenate([g for _, g in chunk])
+        cost = np.tile(np.r_[np.zeros(m), -1.0], len(chunk))
+        bounds = np.tile(np.array([[-np.inf, np.inf]] * m + [[0.0, radius_cap]]), (len(chunk), 1))
+        result = _linprog(cost, A_ub=sp.block_diag(blocks, format="csr"), b_ub=b_ub, bounds=bounds)
+        if result.status != 0:
+            # A block the batch cannot handle (numerically empty): fall back to one program each.
+            for G, g in chunk:
+                centre, radius = chebyshev_center(G, g, radius_cap)
+                centres.append(np.zeros(m) if centre is None else centre)
+                radii.append(radius)
+            continue
+        x = result.x.reshape(len(chunk), m + 1)
+        centres.extend(x[:, :m])
+        radii.extend(x[:, m])
+    return np.array(centres).reshape(-1, m), np.array(radii)
+
+
+def _vertices(G: np.ndarray, g: np.ndarray, point: np.ndarray) -> np.ndarray | None:
+    """Vertices of the bounded polytope {G z <= g} from a strictly interior point, or None on failure."""
+    if G.shape[1] == 1:
+        col = G[:, 0]
+        upper = g[col > 0] / col[col > 0]
+        lower = g[col < 0] / col[col < 0]
+        if upper.size == 0 or lower.size == 0:
+            return None
+        return np.array([[lower.max()], [upper.min()]])
+    try:
+        return HalfspaceIntersection(np.hstack([G, -g[:, None]]), point).intersections
+    except (QhullError, ValueError):
+        return None
+
+
+# ---------------------------------------------------------------------- splitting
+def _unit(a: np.ndarray, beta: float) -> tuple[np.ndarray, float] | None:
+    """The hyperplane a·z + beta = 0 with a unit normal, or None when a = 0 (or a ≈ 0 next to beta).
+
+    Scaled by max |a_k| first, so that tiny weights (whose squares underflow) keep their hyperplane.
+    """
+    top = np.abs(a).max() if a.size else 0.0
+    if top == 0 or abs(beta) > 1e300 * top:
+        return None  # constant, or a hyperplane beyond the floating-point range: the sign of beta decides
+    a, beta = a / top, beta / top
+    norm = np.linalg.norm(a)
+    return a / norm, beta / norm
+
+
+def _cut(cell: _Cell, a: np.ndarray, beta: float, active: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The H-representation of the cell's side where a·z + beta >= 0 (active) or <= 0; ‖a‖ = 1."""
+    row, rhs = (-a, beta) if active else (a, -beta)
+    return np.vstack([cell.G, row]), np.append(cell.g, rhs)
+
+
+def _side_point(vertices: np.ndarray, values: np.ndarray, active: bool) -> np.ndarray:
+    """A point inside one side of a cut: the mean of the side's vertices and of the crossings of
+    the hyperplane with every segment between vertices on opposite sides; their hull is the
+    side, so a mean with positive weights lies in its interior."""
+    sign = 1.0 if active else -1.0
+    v = sign * values
+    keep, other = v > 0, v < 0
+    pv, nv = vertices[keep], vertices[other]
+    t = v[keep][:, None] / (v[keep][:, None] - v[other][None, :])
+    crossings = pv[:, None, :] + t[..., None] * (nv[None, :, :] - pv[:, None, :])
+    return np.vstack([pv, crossings.reshape(-1, vertices.shape[1])]).mean(axis=0)
+
+
+def _child(cell: _Cell, a, beta, active, tol, cap, values) -> _Cell | None:
+    G, g = _cut(cell, a, beta, active)
+    point, radius, vertices = None, None, None
+    if cell.vertices is not None:
+        point = _side_point(cell.vertices, values, active)
+        vertices = _vertices(G, g, point)
+    if vertices is None:
+        point, radius = chebyshev_center(G, g, cap)
+        if point is None or radius <= tol:
+            return None
+        if cell.vertices is not None:
+            vertices = _vertices(G, g, point)
+    return _Cell(G, g, point, radius, vertices, cell.M, cell.d, cell.bits)
+
+
+def _split_by_vertices(cell: _Cell, a, beta, tol, cap):
+    values = cell.vertices @ a + beta
+    thr = tol + 16 * _EPS * (abs(beta) + np.abs(cell.vertices).max())
+    low, high = values.min(), values.max()
+    if low >= -thr and high <= thr:
+        return [(cell, bool(cell.point @ a + beta >= 0))]
+    if low >= -thr:
+        return [(cell, True)]
+    if high <= thr:
+        return [(cell, False)]
+    return [(child, side) for side in (True, False) if (child := _child(cell, a, beta, side, tol, cap, values)) is not None]
+
+
+def _split_by_programs(cell: _Cell, a, beta, tol, cap):
+    if cell.radius is None:
+        cell.point, cell.radius = chebyshev_center(cell.G, cell.g, cap)
+    value = cell.point @ a + beta
+    if abs(value) >= cell.radius:
+        # The cell's inscribed ball lies on one side, so that side is as big as the cell.
+        side = bool(value >= 0)
+        other = _child(cell, a, beta, not side, tol, cap, None)
+        if other is None:
+            return [(cell, side)]
+        G, g = _cut(cell, a, beta, side)
+        return [(_Cell(G, g, cell.point, cell.radius, None, cell.M, cell.d, cell.bits), side), (other, not side)]
+    return [(child, side) for side in (True, False) if (child := _child(cell, a, beta, side, tol, cap, None)) is not None]
+
+
+def _split_unit(cell: _Cell, a: np.ndarray, beta: float, tol: float, cap: float):
+    """Children of a cell cut by the unit a·z + beta, each with its activation bit."""
+    plane = _unit(a, beta)
+    if plane is None:
+        return [(cell, bool(beta >= 0))]
+    if cell.vertices is not None:
+        return _split_by_vertices(cell, *plane, tol, cap)
+    return _split_by_programs(cell, *plane, tol, cap)
+
+
+def _split_layer(cell: _Cell, W: np.ndarray, b: np.ndarray, slope: float, tol: float, cap: float) -> list[_Cell]:
+    P, p = W @ cell.M, W @ cell.d + b
+    pieces = [(cell, np.zeros(W.shape[0], dtype=bool))]
+    for j in range(W.shape[0]):
+        next_pieces = []
+        for piece, bits in pieces:
+            for child, bit in _split_unit(piece, P[j], p[j], tol, cap):
+                child_bits = bits.copy()
+                child_bits[j] = bit
+                next_pieces.append((child, child_bits))
+        pieces = next_pieces
+    out = []
+    for piece, bits in pieces:
+        scale = np.where(bits, 1.0, slope)
+        out.append(_Cell(piece.G, piece.g, piece.point, piece.radius, piece.vertices, scale[:, None] * P, scale * p, [*cell.bits, bits]))
+    return out
+
+
+# ---------------------------------------------------------------------- public API
+def _network_arrays(network: LeakyReLUNetwork):
+    if not isinstance(network, LeakyReLUNetwork):
+        raise ValueError(f"network: expected a LeakyReLUNetwork, got {type(network).__name__}")
+    weights = [w.detach().cpu().double().numpy() for w in network.weights]
+    biases = [b.detach().cpu().double().numpy() for b in network.biases]
+    return weights, biases, network.slopes
+
+
+def _root(bounds, m: int) -> _Cell:
+    if bounds is None:
+        return _Cell(np.zeros((0, m)), np.zeros(0), np.zeros(m), None, None, np.eye(m), np.zeros(m), [])
+    low, high = bounds[0].numpy(), bounds[1].numpy()
+    G, g = _box_halfspaces(low, high)
+    centre = 0.5 * (low + high)
+    return _Cell(G, g, centre, None, _vertices(G, g, centre), np.eye(m), np.zeros(m), [])
+
+
+def _check_tolerance(network, box, radius_tol) -> float:
+    if radius_tol is None:
+        return default_radius_tolerance(network, box)
+    radius_tol = float(radius_tol)
+    if not math.isfinite(radius_tol) or radius_tol < 0:
+        raise ValueError(f"radius_tol: expected a finite number >= 0, got {radius_tol!r}")
+    return radius_tol
+
+
+def linear_regions(network: LeakyReLUNetwork, box: Any, *, radius_tol: float | None = None) -> list[Region]:
+    """All linear regions of ``network`` that meet ``box`` (full-dimensional cells of the box).
+
+    Parameters
+    ----------
+    network : LeakyReLUNetwork
+        f: R^m -> R^n; computed in float64 whatever its dtype.
+    box : float, pair of array_like, or None
+        r means [-r, r]^m; (low, high) of shape (m,); None means all of R^m
+        (unbounded cells, Chebyshev radii capped at the domain scale).
+    radius_tol : float, optional
+        Chebyshev radius a region must exceed; default ``default_radius_tolerance``.
+
+    Returns
+    -------
+    list of Region
+        Tensors are float64 on the network's device; cells restricted to the box.
+    """
+    weights, biases, slopes = _network_arrays(network)
+    bounds = parse_box(box, network.in_dim)
+    tol = _check_tolerance(network, box, radius_tol)
+    cap = box_scale(network, box)
+    cells = [_root(bounds, network.in_dim)]
+    for W, b, slope in zip(weights[:-1], biases[:-1], slopes):
+        cells = [child for cell in cells for child in _split_layer(cell, W, b, slope, tol, cap)]
+    return _finish(cells, weights[-1], biases[-1], tol, cap, network.device)
+
+
+def _finish(cells: list[_Cell], W: np.ndarray, b: np.ndarray, tol: float, cap: float, device) -> list[Region]:
+    missing = [cell for cell in cells if cell.radius is None]
+    if missing:
+        centres, radii = _chebyshev_batch([(cell.G, cell.g) for cell in missing], cap)
+        for cell, centre, radius in zip(missing, centres, radii):
+            cell.point, cell.radius = centre, float(radius)
+    regions = []
+
+    def tensor(x):
+        return torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float64, device=device)
+
+    for cell in cells:
+        if cell.radius <= tol:
+            continue
+        pattern = np.concatenate(cell.bits) if cell.bits else np.zeros(0, dtype=bool)
+        regions.append(Region(
+            pattern=torch.as_tensor(pattern, dtype=torch.bool, device=device),
+            A=tensor(W @ cell.M), c=tensor(W @ cell.d + b),
+            halfspaces=(tensor(cell.G), tensor(cell.g)),
+            interior_point=tensor(cell.point), radius=float(cell.radius),
+            vertices=None if cell.vertices is None else tensor(cell.vertices),
+        ))
+    return regions
+
+
+def count_linear_regions(network: LeakyReLUNetwork, box: Any, *, radius_tol: float | None = None) -> int:
+    """The number of linear regions of ``network`` that meet ``box`` (see ``linear_regions``)."""
+    return len(linear_regions(network, box, radius_tol=radius_tol))
+
+
+def pattern_halfspaces(network: LeakyReLUNetwork, pattern: Any, box: Any = None):
+    """The cell of one activation pattern, with every unit's constraint (redundant ones included).
+
+    Parameters
+    ----------
+    pattern : array_like of bool, shape (H,)
+    box : optional
+        As in ``linear_regions``; its faces are appended.
+
+    Returns
+    -------
+    G : ndarray (k, m), g : ndarray (k,)
+        The cell {G z <= g} (rows of unit norm; zero rows of constant units dropped
+        unless violated, in which case the row 0 <= -1 makes the cell empty).
+    A : ndarray (n, m), c : ndarray (n,)
+        The affine piece on it.
+    """
+    weights, biases, slopes = _network_arrays(network)
+    pattern = np.asarray(torch.as_tensor(pattern).cpu().numpy(), dtype=bool).reshape(-1)
+    hidden = sum(w.shape[0] for w in weights[:-1])
+    if pattern.shape != (hidden,):
+        raise ValueError(f"pattern: expected {hidden} bits (one per hidden unit), got shape {pattern.shape}")
+    m = network.in_dim
+    rows, rhs, M, d, start = [], [], np.eye(m), np.zeros(m), 0
+    for W, b, slope in zip(weights[:-1], biases[:-1], slopes):
+        P, p = W @ M, W @ d + b
+        bits = pattern[start:start + W.shape[0]]
+        start += W.shape[0]
+        sign = np.where(bits, -1.0, 1.0)  # active: -(P z + p) <= 0
+        for row, value in zip(sign[:, None] * P, sign * p):
+            plane = _unit(row, value)
+            if plane is not None:
+                rows.append(plane[0])
+                rhs.append(-plane[1])
+            elif value > 0:
+                rows.append(np.zeros(m))
+                rhs.append(-1.0)
+        scale = np.where(bits, 1.0, slope)
+        M, d = scale[:, None] * P, scale * p
+    bounds = parse_box(box, m)
+    if bounds is not None:
+        Gb, gb = _box_halfspaces(bounds[0].numpy(), bounds[1].numpy())
+        rows.extend(Gb)
+        rhs.extend(gb)
+    G = np.array(rows).reshape(-1, m)
+    return G, np.array(rhs), weights[-1] @ M, weights[-1] @ d + biases[-1]
+
+
+def region_at(network: LeakyReLUNetwork, z: Any, box: Any = None) -> Region:
+    """The region whose pattern is the activation pattern at the point z (shape (m,)).
+
+    Its half-spaces list every unit's constraint (see ``pattern_halfspaces``); its
+    interior point and radius are those of the cell, which may be thin or empty
+    (radius <= 0) when z lies on a boundary.
+    """
+    point = as_tensor(z, "z", dtype=torch.float64, device=torch.device("cpu"), ndim=1)
+    if point.shape != (network.in_dim,):
+        raise ValueError(f"z: expected shape ({network.in_dim},), got {tuple(point.shape)}")
+    pattern = network.to(dtype=torch.float64).activation_pattern(point.to(network.device)).cpu()
+    G, g, A, c = pattern_halfspaces(network, pattern, box)
+    centre, radius = chebyshev_center(G, g, box_scale(network, box))
+    device = network.device
+
+    def tensor(x):
+        return torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float64, device=device)
+
+    return Region(
+        pattern=pattern.to(device), A=tensor(A), c=tensor(c), halfspaces=(tensor(G), tensor(g)),
+        interior_point=tensor(point.numpy() if centre is None else centre), radius=float(radius),
+    )

@@ -1,0 +1,220 @@
+"""Linear programs behind the injectivity checks: collisions between pieces and preimages.
+
+A *piece* is a polyhedron {G z <= g} on which f(z) = A z + c. Programs run in
+scaled variables u = z / rho (rho: the length scale of the domain), with
+output rows divided by the output scale ``out``, so that every slack and every
+residual is relative. Many independent small programs are solved as one
+block-diagonal program: the blocks share no variable, so optimising the sum of
+their objectives optimises each block.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+FEASIBILITY_RTOL = 1e-9
+"""Relative slack within which two pieces count as touching (phase 1 of the collision programs)."""
+
+# Tighter than HiGHS's default 1e-7, so that the solver's own slack stays below FEASIBILITY_RTOL's scale.
+_OPTIONS = {"primal_feasibility_tolerance": 1e-9, "dual_feasibility_tolerance": 1e-9}
+# Pairs per block-diagonal program.
+PAIR_BATCH = 256
+
+
+@dataclass(frozen=True)
+class Piece:
+    """f = A z + c on {G z <= g}: G (k, m), g (k,), A (n, m), c (n,), float64 arrays."""
+
+    G: np.ndarray
+    g: np.ndarray
+    A: np.ndarray
+    c: np.ndarray
+
+    @classmethod
+    def from_region(cls, region) -> "Piece":
+        G, g = region.halfspaces
+        return cls(*(t.detach().cpu().double().numpy() for t in (G, g, region.A, region.c)))
+
+
+@dataclass(frozen=True)
+class Scales:
+    """rho: length scale of z; out: scale of f's values."""
+
+    rho: float
+    out: float
+
+
+def solve(cost, **problem):
+    """``scipy.optimize.linprog`` with HiGHS; the interior-point solver takes over when the
+    simplex ends without a status (free unbounded variables can cause it)."""
+    result = linprog(cost, method="highs", options=_OPTIONS, **problem)
+    if result.status == 4:
+        result = linprog(cost, method="highs-ipm", options=_OPTIONS, **problem)
+    return result
+
+
+@dataclass
+class Block:
+    """One small program: minimise cost·x subject to A_ub x <= b_ub and lower <= x <= upper."""
+
+    cost: np.ndarray
+    A_ub: np.ndarray
+    b_ub: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def solve_blocks(blocks: list[Block]) -> list[np.ndarray | None]:
+    """Optimal x of every block (None where a block is infeasible or fails), one program if possible."""
+    if not blocks:
+        return []
+    result = solve(
+        np.concatenate([b.cost for b in blocks]),
+        A_ub=sp.block_diag([b.A_ub for b in blocks], format="csr"),
+        b_ub=np.concatenate([b.b_ub for b in blocks]),
+        bounds=np.column_stack([np.concatenate([b.lower for b in blocks]), np.concatenate([b.upper for b in blocks])]),
+    )
+    if result.status == 0:
+        sizes = np.cumsum([0] + [b.cost.shape[0] for b in blocks])
+        return [result.x[a:b] for a, b in zip(sizes[:-1], sizes[1:])]
+    if len(blocks) == 1:
+        return [None]
+    # Some block is infeasible or troublesome: find it by solving the blocks one at a time.
+    return [solve_blocks([b])[0] for b in blocks]
+
+
+# ---------------------------------------------------------------------- collisions
+def _pair_rows(p: Piece, q: Piece, s: Scales) -> tuple[np.ndarray, np.ndarray]:
+    """Rows in (u, u', t): both pieces' faces and |f_p(z) − f_q(z')| / out, each relaxed by t."""
+    m = p.G.shape[1]
+    eq = np.hstack([p.A, -q.A]) * (s.rho / s.out)
+    rhs = (q.c - p.c) / s.out
+    A = np.vstack([
+        np.hstack([p.G, np.zeros((p.G.shape[0], m))]),
+        np.hstack([np.zeros((q.G.shape[0], m)), q.G]),
+        eq, -eq,
+    ])
+    b = np.concatenate([p.g / s.rho, q.g / s.rho, rhs, -rhs])
+    return np.hstack([A, -np.ones((A.shape[0], 1))]), b
+
+
+def pair_violations(pairs: list[tuple[Piece, Piece]], s: Scales) -> np.ndarray:
+    """Smallest relative slack t making {z in P, z' in Q, f_P(z) = f_Q(z')} non-empty, per pair.
+
+    t = 0 means the images of the two pieces meet.
+    """
+    blocks = []
+    for p, q in pairs:
+        A, b = _pair_rows(p, q, s)
+        n_var = A.shape[1]
+        cost = np.zeros(n_var)
+        cost[-1] = 1.0
+        lower = np.r_[np.full(n_var - 1, -np.inf), 0.0]
+        blocks.append(Block(cost, A, b, lower, np.full(n_var, np.inf)))
+    return np.array([math.inf if x is None else x[-1] for x in solve_blocks(blocks)])
+
+
+def directions(m: int) -> np.ndarray:
+    """A positive spanning set of R^m (e_1, ..., e_m, −Σ e_k / √m): if max w·d <= 0 over a set D
+    for every w in it, then D ⊆ {0}."""
+    return np.vstack([np.eye(m), -np.ones((1, m)) / math.sqrt(m)])
+
+
+def pair_separations(pairs: list[tuple[Piece, Piece]], slacks: np.ndarray, s: Scales, dirs: np.ndarray):
+    """For each pair and direction w: max w·(z − z') / rho over colliding (z, z'), slack <= ``slacks``.
+
+    The separation is capped at 1 (so that unbounded pieces give bounded programs).
+
+    Returns
+    -------
+    values : ndarray (P, D)
+        −inf where a block is infeasible.
+    points : ndarray (P, D, 2, m)
+        The maximisers (z, z').
+    """
+    m = dirs.shape[1]
+    blocks = []
+    for (p, q), slack in zip(pairs, slacks):
+        A, b = _pair_rows(p, q, s)
+        for w in dirs:
+            row = np.r_[w, -w, 0.0]
+            lower = np.r_[np.full(2 * m, -np.inf), 0.0]
+            upper = np.r_[np.full(2 * m, np.inf), slack]
+            blocks.append(Block(-row, np.vstack([A, row]), np.r_[b, 1.0], lower, upper))
+    solutions = solve_blocks(blocks)
+    values = np.full(len(blocks), -np.inf)
+    points = np.full((len(blocks), 2, m), np.nan)
+    for k, x in enumerate(solutions):
+        if x is not None:
+            values[k] = -blocks[k].cost @ x
+            points[k] = s.rho * x[:2 * m].reshape(2, m)
+    return values.reshape(len(pairs), len(dirs)), points.reshape(len(pairs), len(dirs), 2, m)
+
+
+def largest_collision(pairs, s: Scales, separation_tol: float, dirs: np.ndarray):
+    """Search the pairs for a collision (z, z') with |w·(z − z')| / rho > ``separation_tol``.
+
+    Phase 1 keeps the pairs whose images meet (relative slack <= FEASIBILITY_RTOL); phase 2
+    maximises the separation with that slack; a candidate is confirmed by the exact program
+    (no slack) before it is returned.
+
+    Returns
+    -------
+    statistic : float
+        The largest separation seen (relative to rho); 0 when no pair touches.
+    witness : tuple (index of the pair, z, z') or None
+    checked : int
+        Pairs whose images meet (hence solved in phase 2).
+    """
+    statistic, checked = 0.0, 0
+    for start in range(0, len(pairs), PAIR_BATCH):
+        batch = pairs[start:start + PAIR_BATCH]
+        slack = pair_violations(batch, s)
+        touching = [k for k in range(len(batch)) if slack[k] <= FEASIBILITY_RTOL]
+        if not touching:
+            continue
+        checked += len(touching)
+        values, _ = pair_separations([batch[k] for k in touching], np.maximum(slack[touching], FEASIBILITY_RTOL), s, dirs)
+        for row in np.argsort(-values.max(axis=1)):
+            if values[row].max() <= separation_tol:
+                statistic = max(statistic, float(values[row].max()))
+                break
+            exact_values, exact_points = pair_separations([batch[touching[row]]], np.zeros(1), s, dirs)
+            best = int(np.argmax(exact_values[0]))
+            statistic = max(statistic, float(exact_values[0, best]))
+            if exact_values[0, best] > separation_tol:
+                z, z2 = exact_points[0, best]
+                return statistic, (start + touching[row], z, z2), checked
+    return statistic, None, checked
+
+
+# ---------------------------------------------------------------------- preimages
+def image_distances(pieces: list[Piece], x: np.ndarray, s: Scales) -> tuple[np.ndarray, np.ndarray]:
+    """Relative ∞-distance from x to f(piece) for every piece, and the nearest z in each.
+
+    Returns
+    -------
+    distances : ndarray (K,)
+        min over z in the piece of ‖A z + c − x‖_∞ / out (inf if the program fails).
+    points : ndarray (K, m)
+    """
+    blocks = []
+    for p in pieces:
+        m = p.G.shape[1]
+        eq = p.A * (s.rho / s.out)
+        rhs = (x - p.c) / s.out
+        A = np.vstack([np.hstack([p.G, np.zeros((p.G.shape[0], 1))]), np.hstack([eq, -np.ones((eq.shape[0], 1))]),
+                       np.hstack([-eq, -np.ones((eq.shape[0], 1))])])
+        b = np.concatenate([p.g / s.rho, rhs, -rhs])
+        cost = np.r_[np.zeros(m), 1.0]
+        blocks.append(Block(cost, A, b, np.r_[np.full(m, -np.inf), 0.0], np.full(m + 1, np.inf)))
+    solutions = solve_blocks(blocks)
+    m = pieces[0].G.shape[1] if pieces else 0
+    distances = np.array([math.inf if x_ is None else x_[-1] for x_ in solutions])
+    points = np.array([np.full(m, np.nan) if x_ is None else s.rho * x_[:m] for x_ in solutions]).reshape(-1, m)
+    return distances, points

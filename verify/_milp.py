@@ -1,0 +1,200 @@
+"""Big-M mixed-integer programs for collisions f(z1) = f(z2) of a leaky-ReLU network on a box.
+
+Two copies of the network share the output; every hidden unit whose
+pre-activation bounds straddle 0 gets one binary per copy (1: active). With
+pre-activation x in [l, u], l < 0 < u, slope s and output y the encoding
+
+    x <= u δ,  x >= l (1 − δ),
+    min(0, (s−1) l)(1 − δ) <= y − x <= max(0, (s−1) l)(1 − δ),
+    min(0, (1−s) u) δ      <= y − s x <= max(0, (1−s) u) δ
+
+is exact (δ = 1 forces y = x >= 0, δ = 0 forces y = s x <= 0) for every slope s >= 0.
+Stable units are affine. Bounds come from interval arithmetic on the box, or,
+tighter, from the linear relaxation (one program per bound, solved as one
+block-diagonal program per layer).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from . import _lp
+
+
+@dataclass
+class Layers:
+    """Float64 arrays of a network: weights (out, in), biases, slopes of the hidden layers."""
+
+    weights: list
+    biases: list
+    slopes: tuple
+
+    @classmethod
+    def of(cls, network) -> "Layers":
+        return cls([w.detach().cpu().double().numpy() for w in network.weights],
+                   [b.detach().cpu().double().numpy() for b in network.biases], tuple(network.slopes))
+
+
+def _act(x: np.ndarray, slope: float) -> np.ndarray:
+    return np.where(x >= 0, x, slope * x)
+
+
+def interval_bounds(layers: Layers, low: np.ndarray, high: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Pre-activation bounds (l, u) of every hidden layer over the box, by interval arithmetic."""
+    out, yl, yu = [], low, high
+    for W, b, s in zip(layers.weights[:-1], layers.biases[:-1], layers.slopes):
+        mid, rad = W @ (0.5 * (yl + yu)) + b, np.abs(W) @ (0.5 * (yu - yl))
+        l, u = mid - rad, mid + rad
+        out.append((l, u))
+        yl, yu = _act(l, s), _act(u, s)
+    return out
+
+
+class _Builder:
+    """Accumulates variables, bounds, integrality and sparse rows lo <= A x <= hi."""
+
+    def __init__(self):
+        self.lb, self.ub, self.integer = [], [], []
+        self.rows, self.cols, self.vals, self.lo, self.hi = [], [], [], [], []
+
+    def var(self, lb, ub, integer=False) -> np.ndarray:
+        lb, ub = np.atleast_1d(lb), np.atleast_1d(ub)
+        start = len(self.lb)
+        self.lb.extend(lb)
+        self.ub.extend(ub)
+        self.integer.extend([int(integer)] * lb.shape[0])
+        return np.arange(start, start + lb.shape[0])
+
+    def row(self, index, coef, lo, hi):
+        r = len(self.lo)
+        self.rows.extend([r] * len(index))
+        self.cols.extend(index)
+        self.vals.extend(coef)
+        self.lo.append(lo)
+        self.hi.append(hi)
+
+    def matrix(self):
+        return sp.csr_matrix((self.vals, (self.rows, self.cols)), shape=(len(self.lo), len(self.lb)))
+
+
+def _copy(builder: _Builder, layers: Layers, bounds, low, high, relax: bool = False):
+    """One copy of the hidden layers; returns (z indices, last hidden output indices, binaries)."""
+    z = builder.var(low, high)
+    y, binaries = z, []
+    for (W, b, s), (l, u) in zip(zip(layers.weights[:-1], layers.biases[:-1], layers.slopes), bounds):
+        x = builder.var(l, u)
+        y_next = builder.var(_act(l, s), _act(u, s))
+        for j in range(W.shape[0]):
+            builder.row(np.r_[x[j], y], np.r_[1.0, -W[j]], b[j], b[j])
+            if l[j] >= 0:
+                builder.row([y_next[j], x[j]], [1.0, -1.0], 0.0, 0.0)
+            elif u[j] <= 0:
+                builder.row([y_next[j], x[j]], [1.0, -s], 0.0, 0.0)
+            else:
+                d = builder.var(0.0, 1.0, integer=not relax)[0]
+                binaries.append(d)
+                _unstable_rows(builder, x[j], y_next[j], d, l[j], u[j], s)
+        y = y_next
+    return z, y, binaries
+
+
+def _unstable_rows(builder, x, y, d, l, u, s):
+    inf = math.inf
+    builder.row([x, d], [1.0, -u], -inf, 0.0)                      # x <= u δ
+    builder.row([x, d], [1.0, l], l, inf)                           # x >= l (1 − δ)
+    lo_e, hi_e = min(0.0, (s - 1) * l), max(0.0, (s - 1) * l)
+    builder.row([y, x, d], [1.0, -1.0, lo_e], lo_e, inf)            # y − x >= lo_e (1 − δ)
+    builder.row([y, x, d], [1.0, -1.0, hi_e], -inf, hi_e)           # y − x <= hi_e (1 − δ)
+    lo_a, hi_a = min(0.0, (1 - s) * u), max(0.0, (1 - s) * u)
+    builder.row([y, x, d], [1.0, -s, -lo_a], 0.0, inf)              # y − s x >= lo_a δ
+    builder.row([y, x, d], [1.0, -s, -hi_a], -inf, 0.0)             # y − s x <= hi_a δ
+
+
+def collision_program(layers: Layers, bounds, low, high, out_scale: float, relax: bool = False):
+    """Two copies with equal outputs: (builder, z1, z2, binaries)."""
+    builder = _Builder()
+    z1, y1, bin1 = _copy(builder, layers, bounds, low, high, relax)
+    z2, y2, bin2 = _copy(builder, layers, bounds, low, high, relax)
+    W = layers.weights[-1]
+    for i in range(W.shape[0]):
+        builder.row(np.r_[y1, y2], np.r_[W[i], -W[i]] / out_scale, 0.0, 0.0)
+    return builder, z1, z2, bin1 + bin2
+
+
+@dataclass
+class MilpOutcome:
+    value: float          # max of the objective (z1_k − z2_k), −inf if infeasible, nan if unsolved
+    z1: np.ndarray | None
+    z2: np.ndarray | None
+    status: int
+    seconds: float
+
+
+def maximise_separation(builder: _Builder, z1, z2, direction: np.ndarray, time_limit: float | None) -> MilpOutcome:
+    """max direction·(z1 − z2) over the program."""
+    cost = np.zeros(len(builder.lb))
+    cost[z1] -= direction
+    cost[z2] += direction
+    options = {"mip_rel_gap": 1e-9}
+    if time_limit is not None:
+        options["time_limit"] = float(time_limit)
+    problem = dict(integrality=np.array(builder.integer), bounds=Bounds(np.array(builder.lb), np.array(builder.ub)),
+                   constraints=LinearConstraint(builder.matrix(), np.array(builder.lo), np.array(builder.hi)))
+    start = time.perf_counter()
+    result = milp(cost, options=options, **problem)
+    if result.status == 4:
+        # HiGHS's presolve can fail on degenerate programs (e.g. duplicated units); solve without it.
+        result = milp(cost, options={**options, "presolve": False}, **problem)
+    seconds = time.perf_counter() - start
+    if result.x is None:
+        return MilpOutcome(-math.inf if result.status == 2 else math.nan, None, None, result.status, seconds)
+    return MilpOutcome(-float(result.fun), result.x[z1], result.x[z2], result.status, seconds)
+
+
+def relaxation_bounds(layers: Layers, low: np.ndarray, high: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Pre-activation bounds from the linear relaxation of one copy, layer by layer.
+
+    Starts from interval bounds; the bounds of layer l are the minima and maxima of its
+    pre-activations over the relaxation built with the (already tightened) bounds of layers < l.
+    All 2·width programs of a layer are one block-diagonal program.
+    """
+    bounds = interval_bounds(layers, low, high)
+    for l_index in range(1, len(bounds)):
+        sub = Layers(layers.weights[:l_index] + [layers.weights[l_index]], layers.biases[:l_index] + [layers.biases[l_index]], layers.slopes[:l_index])
+        builder = _Builder()
+        _, y, _ = _copy(builder, sub, bounds[:l_index], low, high, relax=True)
+        A = builder.matrix()
+        lb, ub = np.array(builder.lb), np.array(builder.ub)
+        lo, hi = np.array(builder.lo), np.array(builder.hi)
+        W, b = layers.weights[l_index], layers.biases[l_index]
+        blocks = []
+        for j in range(W.shape[0]):
+            for sign in (1.0, -1.0):
+                cost = np.zeros(A.shape[1])
+                cost[y] = sign * W[j]
+                blocks.append(_range_block(A, lo, hi, lb, ub, cost))
+        solutions = _lp.solve_blocks(blocks)
+        l_old, u_old = bounds[l_index]
+        l_new, u_new = l_old.copy(), u_old.copy()
+        for j in range(W.shape[0]):
+            lo_x, hi_x = solutions[2 * j], solutions[2 * j + 1]
+            if lo_x is not None:
+                l_new[j] = max(l_old[j], W[j] @ lo_x[y] + b[j] - 1e-9 * (1 + abs(b[j])))
+            if hi_x is not None:
+                u_new[j] = min(u_old[j], W[j] @ hi_x[y] + b[j] + 1e-9 * (1 + abs(b[j])))
+        bounds[l_index] = (l_new, u_new)
+    return bounds
+
+
+def _range_block(A, lo, hi, lb, ub, cost) -> _lp.Block:
+    """lo <= A x <= hi written as A_ub x <= b_ub (equalities as two rows)."""
+    finite_hi, finite_lo = np.isfinite(hi), np.isfinite(lo)
+    A_ub = sp.vstack([A[finite_hi], -A[finite_lo]]).toarray()
+    b_ub = np.concatenate([hi[finite_hi], -lo[finite_lo]])
+    return _lp.Block(cost, A_ub, b_ub, lb, ub)
