@@ -93,3 +93,25 @@ def test_unsupported_module_is_named(tmp_path, capsys):
 def test_module_entry_point_runs():
     done = subprocess.run([sys.executable, "-m", "verify", "list"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "T4.S3" in done.stdout
+
+
+def test_run_writes_plots(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    assert cli.main(["run", "--theorem", "T2", "--trials", "1", "--quiet", "--plots", str(tmp_path)]) == 0
+    names = {p.name for p in tmp_path.glob("*.png")}
+    assert {"regions.png", "density.png", "CE1.png", "CE3.png"} <= names
+    assert all(p.stat().st_size > 1000 for p in tmp_path.glob("*.png"))
+
+
+def test_check_writes_plots(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "decoder.pt"
+    _save_state_dict(path)
+    assert cli.main(["check", str(path), "--negative-slope", "0.2", "--plots", str(tmp_path / "figs")]) == 0
+    assert (tmp_path / "figs" / "regions.png").stat().st_size > 1000
+
+
+def test_probe_is_wired(capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main(["probe", "--help"])
+    assert done.value.code == 0 and "--drop" in capsys.readouterr().out

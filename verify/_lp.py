@@ -156,41 +156,50 @@ def pair_separations(pairs: list[tuple[Piece, Piece]], slacks: np.ndarray, s: Sc
     return values.reshape(len(pairs), len(dirs)), points.reshape(len(pairs), len(dirs), 2, m)
 
 
-def largest_collision(pairs, s: Scales, separation_tol: float, dirs: np.ndarray):
-    """Search the pairs for a collision (z, z') with |w·(z − z')| / rho > ``separation_tol``.
+@dataclass
+class CollisionSearch:
+    """What ``largest_collision`` found.
+
+    statistic: the largest separation seen (relative to rho; 0 when no pair touches);
+    witness: (index of the pair, z, z') or None; touching: pairs whose images meet;
+    unresolved: pairs whose programs failed (a verdict without them is not exact).
+    """
+
+    statistic: float = 0.0
+    witness: tuple | None = None
+    touching: int = 0
+    unresolved: int = 0
+
+
+def largest_collision(pairs, s: Scales, separation_tol: float, dirs: np.ndarray) -> CollisionSearch:
+    """Search the pairs for a collision (z, z') with w·(z − z') / rho > ``separation_tol``.
 
     Phase 1 keeps the pairs whose images meet (relative slack <= FEASIBILITY_RTOL); phase 2
     maximises the separation with that slack; a candidate is confirmed by the exact program
     (no slack) before it is returned.
-
-    Returns
-    -------
-    statistic : float
-        The largest separation seen (relative to rho); 0 when no pair touches.
-    witness : tuple (index of the pair, z, z') or None
-    checked : int
-        Pairs whose images meet (hence solved in phase 2).
     """
-    statistic, checked = 0.0, 0
+    out = CollisionSearch()
     for start in range(0, len(pairs), PAIR_BATCH):
         batch = pairs[start:start + PAIR_BATCH]
         slack = pair_violations(batch, s)
+        out.unresolved += int(np.isinf(slack).sum())
         touching = [k for k in range(len(batch)) if slack[k] <= FEASIBILITY_RTOL]
         if not touching:
             continue
-        checked += len(touching)
+        out.touching += len(touching)
         values, _ = pair_separations([batch[k] for k in touching], np.maximum(slack[touching], FEASIBILITY_RTOL), s, dirs)
+        out.unresolved += int(np.isneginf(values).any(axis=1).sum())
         for row in np.argsort(-values.max(axis=1)):
             if values[row].max() <= separation_tol:
-                statistic = max(statistic, float(values[row].max()))
+                out.statistic = max(out.statistic, float(values[row].max()))
                 break
             exact_values, exact_points = pair_separations([batch[touching[row]]], np.zeros(1), s, dirs)
             best = int(np.argmax(exact_values[0]))
-            statistic = max(statistic, float(exact_values[0, best]))
+            out.statistic = max(out.statistic, float(exact_values[0, best]))
             if exact_values[0, best] > separation_tol:
-                z, z2 = exact_points[0, best]
-                return statistic, (start + touching[row], z, z2), checked
-    return statistic, None, checked
+                out.witness = (start + touching[row], *exact_points[0, best])
+                return out
+    return out
 
 
 # ---------------------------------------------------------------------- preimages

@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     run.add_argument("--json", metavar="PATH", help="write the full report as JSON (atomically)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--plots", metavar="DIR", help="write PNG figures (needs the plot extra): the regions and density of the "
+                                                     "seed's 2-D model, and every counterexample's two models side by side")
 
     check = sub.add_parser("check", help="analyse a saved decoder: piecewise affine? injective? weakly injective? regions")
     check.add_argument("decoder", help="a state dict of nn.Linear layers saved with torch.save")
@@ -35,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--allow-pickle", action="store_true",
                        help="load a whole pickled nn.Sequential; this RUNS CODE from the file, use only for files you trust")
     check.add_argument("--json", metavar="PATH", help="write the verdicts as JSON (atomically)")
+    check.add_argument("--plots", metavar="DIR", help="write PNG figures: the decoder's linear regions (1-D/2-D latents), the pushforward density with --prior")
+
+    from .probe import add_probe_parser
+
+    add_probe_parser(sub)
     return parser
 
 
@@ -55,10 +62,16 @@ def _nonnegative_int(text: str) -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"list": cmd_list, "run": cmd_run, "check": cmd_check}[args.command](args)
+        return {"list": cmd_list, "run": cmd_run, "check": cmd_check, "probe": _cmd_probe}[args.command](args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _cmd_probe(args) -> int:
+    from .probe import cmd_probe
+
+    return cmd_probe(args)
 
 
 # --------------------------------------------------------------------------- list
@@ -106,10 +119,23 @@ def cmd_run(args) -> int:
         names = ", ".join(f"{s.role}:{s.result.name}" for s in bad)
         print(f"FAILED {report.theorem} seed={report.seed}: {names}  (replay: python -m verify run --theorem \"{report.theorem}\" --seed {report.seed} --trials 1)")
     print(f"{len(reports) - len(failed)}/{len(reports)} trials held in {time.perf_counter() - start:.1f} s")
+    if args.plots:
+        _run_plots(args.plots, args.seed)
     if args.json:
         write_json_atomic(args.json, {"command": "run", "seed": args.seed, "trials": args.trials, "device": args.device,
                                       "summary": rows, "reports": [r.to_dict() for r in reports]})
     return 1 if failed else 0
+
+
+def _run_plots(directory: str, seed: int) -> None:
+    from models import random_model
+
+    from .plots import write_plots
+
+    # Square and well conditioned: an exact density that fills the picture.
+    model = random_model(2, 2, hidden=(2, 2), n_components=3, negative_slope=0.5, max_condition=2.0, generator=seed)
+    paths = write_plots("regions", model, directory) + write_plots("density", model, directory) + write_plots("catalog", None, directory)
+    print(f"plots: {len(paths)} files in {directory}")
 
 
 def _progress(done: int, total: int, label: str, elapsed: float) -> None:
@@ -160,6 +186,15 @@ def cmd_check(args) -> int:
     for result in results:
         verdict = "yes" if result.holds else "no"
         print(f"  {result.name:24} {verdict:4} {result.details.get('summary', '')}")
+    if args.plots:
+        from models import GenerativeModel
+
+        from .plots import write_plots
+
+        paths = write_plots("regions", decoder, args.plots) if decoder.in_dim <= 2 else []
+        if prior is not None and decoder.out_dim <= 2:
+            paths += write_plots("density", GenerativeModel(decoder, prior), args.plots)
+        print(f"plots: {len(paths)} files in {args.plots}")
     if args.json:
         write_json_atomic(args.json, {"command": "check", "decoder": args.decoder, "results": [r.to_dict() for r in results]})
     return 0

@@ -139,19 +139,21 @@ def _candidate_pairs(regions, pieces, tol: Tolerances) -> tuple[list[tuple[int, 
 def _pair_verdict(net, regions, pieces, pairs, tol: Tolerances, name: str, details: dict, box) -> CheckResult:
     """Exact verdict over the given region pairs (after the rank test)."""
     scales = _lp.Scales(tol.rho, tol.out)
-    statistic, found, touching = _lp.largest_collision([(pieces[i], pieces[j]) for i, j in pairs], scales,
-                                                       tol.separation, _lp.directions(net.in_dim))
-    details = {**details, "pairs": len(pairs), "touching_pairs": touching}
-    if found is None:
+    search = _lp.largest_collision([(pieces[i], pieces[j]) for i, j in pairs], scales, tol.separation, _lp.directions(net.in_dim))
+    statistic = search.statistic
+    details = {**details, "pairs": len(pairs), "touching_pairs": search.touching, "unresolved_pairs": search.unresolved}
+    if search.witness is None:
+        if search.unresolved:
+            return CheckResult(name, False, statistic, tol.separation, None,
+                               {**details, "conclusive": False, "verdict": "inconclusive: some pair programs failed"})
         certificate = {"criterion": "no two regions collide (transversality, then pairwise linear programs)",
-                       "domain": _box_detail(box, net),
-                       "regions": len(regions), "pairs_checked": len(pairs)}
+                       "domain": _box_detail(box, net), "regions": len(regions), "pairs_checked": len(pairs)}
         return CheckResult(name, True, statistic, tol.separation, certificate, {**details, "conclusive": True})
-    k, z1, z2 = found
+    k, z1, z2 = search.witness
     evidence = collision_witness(net, z1, z2, tol)
     i, j = pairs[k]
     details = {**details, "criterion": "two regions collide", "regions_pair": (i, j), **_evidence_details(evidence),
-               "conclusive": True}
+               "conclusive": evidence["verified"]}
     return CheckResult(name, False, statistic, tol.separation, (evidence["z1"], evidence["z2"]), details)
 
 
@@ -206,7 +208,9 @@ def _by_orientation(net, box, tol: Tolerances) -> CheckResult:
     details["determinant_signs"] = {"positive": int((signs > 0).sum()), "negative": int((signs < 0).sum())}
     if np.all(signs == signs[0]):
         return _coherent_verdict(net, box, tol, regions, details, int(signs[0]))
-    pairs = sorted(((i, j) for i in range(len(regions)) for j in range(i + 1, len(regions)) if signs[i] != signs[j]),
+    # Neighbours have overlapping images; the fewer units they differ in, the likelier they share a facet.
+    overlapping = _pairs.overlapping_pairs(len(regions), _pairs.image_intervals(regions, pieces), 2 * tol.collision)
+    pairs = sorted(((int(i), int(j)) for i, j in overlapping if signs[i] != signs[j]),
                    key=lambda ij: int((regions[ij[0]].pattern != regions[ij[1]].pattern).sum()))
     result = _pair_verdict(net, regions, pieces, pairs, tol, "injective/orientation", details, box)
     if not result.holds:
@@ -268,7 +272,7 @@ def _milp_witness(net, box, tol, outcome, details) -> CheckResult | None:
     """The MILP point, confirmed (and made exact) by the pairwise program of its two regions;
     None when neither that program nor polishing the point yields a verified collision."""
     pieces = [_lp.Piece(*pattern_halfspaces(net, net.activation_pattern(torch.as_tensor(z)), box)) for z in (outcome.z1, outcome.z2)]
-    _, found, _ = _lp.largest_collision([tuple(pieces)], _lp.Scales(tol.rho, tol.out), tol.separation, _lp.directions(net.in_dim))
+    found = _lp.largest_collision([tuple(pieces)], _lp.Scales(tol.rho, tol.out), tol.separation, _lp.directions(net.in_dim)).witness
     z1, z2 = (found[1], found[2]) if found is not None else (outcome.z1, outcome.z2)
     evidence = collision_witness(net, z1, z2, tol)
     if not evidence["verified"] or float((evidence["z1"] - evidence["z2"]).abs().max()) / tol.rho <= tol.separation:
@@ -315,9 +319,9 @@ def _by_search(net, box, tol: Tolerances, n_samples: int, max_pairs: int, genera
     pairs = _neighbour_pairs(z.numpy(), net(z).numpy(), labels.numpy(), 8, max_pairs)
     pieces = {label: _lp.Piece(*pattern_halfspaces(net, patterns[label], box)) for pair in pairs for label in pair}
     scales = _lp.Scales(tol.rho, tol.out)
-    statistic, found, touching = _lp.largest_collision([(pieces[a], pieces[b]) for a, b in pairs], scales,
-                                                       tol.separation, _lp.directions(net.in_dim))
-    details.update(pairs=len(pairs), touching_pairs=touching, seconds=time.perf_counter() - start)
+    search = _lp.largest_collision([(pieces[a], pieces[b]) for a, b in pairs], scales, tol.separation, _lp.directions(net.in_dim))
+    statistic, found = search.statistic, search.witness
+    details.update(pairs=len(pairs), touching_pairs=search.touching, seconds=time.perf_counter() - start)
     if found is not None:
         evidence = collision_witness(net, found[1], found[2], tol)
         if evidence["verified"]:

@@ -18,6 +18,10 @@ def write_json_atomic(path, payload) -> Path:
         raise ValueError(f"--json: folder {folder} does not exist")
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
+        # mkstemp creates the file private; a report is an ordinary file (0666 less the umask).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         with os.fdopen(fd, "w") as handle:
             json.dump(payload, handle, indent=2, allow_nan=True, default=str)
             handle.flush()

@@ -29,7 +29,8 @@ class Theorem:
     conclusion : tuple of str
         Dotted paths of the checks that decide the conclusion.
     counterexamples : tuple of str
-        Names in ``verify.counterexamples`` (CE1, ...) that drop an assumption.
+        Names in ``verify.counterexamples`` (CE1, ...) that drop an assumption
+        (CE6, a limit, is reached by ``verify.counterexamples.get``).
     note : str
         Path of the proof note, relative to the repository root.
     sizes : Sizes
@@ -85,7 +86,7 @@ REGISTRY: dict[str, Theorem] = {
             "=> an invertible affine h with h#P = P'. Continuity is not needed.",
             (("f weakly injective", f"{_INJ}.check_weakly_injective"),),
             ("verify.trials.local_branch_map", _MIX),
-            ("CE1", "CE1b", "CE2", "CE3", "CE6"),
+            ("CE1", "CE1b", "CE2a", "CE2b", "CE3", "CE6"),
             "proofs_notes/T1.md", _T1_SIZES, trials.trial_t1,
         ),
         Theorem(
@@ -111,7 +112,7 @@ REGISTRY: dict[str, Theorem] = {
             "Both priors N(0, I) (and T2's assumptions) => h is orthogonal; every orthogonal h gives an equivalent model.",
             (("prior N(0, I)", "verify.priors.check_standard_normal"), ("f injective", f"{_INJ}.check_injective")),
             (_EQ, "verify.affine_levels.check_orthogonal"),
-            ("CE2",),
+            ("CE2a", "CE2b"),
             "proofs_notes/T3.md", Sizes(n_components=1), trials.trial_t3,
         ),
         Theorem(
