@@ -21,6 +21,7 @@ from models.random import random_orthogonal
 
 from .affine_levels import check_identity, check_orthogonal, check_permutation_scaling
 from .canonical_form import canonical_form
+from .deconvolution import check_deconvolution
 from .check_result import CheckResult
 from .equivalence import check_affine_equivalence, recover_affine_map
 from .likelihood import check_laws_differ, check_same_law
@@ -263,10 +264,15 @@ def trial_t5(seed: int, sizes: Sizes, device="cpu", noise_scale: float = 0.1) ->
     _, x_a = model_a.sample(sizes.n_samples // 2, gen)
     _, x_b = model_b.sample(sizes.n_samples // 2, gen)
     steps = [Step("equivalence", check_same_distribution(x_a, x_b, generator=seed))]
+    # The law of x determines the law of f(z): x_a deconvolved matches b's noise-free observations.
+    clean_b = model_b.decoder(model_b.prior.sample(sizes.n_samples, gen))
+    steps.append(Step("conclusion", check_deconvolution(x_a, clean_b, noise_scale, generator=seed)))
     steps.append(Step("conclusion", check_affine_equivalence(model_a, model_b, n=sizes.n_samples, generator=seed)))
     model_c = _injective_model(_other_seed(seed), sizes, device, noise_scale=noise_scale)
     _, x_c = model_c.sample(sizes.n_samples // 2, gen)
     steps.append(Step("converse", check_same_distribution(x_a, x_c, generator=seed), expected=False))
+    clean_c = model_c.decoder(model_c.prior.sample(sizes.n_samples, gen))
+    steps.append(Step("converse", check_deconvolution(x_a, clean_c, noise_scale, generator=seed), expected=False))
     return steps
 
 
