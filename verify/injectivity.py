@@ -6,12 +6,15 @@ Methods of ``check_injective``:
   make every layer, hence f, injective on all of R^m. When the criterion fails it
   proves nothing: ``holds`` is then False with ``details['conclusive'] = False``.
 - ``orientation`` (square maps, n = m): a continuous piecewise-affine map of R^m
-  is a homeomorphism iff all region determinants share one nonzero sign. Two
-  regions of opposite signs in the box fold onto each other: the witness is a
-  collision found by the pairwise program of such a pair (adjacent pairs first).
-  A coherent orientation certifies injectivity on all of R^m only when it holds
-  for every region of R^m; on a box where it holds but not globally, the exact
-  pairwise test decides (``details['criterion']`` says which).
+  that is injective has all region determinants of one nonzero sign (coherent
+  orientation). The converse needs more than THEORY.md states: coherent maps of
+  degree > 1 exist (with every determinant positive, a map can wrap the plane
+  twice around a point). Coherent on all of R^m, f is proper with local degrees
+  of one sign, so it is a homeomorphism iff a regular value has exactly one
+  preimage; that count decides. Two regions of opposite signs in the box fold
+  onto each other: the witness is a collision found by the pairwise program of
+  such a pair (adjacent pairs first). On a box where the map is not coherent on
+  R^m, the exact pairwise test decides (``details['criterion']`` says which).
 - ``regions``: exact on the box. A rank-deficient region collapses a chord
   (witness: its two ends); two regions R_i, R_j collide iff
   {(z, z') in R_i × R_j : A_i z + c_i = A_j z' + c_j} has a point with z != z'.
@@ -222,19 +225,40 @@ def _by_orientation(net, box, tol: Tolerances) -> CheckResult:
 
 
 def _coherent_verdict(net, box, tol, regions, details, sign) -> CheckResult:
-    if box is None:
-        certificate = {"criterion": "coherently oriented on all of R^m (homeomorphism)", "sign": sign, "regions": len(regions)}
-        return CheckResult("injective/orientation", True, 0.0, tol.separation, certificate, {**details, "conclusive": True})
-    everywhere = linear_regions(net, None)
-    signs = np.sign([np.linalg.det(r.A.cpu().numpy()) for r in everywhere])
-    if np.all(signs == sign) and np.all(_least_singular(_pieces(everywhere)) > tol.rank):
-        certificate = {"criterion": "coherently oriented on all of R^m (homeomorphism), hence injective on the box",
-                       "sign": sign, "regions_of_R^m": len(everywhere)}
-        return CheckResult("injective/orientation", True, 0.0, tol.separation, certificate, {**details, "conclusive": True})
+    """Coherent orientation is necessary, not sufficient (a piecewise-affine map can wind twice
+    around a point with every determinant positive). Coherent on all of R^m, f is proper with
+    every local degree of one sign, so it is a homeomorphism iff one regular value has exactly
+    one preimage (degree one); that count decides, on R^m and hence on any box."""
+    everywhere = regions if box is None else linear_regions(net, None)
+    pieces = _pieces(everywhere)
+    signs = np.sign([np.linalg.det(p.A) for p in pieces])
+    if np.all(signs == sign) and np.all(_least_singular(pieces) > tol.rank):
+        value, found = _regular_value_preimages(net, everywhere)
+        details = {**details, "regions_of_R^m": len(everywhere), "regular_value": value, "preimages": len(found)}
+        if len(found) == 1:
+            certificate = {"criterion": "coherently oriented on all of R^m with degree one (one preimage of a regular value): "
+                                        "a homeomorphism" + ("" if box is None else ", hence injective on the box"),
+                           "sign": sign, "regular_value": value}
+            return CheckResult("injective/orientation", True, 0.0, tol.separation, certificate, {**details, "conclusive": True})
+        if box is None:
+            witness = collision_witness(net, found[0], found[1], tol)
+            return CheckResult("injective/orientation", False, float((found[0] - found[1]).norm()), tol.separation, witness,
+                               {**details, "conclusive": True,
+                                "criterion": f"coherently oriented but of degree {len(found)}: a regular value has {len(found)} preimages"})
     result = _by_regions(net, box, tol, regions)
-    result.details["criterion"] = "coherent on the box but not on R^m: decided by the pairwise programs on the box"
+    result.details["criterion"] = "not a homeomorphism of R^m: decided by the pairwise programs on the box"
     return CheckResult("injective/orientation", result.holds, result.statistic, result.tolerance, result.witness,
                        {**result.details, "method": "orientation"})
+
+
+def _regular_value_preimages(net, regions):
+    """A value f(z) at a point z strictly inside the widest region (a regular value, generically), and all its preimages."""
+    widest = max(regions, key=lambda r: r.radius)
+    generator = torch.Generator().manual_seed(0)
+    offset = torch.rand(widest.interior_point.shape[0], generator=generator, dtype=torch.float64) - 0.5
+    z = widest.interior_point.cpu() + 0.5 * widest.radius * offset / max(float(offset.norm()), 1e-12)
+    value = net(z)
+    return value, list(preimages(net, value))
 
 
 def _by_milp(net, box, tol: Tolerances, time_limit) -> CheckResult:

@@ -1,0 +1,40 @@
+"""Coherent orientation is necessary for injectivity of a square PA map, not sufficient:
+the orientation method also counts the preimages of a regular value (the degree)."""
+
+from __future__ import annotations
+
+import torch
+
+from models import LeakyReLUNetwork, random_network
+from verify.injectivity import check_injective
+
+F64 = torch.float64
+
+
+def _doubling() -> LeakyReLUNetwork:
+    """g(x, y) = (|x| − |y|, (|x + y| − |x − y|)/2): determinant +1 on all eight cones, and even."""
+    units = torch.tensor([[1, 0], [-1, 0], [0, 1], [0, -1], [1, 1], [-1, -1], [1, -1], [-1, 1]], dtype=F64)
+    readout = torch.tensor([[1, 1, -1, -1, 0, 0, 0, 0], [0, 0, 0, 0, 0.5, 0.5, -0.5, -0.5]], dtype=F64)
+    return LeakyReLUNetwork([units, readout], [torch.zeros(8, dtype=F64), torch.zeros(2, dtype=F64)], 0.0)
+
+
+def test_coherent_map_of_degree_two_fails_with_a_verified_collision():
+    net = _doubling()
+    result = check_injective(net, method="orientation")
+    assert not result.holds
+    assert result.details["preimages"] == 2
+    z1, z2 = result.witness["z1"], result.witness["z2"]
+    assert result.witness["verified"]
+    assert float((net(z1) - net(z2)).norm()) <= 1e-9 and float((z1 - z2).norm()) > 1e-6
+
+
+def test_coherent_map_of_degree_two_fails_on_a_box():
+    assert not check_injective(_doubling(), box=2.0, method="orientation").holds
+
+
+def test_homeomorphism_is_certified_with_its_regular_value():
+    net = random_network((2, 2, 2), 0.5, generator=3)
+    result = check_injective(net, method="orientation")
+    assert result.holds
+    assert result.details["preimages"] == 1
+    assert "degree one" in result.witness["criterion"]
