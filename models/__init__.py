@@ -3,13 +3,13 @@
 No verdicts live here; ``verify`` checks them.
 """
 
-from . import random
+from . import random, regions
 from .affine_map import AffineMap
 from .errors import NotInjectiveError, OffImageError
 from .gaussian_mixture import GaussianMixture
 from .generative_model import GenerativeModel
 from .leaky_relu_network import LeakyReLUNetwork
-from .random import random_gmm, random_model, random_network
+from .random import random_affine_map, random_gmm, random_model, random_network
 
 __all__ = [
     "AffineMap",
@@ -19,6 +19,8 @@ __all__ = [
     "NotInjectiveError",
     "OffImageError",
     "random",
+    "regions",
+    "random_affine_map",
     "random_gmm",
     "random_model",
     "random_network",

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import torch
 
 from ._validation import check_nonnegative_float, check_positive_int, make_generator
+from .affine_map import AffineMap
 from .gaussian_mixture import GaussianMixture
 from .generative_model import GenerativeModel
 from .leaky_relu_network import LeakyReLUNetwork
@@ -46,6 +47,26 @@ def _spectrum(k: int, max_condition: float, generator: torch.Generator) -> torch
     """k values, log-uniform in [c^-1/2, c^1/2], so that their ratio is at most c."""
     half = 0.5 * math.log(max_condition)
     return torch.exp((2 * torch.rand(k, generator=generator, dtype=torch.float64) - 1) * half)
+
+
+def random_affine_map(
+    dim: int,
+    *,
+    max_condition: float = 10.0,
+    offset_scale: float = 1.0,
+    generator: torch.Generator | int | None = None,
+    device=None,
+    dtype=torch.float64,
+) -> AffineMap:
+    """A random invertible affine map of R^dim: U diag(s) Vᵀ z + b with Haar U, V (so possibly
+    orientation reversing), cond <= ``max_condition``, and b ~ N(0, offset_scale² I)."""
+    check_positive_int(dim, "dim")
+    max_condition = _check_condition(max_condition)
+    check_nonnegative_float(offset_scale, "offset_scale")
+    gen = _generator(generator)
+    matrix = random_orthogonal(dim, gen) @ torch.diag(_spectrum(dim, max_condition, gen)) @ random_orthogonal(dim, gen).T
+    offset = offset_scale * torch.randn(dim, generator=gen, dtype=torch.float64)
+    return AffineMap(matrix, offset).to(device, dtype)
 
 
 def random_gmm(

@@ -165,3 +165,17 @@ def test_model_shapes():
 def test_model_non_injective_decoder():
     model = random_model(3, 2, hidden=(5,), injective=False, negative_slope=0.0, generator=0)
     assert model.decoder.widths == (3, 5, 2)
+
+
+def test_random_affine_map_is_seeded_invertible_and_bounded():
+    from models import random_affine_map
+
+    first, second = random_affine_map(3, max_condition=4.0, generator=11), random_affine_map(3, max_condition=4.0, generator=11)
+    assert torch.equal(first.matrix, second.matrix) and torch.equal(first.offset, second.offset)
+    assert float(torch.linalg.cond(first.matrix)) <= 4.0 * (1 + 1e-12)
+    z = torch.randn(5, 3, dtype=torch.float64)
+    assert torch.allclose(first.inverse()(first(z)), z, atol=1e-12)
+    with pytest.raises(ValueError, match="max_condition"):
+        random_affine_map(2, max_condition=0.5)
+    with pytest.raises(ValueError, match="dim"):
+        random_affine_map(0)

@@ -15,14 +15,14 @@ Examples
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from models import GenerativeModel, LeakyReLUNetwork
 from models._validation import check_positive_int, make_generator
+
+from .report import write_atomic
 
 DTYPE = torch.float64
 KINDS = ("regions", "density", "counterexample", "catalog")
@@ -48,24 +48,7 @@ def _new_figure(width: float, height: float):
 
 def save_atomic(figure, path) -> Path:
     """Write ``figure`` as PNG to ``path`` through a temporary file in the same folder and a rename."""
-    target = Path(path)
-    if target.is_dir():
-        raise ValueError(f"path: {target} is a directory")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise ValueError(f"path: folder {folder} does not exist")
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".png", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            figure.savefig(handle, format="png", dpi=DPI, bbox_inches="tight")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes the file private; a figure is meant to be read
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
+    return write_atomic(path, lambda handle: figure.savefig(handle, format="png", dpi=DPI, bbox_inches="tight"), binary=True)
 
 
 # --------------------------------------------------------------------------- linear regions

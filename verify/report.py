@@ -1,4 +1,4 @@
-"""Writing reports: atomically, so that a reader never sees a half-written file."""
+"""Writing reports and figures atomically, so that a reader never sees a half-written file."""
 
 from __future__ import annotations
 
@@ -6,24 +6,29 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable, IO
 
 
-def write_json_atomic(path, payload) -> Path:
-    """Write ``payload`` as JSON to ``path`` via a temporary file in the same folder and a rename."""
+def write_atomic(path, write: Callable[[IO], None], *, binary: bool = False, argument: str = "path") -> Path:
+    """Call ``write(handle)`` on a temporary file beside ``path``, then rename it onto ``path``.
+
+    The file gets the ordinary permissions (0666 less the umask; ``mkstemp`` would leave it
+    private). On any error the temporary file is removed and ``path`` is untouched.
+    ``argument`` names the argument in the ``ValueError`` for a bad target.
+    """
     target = Path(path)
     if target.is_dir():
-        raise ValueError(f"--json: {target} is a directory")
+        raise ValueError(f"{argument}: {target} is a directory")
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
-        raise ValueError(f"--json: folder {folder} does not exist")
+        raise ValueError(f"{argument}: folder {folder} does not exist")
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
-        # mkstemp creates the file private; a report is an ordinary file (0666 less the umask).
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, indent=2, allow_nan=True, default=str)
+        with os.fdopen(fd, "wb" if binary else "w") as handle:
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, target)
@@ -31,3 +36,8 @@ def write_json_atomic(path, payload) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return target
+
+
+def write_json_atomic(path, payload) -> Path:
+    """Write ``payload`` as JSON to ``path`` atomically (``write_atomic``)."""
+    return write_atomic(path, lambda handle: json.dump(payload, handle, indent=2, allow_nan=True, default=str), argument="--json")

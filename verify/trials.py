@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, asdict
 
 import torch
 
-from models import AffineMap, GaussianMixture, GenerativeModel, random_gmm, random_model, random_network
+from models import AffineMap, GaussianMixture, GenerativeModel, random_affine_map, random_gmm, random_model, random_network
 from models.random import random_orthogonal
 
 from .affine_levels import check_identity, check_orthogonal, check_permutation_scaling
@@ -101,10 +101,7 @@ def _ratio(result: CheckResult) -> float:
 # --------------------------------------------------------------------------- constructions
 def random_invertible_affine(dim: int, generator: torch.Generator, max_condition: float = 10.0) -> AffineMap:
     """A random invertible affine map with condition number <= max_condition, possibly orientation reversing."""
-    log_half = 0.5 * math.log(max_condition)
-    spectrum = torch.exp((2 * torch.rand(dim, generator=generator, dtype=torch.float64) - 1) * log_half)
-    matrix = random_orthogonal(dim, generator) @ torch.diag(spectrum) @ random_orthogonal(dim, generator).T
-    return AffineMap(matrix, torch.randn(dim, generator=generator, dtype=torch.float64))
+    return random_affine_map(dim, max_condition=max_condition, generator=generator)
 
 
 def random_permutation_scaling(dim: int, generator: torch.Generator) -> AffineMap:
