@@ -103,13 +103,16 @@ def cmd_run(args) -> int:
     torch.set_num_threads(1)
     total = len(theorems) * args.trials
     reports, done, start = [], 0, time.perf_counter()
+    interactive = sys.stderr.isatty()
     for theorem in theorems:
         for i in range(args.trials):
             reports.append(theorem.trial(args.seed + i, device=args.device))
             done += 1
-            if not args.quiet:
+            if not args.quiet and interactive:
                 _progress(done, total, theorem.id, time.perf_counter() - start)
-    if not args.quiet:
+        if not args.quiet and not interactive:  # a log, not a terminal: one line per result
+            print(f"{done}/{total} trials done ({theorem.id}) after {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    if not args.quiet and interactive:
         print(file=sys.stderr)
     rows = summarize(reports)
     print(format_table(rows))
