@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 from hypothesis import given, settings
 
-from models import AffineMap, GenerativeModel, random_model
+from models import AffineMap, GaussianMixture, GenerativeModel, LeakyReLUNetwork, random_model, random_network
+from models.joint_network import joint_network
+from verify.decoder_agreement import check_same_decoder
 from models.strategies import affine_maps, generative_models
 from verify.equivalence import check_affine_equivalence, fit_affine, recover_affine_map
 from verify.trials import equivalent_model, random_invertible_affine
@@ -68,7 +70,7 @@ def test_check_holds_and_returns_the_map():
     assert result.holds, result.details
     assert result.statistic <= result.tolerance
     assert _map_error(result.witness, h) < 1e-8
-    assert result.details["n_points"] > 500  # prior samples plus one interior point per region met
+    assert result.details["decoder"]["details"]["exact"]  # every cell of the common refinement on R^m
 
 
 def test_check_rejects_a_different_network_with_a_witness():
@@ -111,3 +113,49 @@ def test_bad_input_names_the_argument():
         fit_affine(torch.zeros(2, 2), torch.zeros(2, 2))
     with pytest.raises(ValueError, match="n"):
         recover_affine_map(model, other, n=1)
+
+
+def _line(t: float, s: float) -> LeakyReLUNetwork:
+    """z -> z − (1 − s)·ReLU(z − t): the identity up to t, slope s beyond (ReLU units z, −z, z − t)."""
+    hidden = torch.tensor([[1.0], [-1.0], [1.0]], dtype=torch.float64)
+    readout = torch.tensor([[1.0, -1.0, -(1.0 - s)]], dtype=torch.float64)
+    return LeakyReLUNetwork([hidden, readout], [torch.tensor([0.0, 0.0, -t], dtype=torch.float64), torch.zeros(1, dtype=torch.float64)], 0.0)
+
+
+def test_a_kink_far_in_the_tail_is_found():
+    # f_a = id and f_b = id up to 4.5, slope 0.5 beyond: no prior sample reaches the kink,
+    # but the cells of the common refinement on all of R^m do.
+    prior = GaussianMixture(torch.ones(1, dtype=torch.float64), torch.zeros(1, 1, dtype=torch.float64), torch.ones(1, 1, 1, dtype=torch.float64))
+    identity = LeakyReLUNetwork([torch.ones(1, 1, dtype=torch.float64)], [torch.zeros(1, dtype=torch.float64)])
+    kinked = _line(4.5, 0.5)
+    assert torch.allclose(kinked(torch.tensor([[6.0]], dtype=torch.float64)), torch.tensor([[5.25]], dtype=torch.float64))
+    result = check_same_decoder(identity, kinked, latent_scale=1.0)
+    assert not result.holds and result.details["exact"]
+    assert float(result.witness[0]) > 4.5
+
+
+def test_decoder_agreement_is_scale_invariant():
+    tiny = LeakyReLUNetwork([1e-10 * torch.eye(2, dtype=torch.float64)], [torch.zeros(2, dtype=torch.float64)])
+    flipped = LeakyReLUNetwork([-1e-10 * torch.eye(2, dtype=torch.float64)], [torch.zeros(2, dtype=torch.float64)])
+    assert not check_same_decoder(tiny, flipped, latent_scale=1.0).holds
+    assert check_same_decoder(tiny, tiny.to(), latent_scale=1e6).holds
+    nearly = LeakyReLUNetwork([1e-10 * (1 + 1e-12) * torch.eye(2, dtype=torch.float64)], [torch.zeros(2, dtype=torch.float64)])
+    assert check_same_decoder(tiny, nearly, latent_scale=1.0).holds
+
+
+def test_joint_network_computes_both_maps_across_depths():
+    f = random_network((2, 3, 4), 0.2, generator=0)
+    g = random_network((2, 2, 3, 5, 4), 0.2, injective=False, generator=1)
+    joint = joint_network(f, g)
+    z = torch.randn(50, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    out = joint(z)
+    assert torch.allclose(out[:, :4], f(z), atol=1e-12) and torch.allclose(out[:, 4:], g(z), atol=1e-12)
+    assert joint_network(f, random_network((2, 3, 4), 0.3, generator=2)) is None  # slopes differ in one layer
+
+
+def test_float32_models_are_compared_in_float64():
+    model, _, _ = _pair(8)
+    single = model.to(dtype=torch.float32)
+    result = check_affine_equivalence(single, single)
+    assert result.holds, result.details
+    assert result.witness.dtype == torch.float64

@@ -15,15 +15,15 @@ from dataclasses import dataclass
 import torch
 
 from models import AffineMap, GenerativeModel, OffImageError
-from models._validation import as_tensor, check_positive_int, make_generator
+from models._validation import as_tensor, check_nonnegative_float, check_positive_int, make_generator
 
 from .canonical_form import CanonicalForm, canonical_form  # noqa: F401  (part of this module's API, DESIGN.md)
 from .check_result import CheckResult
+from .decoder_agreement import DECODER_RTOL, check_same_decoder
 from .mixtures import SAME_MIXTURE_TOL, check_same_mixture
 
 # Default relative tolerances (float64). Each is reported in the CheckResult it decides.
 FIT_RTOL = 1e-8
-DECODER_RTOL = 1e-8
 PRIOR_RTOL = SAME_MIXTURE_TOL
 
 
@@ -88,9 +88,15 @@ def recover_affine_map(model_a: GenerativeModel, model_b: GenerativeModel, n: in
     """
     _check_pair(model_a, model_b)
     check_positive_int(n, "n", minimum=model_a.latent_dim + 2)
+    model_a, model_b = _float64(model_a, model_b)
     z_a = model_a.prior.sample(n, make_generator(generator))
-    z_b = model_b.decoder.inverse(model_a.decoder(z_a))
-    return fit_affine(z_a, z_b)
+    return fit_affine(z_a, model_b.decoder.inverse(model_a.decoder(z_a)))
+
+
+def _float64(model_a, model_b):
+    """Both models in float64 on a's device: verdicts are computed in float64 (DESIGN.md)."""
+    model_a = model_a.to(dtype=torch.float64)
+    return model_a, model_b.to(model_a.decoder.device, torch.float64)
 
 
 def _check_pair(model_a, model_b) -> None:
@@ -104,27 +110,20 @@ def _check_pair(model_a, model_b) -> None:
         )
 
 
-def probe_points(model: GenerativeModel, n: int, generator) -> torch.Tensor:
-    """Latent points that meet the linear regions the prior charges: prior samples, plus
-    the interior points of every region in the box the samples span (when m <= 3)."""
-    z = model.prior.sample(n, generator)
-    if model.latent_dim <= 3:
-        from models.regions import linear_regions
-
-        radius = float(z.abs().max())
-        interior = [r.interior_point for r in linear_regions(model.decoder, radius)]
-        z = torch.cat([z, torch.stack(interior).to(z)])
-    return z
+def condition_bound(network) -> float:
+    """An upper bound on the condition number of a layerwise-invertible network:
+    the product of the layers' condition numbers and of max(s, 1/s) for each slope."""
+    bound = 1.0
+    for w in network.weights:
+        bound *= float(torch.linalg.cond(w))
+    for s in network.slopes:
+        bound *= max(s, 1.0 / s) if s > 0 else float("inf")
+    return bound
 
 
-def decoder_mismatch(model_a: GenerativeModel, model_b: GenerativeModel, h: AffineMap, z: torch.Tensor):
-    """Largest relative ‖f_a(z) − f_b(h(z))‖ over the rows of z, and the row where it occurs."""
-    x_a = model_a.decoder(z)
-    x_b = model_b.decoder(h(z))
-    scale = x_a.norm(dim=1) + 1.0
-    errors = (x_a - x_b).norm(dim=1) / scale
-    worst = int(errors.argmax())
-    return float(errors[worst]), worst
+def latent_scale(prior) -> float:
+    """The prior's spread: the square root of the largest eigenvalue of its covariance."""
+    return float(torch.linalg.eigvalsh(prior.covariance()).max().sqrt())
 
 
 def check_affine_equivalence(
@@ -132,52 +131,73 @@ def check_affine_equivalence(
     model_b: GenerativeModel,
     *,
     n: int = 2000,
-    fit_rtol: float = FIT_RTOL,
+    fit_rtol: float | None = None,
     decoder_rtol: float = DECODER_RTOL,
     prior_rtol: float = PRIOR_RTOL,
     generator=0,
 ) -> CheckResult:
     """Is there an invertible affine h with h#P_a = P_b and f_a = f_b ∘ h?  (T2's conclusion.)
 
-    The candidate h comes from ``recover_affine_map``; it must fit to ``fit_rtol``,
-    push P_a onto P_b (``check_same_mixture`` to ``prior_rtol``), and satisfy
-    f_a(z) = f_b(h(z)) to ``decoder_rtol`` (relative to ‖f_a(z)‖ + 1) at prior
-    samples and at an interior point of every linear region they meet.
+    The candidate h comes from ``recover_affine_map`` (computed in float64); it must fit
+    to ``fit_rtol`` (default max(1e-8, 100 · eps · κ), κ = ``condition_bound`` of f_b,
+    since the inverse amplifies rounding by κ), push P_a onto P_b
+    (``check_same_mixture`` to ``prior_rtol``), and satisfy f_a = f_b ∘ h
+    (``check_same_decoder`` to ``decoder_rtol``: exact on R^m for m <= 3, else at
+    the samples and region interior points).
 
     Returns
     -------
     CheckResult
         ``statistic``: the largest ratio error / tolerance over the three criteria
         (fit, prior, decoder), each also in ``details``; it holds iff <= 1.
-        ``witness``: h when it holds; otherwise the evidence that it fails
-        (a latent z with f_a(z) != f_b(h(z)), or the mismatched prior).
+        ``witness``: h when it holds; otherwise a latent point of model a where the
+        relation fails (off f_b's image, worst fit residual, or f_a != f_b ∘ h), or the
+        mismatched prior components.
+
+    Raises
+    ------
+    NotInjectiveError
+        If f_b has no layerwise inverse (the candidate h cannot be recovered).
     """
     _check_pair(model_a, model_b)
-    gen = make_generator(generator)
+    check_positive_int(n, "n", minimum=model_a.latent_dim + 2)
+    decoder_rtol = check_nonnegative_float(decoder_rtol, "decoder_rtol")
+    prior_rtol = check_nonnegative_float(prior_rtol, "prior_rtol")
+    model_a, model_b = _float64(model_a, model_b)
+    kappa = condition_bound(model_b.decoder)
+    if fit_rtol is None:
+        fit_rtol = max(FIT_RTOL, 100 * torch.finfo(torch.float64).eps * kappa)
+    fit_rtol = check_nonnegative_float(fit_rtol, "fit_rtol")
+    z_a = model_a.prior.sample(n, make_generator(generator))
     try:
-        fit = recover_affine_map(model_a, model_b, n, gen)
+        z_b = model_b.decoder.inverse(model_a.decoder(z_a))
     except OffImageError as exc:  # f_a's image is not inside f_b's
-        return CheckResult("affine_equivalence", False, math.inf, 1.0, witness=exc.indices,
-                           details={"reason": f"samples of model_a off the image of model_b: {exc}"})
+        return CheckResult("affine_equivalence", False, math.inf, 1.0, witness=z_a[exc.indices[0]],
+                           details={"reason": f"f_a(z) is off the image of f_b: {exc}", "off_image": len(exc.indices)})
+    fit = fit_affine(z_a, z_b)
     h = fit.map
-    details = {"fit_relative_residual": fit.relative_residual, "fit_rtol": fit_rtol}
+    details = {"fit_relative_residual": fit.relative_residual, "fit_rtol": fit_rtol, "condition_bound": kappa}
     try:
-        invertible = h.inverse() is not None
+        h.inverse()
+        invertible = True
     except ValueError:
         invertible = False
     if fit.relative_residual > fit_rtol or not invertible:
-        return CheckResult("affine_equivalence", False, fit.relative_residual / fit_rtol, 1.0, witness=h,
-                           details={**details, "reason": "no affine map relates the latents", "invertible": invertible})
+        worst = int((h(z_a) - z_b).norm(dim=1).argmax())
+        return CheckResult("affine_equivalence", False, max(fit.relative_residual / max(fit_rtol, 1e-300), 1.0 + (not invertible)), 1.0,
+                           witness=z_a[worst], details={**details, "reason": "no invertible affine map relates the latents",
+                                                        "invertible": invertible, "recovered_map": h})
     prior_check = check_same_mixture(model_a.prior.affine(h), model_b.prior, prior_rtol)
-    z = probe_points(model_a, n, gen)
-    decoder_error, worst = decoder_mismatch(model_a, model_b, h, z)
-    details.update(prior=prior_check.to_dict(), decoder_error=decoder_error, decoder_rtol=decoder_rtol, n_points=len(z))
-    holds = prior_check.holds and decoder_error <= decoder_rtol
-    statistic = max(fit.relative_residual / fit_rtol, prior_check.statistic / prior_rtol, decoder_error / decoder_rtol)
+    decoder_check = check_same_decoder(model_a.decoder, model_b.decoder.precompose(h), latent_scale=latent_scale(model_a.prior),
+                                       points=z_a, rtol=decoder_rtol)
+    details.update(prior=prior_check.to_dict(), decoder=decoder_check.to_dict())
+    holds = prior_check.holds and decoder_check.holds
+    statistic = max(fit.relative_residual / max(fit_rtol, 1e-300), prior_check.statistic / max(prior_rtol, 1e-300),
+                    decoder_check.statistic / max(decoder_rtol, 1e-300))
     if holds:
         witness = h
-    elif decoder_error > decoder_rtol:
-        witness = z[worst]
+    elif not decoder_check.holds:
+        witness = decoder_check.witness
     else:
         witness = prior_check.witness
     return CheckResult("affine_equivalence", holds, statistic, 1.0, witness=witness, details=details)

@@ -1,0 +1,106 @@
+"""Do two piecewise-affine decoders agree?  f = g on all of R^m, exactly where possible.
+
+Two continuous piecewise-affine maps agree everywhere iff they have the same affine
+piece on every cell of their common refinement, which is the set of linear regions
+of the joint network z -> (f(z), g(z)) (``models.joint_network``). For latent
+dimension m <= ``MAX_EXACT_DIM`` those cells are enumerated on all of R^m and the
+two pieces compared at one interior point of each: the verdict is then exact up to
+the tolerance. Otherwise (or when no joint network exists) the maps are compared
+at the given sample points and at the interior points of f's regions, and the
+result says that it is a sampled verdict.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from models import LeakyReLUNetwork
+from models.joint_network import joint_network
+from models._validation import check_nonnegative_float
+
+from .check_result import CheckResult
+
+MAX_EXACT_DIM = 3
+DECODER_RTOL = 1e-8
+
+
+def _value_error(f: LeakyReLUNetwork, g: LeakyReLUNetwork, z: torch.Tensor, latent_scale: float) -> torch.Tensor:
+    """‖f(z) − g(z)‖ / (‖f(z)‖ + ‖A_f(z)‖·ρ) at each row of z, ρ the latent scale: invariant to
+    rescaling the outputs, and to rescaling the latents together with ρ."""
+    a_f, _ = f.local_affine(z)
+    size = f(z).norm(dim=1) + torch.linalg.matrix_norm(a_f, ord=2) * latent_scale
+    return (f(z) - g(z)).norm(dim=1) / size.clamp_min(torch.finfo(z.dtype).tiny)
+
+
+def _cell_points(cells) -> torch.Tensor:
+    """Each cell's interior point p and p ± r e_k (r its Chebyshev radius): all in the cell, so an
+    affine difference between two pieces shows in proportion to the cell's size. A sliver
+    between two nearly coincident kinks then counts by its width, not by its slopes."""
+    points = []
+    for cell in cells:
+        p, r = cell.interior_point, float(cell.radius)
+        eye = torch.eye(p.shape[0], dtype=p.dtype, device=p.device)
+        points += [p.unsqueeze(0), p + r * eye, p - r * eye]
+    return torch.cat(points)
+
+
+def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale: float, points=None,
+                       rtol: float = DECODER_RTOL) -> CheckResult:
+    """Is f = g?  Exact on R^m for m <= 3 (every cell of the common refinement), else sampled.
+
+    Parameters
+    ----------
+    f, g : LeakyReLUNetwork
+        Same input and output dimensions.
+    latent_scale : float
+        ρ > 0, the size of the latent region that matters (e.g. the prior's spread);
+        it makes the relative error invariant to rescaling inputs or outputs.
+    points : Tensor, shape (N, m), optional
+        Extra latent points to compare at (e.g. prior samples); required when m > 3.
+    rtol : float
+        Largest accepted relative error ``‖f(z) − g(z)‖ / (‖f(z)‖ + ‖A_f(z)‖·ρ)``.
+
+    Returns
+    -------
+    CheckResult
+        ``statistic``: the largest relative error; ``witness``: the latent point
+        where f and g differ most when it fails; ``details['exact']`` says whether every
+        cell of the common refinement was visited.
+    """
+    for name, net in (("f", f), ("g", g)):
+        if not isinstance(net, LeakyReLUNetwork):
+            raise ValueError(f"{name}: expected a LeakyReLUNetwork, got {type(net).__name__}")
+    if (g.in_dim, g.out_dim) != (f.in_dim, f.out_dim):
+        raise ValueError(f"g: maps R^{g.in_dim} -> R^{g.out_dim}, but f maps R^{f.in_dim} -> R^{f.out_dim}")
+    latent_scale = check_nonnegative_float(latent_scale, "latent_scale")
+    if latent_scale == 0:
+        raise ValueError("latent_scale: expected a positive number")
+    rtol = check_nonnegative_float(rtol, "rtol")
+    f, g = f.to(dtype=torch.float64), g.to(f.device, torch.float64)
+    z, exact, how = _cells(f, g, points)
+    errors = _value_error(f, g, z, latent_scale)
+    worst = int(errors.argmax())
+    statistic = float(errors[worst])
+    holds = statistic <= rtol
+    details = {"exact": exact, "points": len(z), "how": how, "latent_scale": latent_scale}
+    return CheckResult("same_decoder", holds, statistic, rtol, witness=None if holds else z[worst], details=details)
+
+
+def _cells(f: LeakyReLUNetwork, g: LeakyReLUNetwork, points):
+    """Latent points to compare at, whether they visit every cell, and how they were chosen."""
+    from models.regions import linear_regions
+
+    extra = [] if points is None else [torch.as_tensor(points, dtype=torch.float64).to(f.device).reshape(-1, f.in_dim)]
+    if f.in_dim <= MAX_EXACT_DIM:
+        joint = joint_network(f, g)
+        if joint is not None:
+            cells = linear_regions(joint.to("cpu"), None)
+            inside = _cell_points(cells).to(f.device)
+            return torch.cat([inside, *extra]), True, f"2m + 1 points inside each of the {len(cells)} cells of the common refinement on R^m"
+        regions = linear_regions(f.to("cpu"), None) + linear_regions(g.to("cpu"), None)
+        inside = _cell_points(regions).to(f.device)
+        how = "points inside the regions of f and of g (their slopes differ, so no joint network), and the given points"
+        return torch.cat([inside, *extra]), False, how
+    if not extra:
+        raise ValueError(f"points: needed for latent dimension {f.in_dim} > {MAX_EXACT_DIM}, where cells are not enumerated")
+    return extra[0], False, f"the given points only (latent dimension {f.in_dim} > {MAX_EXACT_DIM})"
