@@ -147,7 +147,7 @@ REGISTRY: dict[str, Theorem] = {
             "x = f(z) + ε, ε independent with a known law whose characteristic function is nonzero a.e. "
             "(e.g. N(0, σ² I), σ known) => the law of f(z) is determined by the law of x, so T1–T4 carry over.",
             (("f injective", f"{_INJ}.check_injective"),),
-            ("verify.two_sample.check_same_distribution", "verify.deconvolution.check_deconvolution", _EQ),
+            (_SAME_LAW, "verify.deconvolution.check_deconvolution", _EQ, "verify.two_sample.check_same_distribution"),
             (),
             "proofs_notes/T5.md", Sizes(), trials.trial_t5,
         ),
