@@ -66,3 +66,18 @@ def test_bad_input_names_the_argument():
         check_same_distribution(torch.randn(5, 2), torch.randn(5, 2), alpha=0.01, n_permutations=50)
     with pytest.raises(ValueError, match="alpha"):
         check_same_distribution(torch.randn(5, 2), torch.randn(5, 2), alpha=1.5)
+
+
+def test_laws_differ_never_calls_equivalent_models_different():
+    for seed in range(30):
+        model, other = _equivalent_pair(seed)
+        result = check_laws_differ(model, other, n=300, generator=seed)
+        assert not result.holds, (seed, result.details)
+
+
+def test_same_law_rejects_noise_and_mismatched_latents():
+    model, _ = _equivalent_pair()
+    with pytest.raises(ValueError, match="model_b"):
+        check_same_law(model, random_model(3, 4, hidden=(3,), generator=1))
+    with pytest.raises(ValueError, match="model_a"):
+        check_same_law(random_model(2, 4, noise_scale=0.1, generator=2), model)

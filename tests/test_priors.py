@@ -76,3 +76,20 @@ def test_bad_input_names_the_argument():
         product_mixture([random_gmm(2, 2, generator=0)])
     with pytest.raises(ValueError, match="n"):
         check_independent_coordinates(_standard(1), n=0)
+
+
+def test_s1_sees_a_correlation_in_a_small_component_beside_a_huge_one():
+    covs = torch.stack([1e7 * torch.diag(torch.tensor([1.0, 2.0], dtype=F64)), torch.tensor([[1.0, 0.9], [0.9, 1.0]], dtype=F64)])
+    prior = GaussianMixture(torch.tensor([0.5, 0.5], dtype=F64), torch.zeros(2, 2, dtype=F64) + torch.tensor([[0.0], [1.0]], dtype=F64), covs)
+    result = check_distinct_variance_ratios(prior)
+    assert not result.holds and result.witness == pytest.approx(0.9)
+
+
+def test_s2_counts_a_coordinate_as_gaussian_only_to_its_tolerance():
+    means = torch.tensor([[0.0, 0.0], [1e-4, 1.0]], dtype=F64)
+    covs = torch.stack([torch.eye(2, dtype=F64)] * 2)
+    prior = GaussianMixture(torch.tensor([0.5, 0.5], dtype=F64), means, covs)
+    strict = check_independent_coordinates(prior)
+    assert strict.details["gaussian_coordinates"] == [] and strict.details["gaussian_rtol"] == 1e-9
+    loose = check_independent_coordinates(prior, gaussian_rtol=1e-3)
+    assert loose.details["gaussian_coordinates"] == [0]

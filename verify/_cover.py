@@ -21,9 +21,9 @@ from ._lp import Piece
 
 def same_plane_cover(p: Piece, q: Piece, rank_tol: float, out_tol: float):
     """The H-representation (H, h) of S_pq in z, or None when S_pq cannot be full-dimensional."""
-    pinv = np.linalg.pinv(q.A)
-    if np.linalg.svd(q.A, compute_uv=False)[-1] <= rank_tol:
+    if q.A.shape[0] < q.A.shape[1] or np.linalg.svd(q.A, compute_uv=False)[-1] <= rank_tol:
         return None
+    pinv = np.linalg.pinv(q.A)
     residual = q.A @ (pinv @ p.A) - p.A
     offset = q.A @ (pinv @ (p.c - q.c)) - (p.c - q.c)
     if np.abs(residual).max() > rank_tol or np.linalg.norm(offset) > out_tol:

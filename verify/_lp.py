@@ -50,9 +50,16 @@ class Scales:
 
 
 def solve(cost, **problem):
-    """``scipy.optimize.linprog`` with HiGHS; the interior-point solver takes over when the
-    simplex ends without a status (free unbounded variables can cause it)."""
+    """``scipy.optimize.linprog`` with HiGHS.
+
+    HiGHS's presolve declares some degenerate, feasible programs infeasible or gives up on
+    them (with tight tolerances), so an "infeasible" or failed answer is checked by solving
+    again without presolve; a failure after that goes to the interior-point solver (the
+    simplex gives up on some programs with free unbounded variables).
+    """
     result = linprog(cost, method="highs", options=_OPTIONS, **problem)
+    if result.status in (2, 4):
+        result = linprog(cost, method="highs", options={**_OPTIONS, "presolve": False}, **problem)
     if result.status == 4:
         result = linprog(cost, method="highs-ipm", options=_OPTIONS, **problem)
     return result
@@ -187,7 +194,11 @@ def largest_collision(pairs, s: Scales, separation_tol: float, dirs: np.ndarray)
         if not touching:
             continue
         out.touching += len(touching)
-        values, _ = pair_separations([batch[k] for k in touching], np.maximum(slack[touching], FEASIBILITY_RTOL), s, dirs)
+        # The slack of phase 1 plus room for the solver's own tolerance, so that phase 2 is feasible.
+        allowed = np.maximum(slack[touching], FEASIBILITY_RTOL) + 2 * _OPTIONS["primal_feasibility_tolerance"]
+        values, _ = pair_separations([batch[k] for k in touching], allowed, s, dirs)
+        for row in np.flatnonzero(np.isneginf(values).any(axis=1)):
+            values[row] = pair_separations([batch[touching[row]]], 10 * allowed[row:row + 1], s, dirs)[0][0]
         out.unresolved += int(np.isneginf(values).any(axis=1).sum())
         for row in np.argsort(-values.max(axis=1)):
             if values[row].max() <= separation_tol:

@@ -83,13 +83,34 @@ class _Builder:
         return sp.csr_matrix((self.vals, (self.rows, self.cols)), shape=(len(self.lo), len(self.lb)))
 
 
-def _copy(builder: _Builder, layers: Layers, bounds, low, high, relax: bool = False):
-    """One copy of the hidden layers; returns (z indices, last hidden output indices, binaries)."""
+@dataclass
+class Copy:
+    """One copy of the network in a program: variable indices and how to read its pattern.
+
+    ``units[l][j]`` is the binary of unit j of hidden layer l, or −1 for a stable unit,
+    whose activity is ``stable[l][j]``.
+    """
+
+    z: np.ndarray
+    y: np.ndarray
+    binaries: list
+    units: list
+    stable: list
+
+    def pattern(self, x: np.ndarray) -> np.ndarray:
+        """The activation pattern (over all hidden units) that a solution x fixes."""
+        bits = [np.where(u >= 0, x[np.maximum(u, 0)] > 0.5, a) for u, a in zip(self.units, self.stable)]
+        return np.concatenate(bits) if bits else np.zeros(0, dtype=bool)
+
+
+def _copy(builder: _Builder, layers: Layers, bounds, low, high, relax: bool = False) -> Copy:
+    """One copy of the hidden layers, its input z and its last hidden output y."""
     z = builder.var(low, high)
-    y, binaries = z, []
+    y, binaries, units, stable = z, [], [], []
     for (W, b, s), (l, u) in zip(zip(layers.weights[:-1], layers.biases[:-1], layers.slopes), bounds):
         x = builder.var(l, u)
         y_next = builder.var(_act(l, s), _act(u, s))
+        unit = np.full(W.shape[0], -1)
         for j in range(W.shape[0]):
             builder.row(np.r_[x[j], y], np.r_[1.0, -W[j]], b[j], b[j])
             if l[j] >= 0:
@@ -97,11 +118,20 @@ def _copy(builder: _Builder, layers: Layers, bounds, low, high, relax: bool = Fa
             elif u[j] <= 0:
                 builder.row([y_next[j], x[j]], [1.0, -s], 0.0, 0.0)
             else:
-                d = builder.var(0.0, 1.0, integer=not relax)[0]
-                binaries.append(d)
-                _unstable_rows(builder, x[j], y_next[j], d, l[j], u[j], s)
+                unit[j] = builder.var(0.0, 1.0, integer=not relax)[0]
+                binaries.append(unit[j])
+                _unstable_rows(builder, x[j], y_next[j], unit[j], l[j], u[j], s)
+        units.append(unit)
+        stable.append(l >= 0)
         y = y_next
-    return z, y, binaries
+    return Copy(z, y, binaries, units, stable)
+
+
+def exclude(builder: _Builder, binaries: list, x: np.ndarray) -> None:
+    """A no-good cut: the binaries may not take their values in x again (all together)."""
+    on = np.array([x[d] > 0.5 for d in binaries], dtype=bool)
+    index = np.array(binaries)
+    builder.row(index, np.where(on, -1.0, 1.0), 1.0 - on.sum(), math.inf)
 
 
 def _unstable_rows(builder, x, y, d, l, u, s):
@@ -117,19 +147,20 @@ def _unstable_rows(builder, x, y, d, l, u, s):
 
 
 def collision_program(layers: Layers, bounds, low, high, out_scale: float, relax: bool = False):
-    """Two copies with equal outputs: (builder, z1, z2, binaries)."""
+    """Two copies with equal outputs (rows divided by ``out_scale``): (builder, copy 1, copy 2)."""
     builder = _Builder()
-    z1, y1, bin1 = _copy(builder, layers, bounds, low, high, relax)
-    z2, y2, bin2 = _copy(builder, layers, bounds, low, high, relax)
+    first = _copy(builder, layers, bounds, low, high, relax)
+    second = _copy(builder, layers, bounds, low, high, relax)
     W = layers.weights[-1]
     for i in range(W.shape[0]):
-        builder.row(np.r_[y1, y2], np.r_[W[i], -W[i]] / out_scale, 0.0, 0.0)
-    return builder, z1, z2, bin1 + bin2
+        builder.row(np.r_[first.y, second.y], np.r_[W[i], -W[i]] / out_scale, 0.0, 0.0)
+    return builder, first, second
 
 
 @dataclass
 class MilpOutcome:
     value: float          # max of the objective (z1_k − z2_k), −inf if infeasible, nan if unsolved
+    x: np.ndarray | None  # the whole solution
     z1: np.ndarray | None
     z2: np.ndarray | None
     status: int
@@ -137,7 +168,7 @@ class MilpOutcome:
 
 
 def maximise_separation(builder: _Builder, z1, z2, direction: np.ndarray, time_limit: float | None) -> MilpOutcome:
-    """max direction·(z1 − z2) over the program."""
+    """max direction·(z1 − z2) over the program (z1, z2: variable indices)."""
     cost = np.zeros(len(builder.lb))
     cost[z1] -= direction
     cost[z2] += direction
@@ -153,8 +184,8 @@ def maximise_separation(builder: _Builder, z1, z2, direction: np.ndarray, time_l
         result = milp(cost, options={**options, "presolve": False}, **problem)
     seconds = time.perf_counter() - start
     if result.x is None:
-        return MilpOutcome(-math.inf if result.status == 2 else math.nan, None, None, result.status, seconds)
-    return MilpOutcome(-float(result.fun), result.x[z1], result.x[z2], result.status, seconds)
+        return MilpOutcome(-math.inf if result.status == 2 else math.nan, None, None, None, result.status, seconds)
+    return MilpOutcome(-float(result.fun), result.x, result.x[z1], result.x[z2], result.status, seconds)
 
 
 def relaxation_bounds(layers: Layers, low: np.ndarray, high: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -168,7 +199,7 @@ def relaxation_bounds(layers: Layers, low: np.ndarray, high: np.ndarray) -> list
     for l_index in range(1, len(bounds)):
         sub = Layers(layers.weights[:l_index] + [layers.weights[l_index]], layers.biases[:l_index] + [layers.biases[l_index]], layers.slopes[:l_index])
         builder = _Builder()
-        _, y, _ = _copy(builder, sub, bounds[:l_index], low, high, relax=True)
+        y = _copy(builder, sub, bounds[:l_index], low, high, relax=True).y
         A = builder.matrix()
         lb, ub = np.array(builder.lb), np.array(builder.ub)
         lo, hi = np.array(builder.lo), np.array(builder.hi)

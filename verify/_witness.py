@@ -5,14 +5,19 @@ Every tolerance is relative and scaled to the problem:
 - ``rho``: the length scale of the domain, √m × max |coordinate| of the box
   (for all of R^m, √m × ``models.regions.box_scale``);
 - ``lipschitz``: Π ‖W_l‖₂ × Π max(1, s_l), a Lipschitz bound of f;
-- ``out`` = lipschitz × rho + ‖f(centre)‖: a bound on |f| over the domain.
+- ``out`` = lipschitz × rho + ‖f(centre)‖ (at least 1e-12): a bound on |f| over
+  the domain.
 
 A pair (z1, z2) is a collision when ‖f(z1) − f(z2)‖ <= ``COLLISION_RTOL`` × out
-(recomputed by the network in float64) and z1 != z2. A piece is rank deficient
-when σ_min(A) <= ``RANK_RTOL`` × lipschitz; then two points of it a chord
-length r apart collide up to r × σ_min <= COLLISION_RTOL × out, so the two
-tolerances agree. Linear programs count a collision when the separation
-w·(z − z') exceeds ``SEPARATION_RTOL`` × rho.
+(recomputed by the network in float64; larger for witnesses outside the box's
+scale, see ``Tolerances.collision_at``) and z1 != z2. A piece is rank deficient
+when σ_min(A) <= ``RANK_RTOL`` × lipschitz; its witness is a chord along the
+least singular direction no longer than COLLISION_RTOL × out / (2 σ_min), so it
+collides within the collision tolerance. Linear programs and MILPs count a
+collision only when the separation w·(z − z') / rho exceeds ``SEPARATION_RTOL``:
+smaller ones are below what their solvers' tolerances resolve. ``separation`` in
+``Tolerances`` is that relative number; ``radius`` is the absolute Chebyshev
+radius a region must exceed (``models.regions``).
 """
 
 from __future__ import annotations
@@ -69,13 +74,14 @@ def tolerances(network: LeakyReLUNetwork, box) -> Tolerances:
     rho = math.sqrt(network.in_dim) * box_scale(network, box)
     centre = torch.zeros(network.in_dim, dtype=torch.float64) if bounds is None else 0.5 * (bounds[0] + bounds[1])
     lipschitz = lipschitz_bound(network)
-    out = max(lipschitz * rho + float(network(centre.to(network.device, network.dtype)).norm()), 1e-300)
+    # A network that is 0 everywhere has out = 0; a floor keeps the relative tolerances defined.
+    out = max(lipschitz * rho + float(network(centre.to(network.device, network.dtype)).norm()), 1e-12)
     return Tolerances(rho, lipschitz, out, COLLISION_RTOL * out, RANK_RTOL * lipschitz, SEPARATION_RTOL,
                       default_radius_tolerance(network, box))
 
 
 def polish(network: LeakyReLUNetwork, z1: np.ndarray, z2: np.ndarray, tol: float, steps: int = 6):
-    """Newton steps on f(z1) = f(z2) with the local affine pieces, smallest correction first.
+    """Newton steps on f(z1) = f(z2) with the local affine pieces (least-norm corrections).
 
     Returns (z1, z2, residual) with residual = ‖f(z1) − f(z2)‖ from a forward pass in float64.
     """
@@ -85,7 +91,7 @@ def polish(network: LeakyReLUNetwork, z1: np.ndarray, z2: np.ndarray, tol: float
     for _ in range(steps):
         if residual <= tol:
             break
-        (A1, c1), (A2, c2) = network.local_affine(a), network.local_affine(b)
+        (A1, _), (A2, _) = network.local_affine(a), network.local_affine(b)
         gap = network(a) - network(b)
         step = torch.linalg.pinv(torch.cat([A1, -A2], dim=1)) @ gap
         a_new, b_new = a - step[: a.shape[0]], b - step[a.shape[0]:]
@@ -115,9 +121,9 @@ def collision_witness(network: LeakyReLUNetwork, z1, z2, tol: Tolerances) -> dic
 def null_chord(G: np.ndarray, g: np.ndarray, centre: np.ndarray, A: np.ndarray, max_length: float):
     """Two points of {G z <= g} on a line through ``centre`` along the least singular direction v of A.
 
-    f differs between them by their distance × σ_min(A); the distance is at most
-    ``max_length`` and at most 3/4 of the chord of the cell along v, so both points are
-    interior (the cell may be unbounded along v).
+    f differs between them by their distance × σ_min(A). Each point lies 3/4 of the way from
+    the centre to the cell's boundary along ±v, or to ``max_length`` / 2 if that is nearer
+    (or the cell unbounded), so both are interior and at most ``max_length`` apart.
 
     Returns
     -------

@@ -85,13 +85,25 @@ def _rotation(white: GaussianMixture, gap_rtol: float, sign_rtol: float):
 
 
 def _signs(rotation, weights, means, covs, sign_rtol):
-    """Sign of each axis from Σ λ_j (q·μ_j)³, else Σ λ_j (q·μ_j)(qᵀ Σ_j q): both flip with q."""
+    """A sign for each axis q from a statistic that flips with q: Σ λ_j (q·μ_j)³, else
+    Σ λ_j (q·μ_j)(qᵀ Σ_j q), else Σ λ_j (u·μ_j)(qᵀ Σ_j u) for an axis u whose own
+    statistic is nonzero (needed e.g. for J = 2, whose means span one axis only)."""
     projected = means @ rotation.T  # (J, m)
     spread = torch.einsum("ka,jab,kb->jk", rotation, covs, rotation)  # (J, m)
-    first = weights @ projected.pow(3)
-    second = weights @ (projected * spread)
+    cross = torch.einsum("ka,jab,lb->jkl", rotation, covs, rotation)  # (J, m, m): q_kᵀ Σ_j q_l
     scale = 1.0 + weights @ projected.abs().pow(3)
-    chosen = torch.where(first.abs() > sign_rtol * scale, first, second)
+    candidates = [weights @ projected.pow(3), weights @ (projected * spread)]
+    chosen = torch.zeros(rotation.shape[0], dtype=rotation.dtype, device=rotation.device)
+    for statistic in candidates:
+        chosen = torch.where(chosen.abs() > sign_rtol * scale, chosen, statistic)
+    for _ in range(rotation.shape[0]):  # propagate signs from signed axes to the others
+        signed = chosen.abs() > sign_rtol * scale
+        if bool(signed.all()) or not bool(signed.any()):
+            break
+        u = int(torch.nonzero(signed)[0])
+        # u enters twice, so the statistic does not depend on u's sign, only on q_k's.
+        linked = weights @ (projected[:, u:u + 1] * cross[:, :, u])
+        chosen = torch.where(signed, chosen, linked)
     signed = bool((chosen.abs() > sign_rtol * scale).all())
     signs = torch.where(chosen < 0, -1.0, 1.0).to(rotation.dtype)
     return signs, signed

@@ -158,13 +158,10 @@ def summarize(reports) -> list[dict]:
         row["held"] += int(report.held)
         row["witnesses"] += report.witnesses
         row["seconds"] += report.seconds
-        for step in report.steps:
-            result = step.result
-            if step.role != "conclusion" or not (math.isfinite(result.tolerance) and result.tolerance > 0):
-                continue
-            current = row["worst_error"] / row["tolerance"] if row["worst_check"] else -math.inf
-            if result.statistic / result.tolerance > current:
-                row.update(worst_error=result.statistic, tolerance=result.tolerance, worst_check=result.name)
+        worst = report.worst_conclusion()
+        current = row["worst_error"] / row["tolerance"] if row["worst_check"] else -math.inf
+        if worst is not None and worst.statistic / worst.tolerance > current:
+            row.update(worst_error=worst.statistic, tolerance=worst.tolerance, worst_check=worst.name)
     return list(rows.values())
 
 

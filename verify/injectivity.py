@@ -62,6 +62,8 @@ from .check_result import CheckResult
 METHODS = ("auto", "rank", "orientation", "regions", "milp", "search")
 # Auto picks the region method up to this input dimension (it is exponential in m).
 REGIONS_MAX_DIM = 3
+# Spurious MILP optima (collisions within the solver's tolerance only) cut off per coordinate.
+MILP_MAX_CUTS = 32
 
 
 class InfinitePreimagesError(ValueError):
@@ -100,11 +102,13 @@ def _rank_deficient_witness(net, pieces, centres, patterns, tol: Tolerances, nam
         return None
     i = int(bad[0])
     p = pieces[i]
-    budget = 0.5 * tol.collision / max(sigma[i], 1e-300)
+    with np.errstate(divide="ignore", over="ignore"):
+        budget = 0.5 * tol.collision / np.float64(sigma[i])  # inf when sigma is 0 (or tiny)
     z1, z2 = null_chord(p.G, p.g, np.asarray(centres[i], dtype=np.float64), p.A, min(budget, 2 * tol.rho))
     evidence = collision_witness(net, z1, z2, tol)
     details = {**details, "criterion": "rank-deficient region", "region": i, "sigma_min": float(sigma[i]),
-               "rank_tolerance": tol.rank, "pattern": patterns[i], **_evidence_details(evidence)}
+               "rank_tolerance": tol.rank, "pattern": patterns[i], **_evidence_details(evidence),
+               "conclusive": evidence["verified"]}
     return CheckResult(name, False, evidence["separation"] / tol.rho, tol.separation, (evidence["z1"], evidence["z2"]), details)
 
 
@@ -189,7 +193,7 @@ def _by_regions(net, box, tol: Tolerances, regions=None) -> CheckResult:
     regions = linear_regions(net, box) if regions is None else regions
     pieces = _pieces(regions)
     details = {**_base_details(net, box, tol, "regions"), "regions": len(regions)}
-    failed = _region_rank_witness(net, regions, pieces, tol, "injective/regions", {**details, "conclusive": True})
+    failed = _region_rank_witness(net, regions, pieces, tol, "injective/regions", details)
     if failed is not None:
         return failed
     pairs, counts = _candidate_pairs(regions, pieces, tol)
@@ -204,7 +208,7 @@ def _by_orientation(net, box, tol: Tolerances) -> CheckResult:
     regions = linear_regions(net, box)
     pieces = _pieces(regions)
     details = {**_base_details(net, box, tol, "orientation"), "regions": len(regions)}
-    failed = _region_rank_witness(net, regions, pieces, tol, "injective/orientation", {**details, "conclusive": True})
+    failed = _region_rank_witness(net, regions, pieces, tol, "injective/orientation", details)
     if failed is not None:
         return failed
     signs = np.sign([np.linalg.det(p.A) for p in pieces])
@@ -268,35 +272,54 @@ def _by_milp(net, box, tol: Tolerances, time_limit) -> CheckResult:
     low, high = bounds[0].numpy(), bounds[1].numpy()
     layers = _milp.Layers.of(net)
     start = time.perf_counter()
-    pre_bounds = _milp.relaxation_bounds(layers, low, high)
-    builder, z1, z2, binaries = _milp.collision_program(layers, pre_bounds, low, high, tol.out)
-    details = {**_base_details(net, box, tol, "milp"), "binaries": len(binaries), "programs": []}
+    program = _milp.collision_program(layers, _milp.relaxation_bounds(layers, low, high), low, high, tol.out)
+    details = {**_base_details(net, box, tol, "milp"), "binaries": len(program[1].binaries) + len(program[2].binaries),
+               "programs": [], "excluded_pattern_pairs": 0}
     statistic, conclusive = 0.0, True
     for k in range(net.in_dim):
-        outcome = _milp.maximise_separation(builder, z1, z2, np.eye(net.in_dim)[k], time_limit)
-        details["programs"].append({"coordinate": k, "value": outcome.value, "status": outcome.status, "seconds": outcome.seconds})
-        if outcome.z1 is not None and outcome.value / tol.rho > tol.separation:
-            failed = _milp_witness(net, box, tol, outcome, details)
-            if failed is not None:
-                return failed
-            # Within the MILP's own feasibility tolerance only: not a collision of f.
-            details.setdefault("unconfirmed", []).append(k)
-            outcome.value = 0.0
-        conclusive &= outcome.status == 0
-        statistic = max(statistic, outcome.value / tol.rho) if math.isfinite(outcome.value) else statistic
+        value, solved, failed = _milp_coordinate(net, box, tol, program, k, time_limit, details)
+        if failed is not None:
+            return failed
+        conclusive &= solved
+        statistic = max(statistic, value)
     details.update(seconds=time.perf_counter() - start, conclusive=conclusive)
     if not conclusive:
-        details["verdict"] = "inconclusive: a program stopped before optimality (time limit)"
+        details["verdict"] = "inconclusive: a program stopped before optimality (time limit or too many spurious optima)"
         return CheckResult("injective/milp", False, statistic, tol.separation, None, details)
     certificate = {"criterion": "max (z1_k − z2_k) subject to f(z1) = f(z2) is 0 for every k (MILP)", "domain": _box_detail(box, net)}
     return CheckResult("injective/milp", True, statistic, tol.separation, certificate, details)
 
 
-def _milp_witness(net, box, tol, outcome, details) -> CheckResult | None:
-    """The MILP point, confirmed (and made exact) by the pairwise program of its two regions;
-    None when neither that program nor polishing the point yields a verified collision."""
-    pieces = [_lp.Piece(*pattern_halfspaces(net, net.activation_pattern(torch.as_tensor(z)), box)) for z in (outcome.z1, outcome.z2)]
-    found = _lp.largest_collision([tuple(pieces)], _lp.Scales(tol.rho, tol.out), tol.separation, _lp.directions(net.in_dim)).witness
+def _milp_coordinate(net, box, tol, program, k, time_limit, details):
+    """max (z1_k − z2_k): (relative value, solved to optimality, failing result or None).
+
+    An optimum that the pair program of its two patterns does not confirm lies within the
+    solver's own tolerance only; both orders of that pattern pair are cut off and the
+    program solved again, at most ``MILP_MAX_CUTS`` times.
+    """
+    builder, first, second = program
+    for _ in range(MILP_MAX_CUTS):
+        outcome = _milp.maximise_separation(builder, first.z, second.z, np.eye(net.in_dim)[k], time_limit)
+        details["programs"].append({"coordinate": k, "value": outcome.value, "status": outcome.status, "seconds": outcome.seconds})
+        if outcome.x is None or outcome.value / tol.rho <= tol.separation:
+            value = outcome.value / tol.rho if math.isfinite(outcome.value) else 0.0
+            return max(value, 0.0), outcome.status in (0, 2), None
+        failed = _milp_witness(net, box, tol, outcome, first, second, details)
+        if failed is not None:
+            return outcome.value / tol.rho, True, failed
+        swapped = outcome.x.copy()
+        swapped[first.binaries], swapped[second.binaries] = outcome.x[second.binaries], outcome.x[first.binaries]
+        for x in (outcome.x, swapped):
+            _milp.exclude(builder, first.binaries + second.binaries, x)
+        details["excluded_pattern_pairs"] += 1
+    return 0.0, False, None
+
+
+def _milp_witness(net, box, tol, outcome, first, second, details) -> CheckResult | None:
+    """The MILP point, confirmed (and made exact) by the pairwise program of the two patterns its
+    binaries fix; None when neither that program nor polishing the point yields a verified collision."""
+    pieces = tuple(_lp.Piece(*pattern_halfspaces(net, copy.pattern(outcome.x), box)) for copy in (first, second))
+    found = _lp.largest_collision([pieces], _lp.Scales(tol.rho, tol.out), tol.separation, _lp.directions(net.in_dim)).witness
     z1, z2 = (found[1], found[2]) if found is not None else (outcome.z1, outcome.z2)
     evidence = collision_witness(net, z1, z2, tol)
     if not evidence["verified"] or float((evidence["z1"] - evidence["z2"]).abs().max()) / tol.rho <= tol.separation:
@@ -337,7 +360,7 @@ def _by_search(net, box, tol: Tolerances, n_samples: int, max_pairs: int, genera
     z = _sample(net, box, n_samples, generator)
     patterns, labels = _unique_rows(net.activation_pattern(z))
     details = {**_base_details(net, box, tol, "search"), "samples": n_samples, "patterns_seen": int(patterns.shape[0])}
-    failed = _sampled_rank_deficiency(net, box, tol, z, patterns, labels, {**details, "conclusive": True})
+    failed = _sampled_rank_deficiency(net, box, tol, z, patterns, labels, details)
     if failed is not None:
         return failed
     pairs = _neighbour_pairs(z.numpy(), net(z).numpy(), labels.numpy(), 8, max_pairs)
@@ -387,6 +410,12 @@ def _check_method(method) -> str:
     return method
 
 
+def _check_count(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return value
+
+
 def _generator(generator) -> torch.Generator:
     if isinstance(generator, torch.Generator):
         return generator
@@ -425,7 +454,8 @@ def check_injective(network, box=None, method: str = "auto", *, time_limit: floa
     parse_box(box, net.in_dim)
     method = _check_method(method)
     gen = _generator(generator)
-    if time_limit is not None and not (isinstance(time_limit, (int, float)) and time_limit > 0):
+    _check_count(n_samples, "n_samples", 2)
+    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0):
         raise ValueError(f"time_limit: expected a number of seconds > 0, got {time_limit!r}")
     tol = tolerances(net, box)
     if method == "rank":
@@ -442,31 +472,33 @@ def check_injective(network, box=None, method: str = "auto", *, time_limit: floa
 
 
 def _auto(net, box, tol, time_limit, n_samples, gen) -> CheckResult:
-    start = time.perf_counter()
-    stages = []
-    for stage in ("rank", "search", "exact"):
-        if stage == "rank":
-            result = _by_rank(net, box, tol)
-            decided = result.holds
-        elif stage == "search":
-            result = _by_search(net, box, tol, n_samples, 256, gen)
-            decided = not result.holds and result.details.get("witness_verified", False)
-        elif net.in_dim <= REGIONS_MAX_DIM:
-            result, decided = _by_regions(net, box, tol), True
-        elif box is None:
-            # No exact method for unbounded domains in this dimension: report the search, undecided.
-            details = {**result.details, "method": "auto", "decided_by": None, "stages": stages, "conclusive": False,
-                       "verdict": f"inconclusive: for m = {net.in_dim} > {REGIONS_MAX_DIM} the exact method (MILP) needs a box",
-                       "seconds": time.perf_counter() - start}
-            return CheckResult("injective", False, result.statistic, result.tolerance, None, details)
-        else:
-            result, decided = _by_milp(net, box, tol, time_limit), True
-        stages.append(result.name)
-        if decided:
-            details = {**result.details, "method": "auto", "decided_by": result.name, "stages": stages,
-                       "seconds": time.perf_counter() - start}
-            return CheckResult("injective", result.holds, result.statistic, result.tolerance, result.witness, details)
-    raise AssertionError("unreachable")
+    start, stages = time.perf_counter(), []
+
+    def decided(result: CheckResult) -> CheckResult:
+        details = {**result.details, "method": "auto", "decided_by": result.name, "stages": stages,
+                   "seconds": time.perf_counter() - start}
+        return CheckResult("injective", result.holds, result.statistic, result.tolerance, result.witness, details)
+
+    rank = _by_rank(net, box, tol)
+    stages.append(rank.name)
+    if rank.holds:
+        return decided(rank)
+    search = _by_search(net, box, tol, n_samples, 256, gen)
+    stages.append(search.name)
+    if not search.holds and search.details["conclusive"]:
+        return decided(search)
+    if net.in_dim <= REGIONS_MAX_DIM:
+        exact = _by_regions(net, box, tol)
+    elif box is None:
+        # No exact method for unbounded domains in this dimension: report the search, undecided.
+        details = {**search.details, "method": "auto", "decided_by": None, "stages": stages, "conclusive": False,
+                   "verdict": f"inconclusive: for m = {net.in_dim} > {REGIONS_MAX_DIM} the exact method (MILP) needs a box",
+                   "seconds": time.perf_counter() - start}
+        return CheckResult("injective", False, search.statistic, search.tolerance, None, details)
+    else:
+        exact = _by_milp(net, box, tol, time_limit)
+    stages.append(exact.name)
+    return decided(exact)
 
 
 def find_collision(network, box=None, *, n_samples: int = 4096, max_pairs: int = 256,
@@ -486,10 +518,8 @@ def find_collision(network, box=None, *, n_samples: int = 4096, max_pairs: int =
     """
     net = check_network(network)
     parse_box(box, net.in_dim)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 2:
-        raise ValueError(f"n_samples: expected an integer >= 2, got {n_samples!r}")
-    if isinstance(max_pairs, bool) or not isinstance(max_pairs, int) or max_pairs < 1:
-        raise ValueError(f"max_pairs: expected an integer >= 1, got {max_pairs!r}")
+    _check_count(n_samples, "n_samples", 2)
+    _check_count(max_pairs, "max_pairs", 1)
     return _by_search(net, box, tolerances(net, box), n_samples, max_pairs, _generator(generator))
 
 
@@ -648,10 +678,8 @@ def check_weakly_injective(network, box=None, *, max_candidates: int = 256, budg
     """
     net = check_network(network)
     parse_box(box, net.in_dim)
-    if isinstance(max_candidates, bool) or not isinstance(max_candidates, int) or max_candidates < 1:
-        raise ValueError(f"max_candidates: expected an integer >= 1, got {max_candidates!r}")
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-        raise ValueError(f"budget: expected an integer >= 1, got {budget!r}")
+    _check_count(max_candidates, "max_candidates", 1)
+    _check_count(budget, "budget", 1)
     gen = _generator(generator)
     tol = tolerances(net, box)
     details = {**_base_details(net, box, tol, "regions"), "conclusive": True}
