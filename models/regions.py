@@ -14,9 +14,9 @@ depth ``radius_tol`` on one side (depth measured at the vertices); otherwise it
 cuts the cell. Unbounded cells (``box=None``), and the rare cells where Qhull
 fails, are decided by Chebyshev linear programs (HiGHS) instead. A cell counts
 as a region when its Chebyshev radius exceeds ``radius_tol``; the default is
-``RADIUS_RTOL`` (1e-9) times the scale of the domain (the largest |coordinate|
-of the box, at least 1 for ``box=None`` together with the distance of the
-first-layer hyperplanes from the origin). Slivers thinner than that are dropped,
+``RADIUS_RTOL`` (1e-9) times the scale of the domain, ``box_scale``: the largest
+|coordinate| of the box, or for ``box=None`` max(1, the largest distance of a
+first-layer hyperplane from the origin). Slivers thinner than that are dropped,
 so points within about ``radius_tol`` of a region's boundary may be assigned to
 a neighbour; sampled points land there with negligible probability.
 
@@ -24,14 +24,23 @@ Units that are constant on a cell (slope-0 units behind a dead layer, zero rows)
 are stable by the same vertex test; a constant 0 counts as active, as in
 ``LeakyReLUNetwork.activation_pattern``.
 
-Sizes reached (two CPU cores, float64, random networks from
-``models.random.random_network(..., injective=False)``, box [-3, 3]^m): m = 2,
-hidden widths (16, 16): about 300 regions in 0.25 s; m = 2, (16, 16, 16): about
-800 regions in 0.7 s; m = 3, (16, 16): about 1500 regions in 1.2 s;
-m = 3, (16, 16, 16): about 4000 regions in 4 s (see
-``benchmarks/bench_injectivity.py``). Time grows with the number of cells, which
-grows like width^(m·depth) at worst; m <= 3, widths <= 16, depth <= 3 are
-practical, higher m is feasible only for narrow networks.
+Sizes reached (one process on a two-core machine, float64, networks from
+``models.random.random_network((m, *hidden, m + 1), 0.2, injective=False)``,
+seeds 0-2, box [-3, 3]^m):
+
+    m  hidden          regions          seconds
+    2  (16,)           83-110           0.03
+    2  (16, 16)        266-285          0.1-0.2
+    2  (16, 16, 16)    406-628          0.2-0.25
+    3  (16,)           336-515          0.1-0.16
+    3  (16, 16)        1516-2285        0.6-0.8
+    3  (16, 16, 16)    2593-5590        1.2-2.4
+    4  (16, 16)        7152-13060       3-6
+
+The time is about 0.4 ms per region; the number of regions grows like
+width^(m·depth) at worst, so m <= 3 with widths <= 16 and up to three hidden
+layers is practical, and higher m only for narrow networks. ``box=None`` (all of
+R^m) runs on linear programs alone and is about ten times slower.
 """
 
 from __future__ import annotations
@@ -171,9 +180,12 @@ def _box_halfspaces(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.n
 
 # ---------------------------------------------------------------------- linear programs
 def _linprog(cost, **problem):
-    """HiGHS; the interior-point solver takes over when the simplex ends without a status
-    (it happens on programs with free, unbounded variables)."""
+    """HiGHS. Its presolve calls some degenerate, feasible programs infeasible or gives up on
+    them, so those answers are checked without presolve; a failure after that goes to the
+    interior-point solver (the simplex gives up on some programs with free unbounded variables)."""
     result = linprog(cost, method="highs", **problem)
+    if result.status in (2, 4):
+        result = linprog(cost, method="highs", options={"presolve": False}, **problem)
     if result.status == 4:
         result = linprog(cost, method="highs-ipm", **problem)
     return result

@@ -190,12 +190,13 @@ def injective_networks(
     """
     m = in_dim if in_dim is not None else draw(st.integers(min_in_dim, max_in_dim))
     depth = draw(st.integers(1, max_depth))
+    if out_dim is not None and out_dim < m:
+        raise ValueError(f"out_dim: {out_dim} is narrower than the input dimension {m}")
+    ceiling = out_dim if out_dim is not None else m + depth * max_growth
     widths = [m]
     for _ in range(depth):
-        widths.append(widths[-1] + draw(st.integers(0, max_growth)))
+        widths.append(min(widths[-1] + draw(st.integers(0, max_growth)), ceiling))
     if out_dim is not None:
-        if out_dim < widths[-2]:
-            raise ValueError(f"out_dim: {out_dim} is narrower than the last hidden layer {widths[-2]}")
         widths[-1] = out_dim
     weights = [draw(full_rank_matrices(b, a, max_condition)) for a, b in zip(widths, widths[1:])]
     biases = [torch.tensor([draw(_floats(-bias_range, bias_range)) for _ in range(b)], dtype=torch.float64) for b in widths[1:]]

@@ -96,8 +96,16 @@ def cmd_run(args) -> int:
 
     from .theorems import REGISTRY, get
 
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
+    try:
+        device = torch.device(args.device)
+    except RuntimeError:
+        raise ValueError(f"--device: expected cpu or cuda, got {args.device!r}") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device: expected cpu or cuda, got {args.device!r}")
+    if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device: CUDA is not available on this machine")
+    if args.seed + args.trials > 2**62:
+        raise ValueError(f"--seed: expected a seed below 2**62 - trials, got {args.seed}")
     theorems = [get(t) for t in args.theorem] if args.theorem else list(REGISTRY.values())
     # Trials work on tiny matrices: extra OpenMP threads only synchronise (and stall on a busy machine).
     torch.set_num_threads(1)
@@ -184,7 +192,7 @@ def cmd_check(args) -> int:
     results = analyse_decoder(decoder, prior, box=args.box)
     print(f"decoder: {decoder}")
     for result in results:
-        verdict = "yes" if result.holds else "no"
+        verdict = "yes" if result.holds else ("no" if result.details.get("conclusive", True) else "unknown")
         print(f"  {result.name:24} {verdict:4} {result.details.get('summary', '')}")
     if args.plots:
         from models import GenerativeModel

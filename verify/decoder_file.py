@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
+import pickle
 from pathlib import Path
 
 import torch
@@ -31,11 +31,16 @@ def load_decoder(path, *, negative_slope: float | None = None, allow_pickle: boo
         raise ValueError(f"decoder: no file at {path}")
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises UnpicklingError and others for non-tensor content
+    except pickle.UnpicklingError as exc:
+        if "Weights only load failed" not in str(exc):
+            raise ValueError(f"decoder: {path} is not a file written by torch.save ({str(exc).splitlines()[0][:120]})") from None
+        # weights_only refused an object that is not a tensor: a pickled module runs code when loaded.
         if not allow_pickle:
-            raise ValueError(f"decoder: {path} is not a plain state dict ({type(exc).__name__}); a pickled module runs code "
-                             "when loaded, so it is read only with --allow-pickle (for files you trust)") from None
-        content = torch.load(path, map_location="cpu", weights_only=False)
+            raise ValueError(f"decoder: {path} is not a plain state dict ({str(exc).splitlines()[0][:120]}); a pickled module "
+                             "runs code when loaded, so it is read only with --allow-pickle (for files you trust)") from None
+        content = _load_pickled(path)
+    except Exception as exc:
+        raise ValueError(f"decoder: {path} is not a file written by torch.save ({type(exc).__name__}: {str(exc)[:120]})") from None
     if isinstance(content, torch.nn.Module):
         return LeakyReLUNetwork.from_torch(content)
     if not isinstance(content, dict):
@@ -46,24 +51,39 @@ def load_decoder(path, *, negative_slope: float | None = None, allow_pickle: boo
     return LeakyReLUNetwork(weights, biases, negative_slope)
 
 
+def _load_pickled(path: Path):
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise ValueError(f"decoder: {path} could not be unpickled ({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
 def _layers_from_state_dict(state: dict):
-    prefixes = sorted({key.rsplit(".", 1)[0] for key in state if key.endswith(".weight")}, key=_numeric_key)
-    unknown = [k for k in state if not k.endswith((".weight", ".bias"))]
-    if unknown or not prefixes:
-        raise ValueError(f"decoder: expected only <layer>.weight / <layer>.bias entries of nn.Linear layers, found {unknown or list(state)}")
+    """Layers in the order of their numeric ``nn.Sequential`` prefixes (``0.weight``, ``2.weight``, ...),
+    every entry used, every value a real tensor of the right shape."""
+    layers: dict[tuple[int, ...], dict] = {}
+    for key, value in state.items():
+        prefix, _, kind = key.rpartition(".")
+        parts = prefix.split(".")
+        if kind not in ("weight", "bias") or not prefix or not parts[-1].isdigit():
+            raise ValueError(f"decoder: entry {key!r} is not <index>.weight / <index>.bias of an nn.Sequential of nn.Linear layers")
+        if not isinstance(value, torch.Tensor) or value.is_complex() or not value.is_floating_point():
+            raise ValueError(f"decoder: entry {key!r} is not a real floating-point tensor")
+        layers.setdefault(tuple(int(p) if p.isdigit() else -1 for p in parts), {})[kind] = value
     weights, biases = [], []
-    for prefix in prefixes:
-        weight = state[f"{prefix}.weight"]
+    for index, entry in sorted(layers.items()):
+        name = ".".join(map(str, index))
+        if "weight" not in entry:
+            raise ValueError(f"decoder: layer {name} has a bias but no weight")
+        weight = entry["weight"]
         if weight.ndim != 2:
-            raise ValueError(f"decoder: {prefix}.weight has shape {tuple(weight.shape)}; only nn.Linear layers are supported")
+            raise ValueError(f"decoder: {name}.weight has shape {tuple(weight.shape)}; only nn.Linear layers are supported")
+        bias = entry.get("bias")
+        if bias is not None and bias.shape != (weight.shape[0],):
+            raise ValueError(f"decoder: {name}.bias has shape {tuple(bias.shape)}, expected ({weight.shape[0]},)")
         weights.append(weight.to(torch.float64))
-        bias = state.get(f"{prefix}.bias")
         biases.append(torch.zeros(weight.shape[0], dtype=torch.float64) if bias is None else bias.to(torch.float64))
     return weights, biases
-
-
-def _numeric_key(prefix: str):
-    return [int(part) if part.isdigit() else part for part in re.split(r"[.]", prefix)]
 
 
 def load_prior(path, decoder: LeakyReLUNetwork) -> GaussianMixture:
@@ -98,10 +118,14 @@ def analyse_decoder(decoder: LeakyReLUNetwork, prior: GaussianMixture | None = N
     box = default_box(prior) if box is None else float(box)
     if not box > 0:
         raise ValueError(f"--box: expected a positive half-width, got {box}")
-    results = [CheckResult("piecewise_affine", True, details={"summary": f"Linear + (leaky) ReLU layers, widths {decoder.widths}"})]
+    # Not a numerical check: the loader accepts only Linear and (leaky) ReLU layers, which are piecewise affine.
+    results = [CheckResult("piecewise_affine", True, details={"summary": f"by construction: Linear + (leaky) ReLU layers, widths {decoder.widths}"})]
     exact = decoder.in_dim <= MAX_EXACT_LATENT_DIM
     injective = check_injective(decoder, box=box if exact else None)
-    results.append(_summarised(injective, f"method {injective.details.get('method', '?')}, box {box:g}"))
+    scope = f"box [-{box:g}, {box:g}]^{decoder.in_dim}" if exact else "R^m"
+    conclusive = injective.details.get("conclusive", True)
+    results.append(_summarised(injective, f"method {injective.details.get('method', '?')}, on {scope}"
+                                          + ("" if conclusive else "; inconclusive (only a sufficient criterion applied)")))
     if exact:
         weak = check_weakly_injective(decoder, box=box)
         results.append(_summarised(weak, f"box {box:g}"))
