@@ -115,3 +115,36 @@ def test_probe_is_wired(capsys):
     with pytest.raises(SystemExit) as done:
         cli.main(["probe", "--help"])
     assert done.value.code == 0 and "--drop" in capsys.readouterr().out
+
+
+def test_check_rejects_files_that_are_not_sequential_state_dicts(tmp_path, capsys):
+    text = tmp_path / "notes.pt"
+    text.write_text("not a tensor file")
+    assert cli.main(["check", str(text), "--allow-pickle"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: decoder:") and "Traceback" not in err
+    named = tmp_path / "named.pt"
+    torch.save({"input.weight": torch.randn(3, 2), "input.bias": torch.randn(3)}, named)
+    assert cli.main(["check", str(named), "--negative-slope", "0"]) == 2
+    assert "'input.weight'" in capsys.readouterr().err
+
+
+def test_check_says_unknown_when_only_a_sufficient_criterion_applies(tmp_path, capsys):
+    # [W; −W] then [I, −I]: injective (it is W z) but not layerwise; m = 5 is beyond the exact methods.
+    module = nn.Sequential(nn.Linear(5, 10), nn.ReLU(), nn.Linear(10, 5)).double()
+    w = torch.randn(5, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        module[0].weight.copy_(torch.cat([w, -w]))
+        module[0].bias.zero_()
+        module[2].weight.copy_(torch.cat([torch.eye(5), -torch.eye(5)], 1))
+        module[2].bias.zero_()
+    path = tmp_path / "decoder.pt"
+    torch.save(module.state_dict(), path)
+    assert cli.main(["check", str(path), "--negative-slope", "0"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.strip().startswith("injective"))
+    assert "unknown" in line and "R^m" in line
+
+
+def test_run_rejects_an_unknown_device(capsys):
+    assert cli.main(["run", "--device", "tpu", "--quiet"]) == 2
+    assert "--device" in capsys.readouterr().err
