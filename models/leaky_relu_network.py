@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,7 +54,7 @@ class LeakyReLUNetwork:
                 raise ValueError(f"weights[{i}]: expected {ws[i - 1].shape[0]} input columns to chain with weights[{i - 1}], got shape {tuple(w.shape)}")
         self._weights, self._biases = ws, bs
         self._slopes = _check_slopes(negative_slope, len(ws) - 1)
-        self._negative_slope = negative_slope if isinstance(negative_slope, (int, float)) else tuple(self._slopes)
+        self._negative_slope = float(negative_slope) if _is_scalar(negative_slope) else tuple(self._slopes)
         self._left_inverses: list[torch.Tensor] | None = None
 
     # ------------------------------------------------------------------ attributes
@@ -273,10 +274,15 @@ class LeakyReLUNetwork:
         return f"LeakyReLUNetwork(widths={self.widths}, negative_slope={self._negative_slope}, dtype={self.dtype})"
 
 
+def _is_scalar(value) -> bool:
+    """One number: a Python or numpy real, or a 0-d tensor (bools are not slopes)."""
+    return not isinstance(value, bool) and (isinstance(value, numbers.Real) or (isinstance(value, torch.Tensor) and value.ndim == 0))
+
+
 def _check_slopes(negative_slope, n_hidden: int) -> tuple[float, ...]:
     if isinstance(negative_slope, bool):
         raise ValueError(f"negative_slope: expected a number or a sequence of numbers, got {negative_slope!r}")
-    if isinstance(negative_slope, (int, float)):
+    if _is_scalar(negative_slope):
         slopes = (float(negative_slope),) * n_hidden
         values = [float(negative_slope)]
     else:

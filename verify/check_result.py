@@ -44,20 +44,21 @@ class CheckResult:
         return {
             "name": self.name,
             "holds": bool(self.holds),
-            "statistic": _plain(self.statistic),
-            "tolerance": _plain(self.tolerance),
-            "witness": _plain(self.witness),
-            "details": _plain(self.details),
+            "statistic": plain(self.statistic),
+            "tolerance": plain(self.tolerance),
+            "witness": plain(self.witness),
+            "details": plain(self.details),
         }
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """``value`` with tensors as lists, non-finite floats as strings and unknown objects as their repr."""
     if isinstance(value, torch.Tensor):
-        return value.detach().cpu().tolist()
+        return plain(value.detach().cpu().tolist())
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)
     if hasattr(value, "tolist"):

@@ -24,10 +24,10 @@ def write_atomic(path, write: Callable[[IO], None], *, binary: bool = False, arg
         raise ValueError(f"{argument}: folder {folder} does not exist")
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
         with os.fdopen(fd, "wb" if binary else "w") as handle:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(handle.fileno(), 0o666 & ~umask)
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
@@ -39,5 +39,8 @@ def write_atomic(path, write: Callable[[IO], None], *, binary: bool = False, arg
 
 
 def write_json_atomic(path, payload) -> Path:
-    """Write ``payload`` as JSON to ``path`` atomically (``write_atomic``)."""
-    return write_atomic(path, lambda handle: json.dump(payload, handle, indent=2, allow_nan=True, default=str), argument="--json")
+    """Write ``payload`` as strict JSON to ``path`` atomically (``write_atomic``); tensors become
+    lists and non-finite numbers strings ("nan", "inf"), as in ``CheckResult.to_dict``."""
+    from .check_result import plain
+
+    return write_atomic(path, lambda handle: json.dump(plain(payload), handle, indent=2, allow_nan=False), argument="--json")
