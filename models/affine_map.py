@@ -88,8 +88,9 @@ class AffineMap:
             raise ValueError(f"other: expected an AffineMap, got {type(other).__name__}")
         if other.out_dim != self.in_dim:
             raise ValueError(f"other: its output dimension {other.out_dim} does not match this map's input dimension {self.in_dim}")
-        other = other.to(self.device, self.dtype)
-        return AffineMap(self._matrix @ other._matrix, self._matrix @ other._offset + self._offset)
+        dtype = torch.promote_types(self.dtype, other.dtype)  # never round the wider map down
+        mine, other = self.to(self.device, dtype), other.to(self.device, dtype)
+        return AffineMap(mine._matrix @ other._matrix, mine._matrix @ other._offset + mine._offset)
 
     def orthogonality_error(self) -> float:
         """max(‖AᵀA − I‖_max, ‖b‖_max): zero exactly for an orthogonal map z -> Q z."""

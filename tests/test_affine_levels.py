@@ -57,3 +57,14 @@ def test_bad_input_names_h():
         check_identity("map")
     with pytest.raises(ValueError, match="h"):
         check_orthogonal(AffineMap(torch.ones(2, 3, dtype=torch.float64)))
+
+
+def test_offsets_count_relative_to_the_latent_scale():
+    shift = AffineMap(torch.eye(2, dtype=torch.float64), torch.tensor([1e-3, 0.0], dtype=torch.float64))
+    assert not check_identity(shift).holds
+    assert check_identity(shift, scale=1e6).holds  # a shift of 1e-9 latent spreads
+    assert not check_orthogonal(shift, scale=1.0).holds and check_orthogonal(shift, scale=1e6).holds
+    with pytest.raises(ValueError, match="scale"):
+        check_identity(shift, scale=0.0)
+    with pytest.raises(ValueError, match="rtol"):
+        check_permutation_scaling(shift, rtol=-1.0)

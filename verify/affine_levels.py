@@ -2,7 +2,8 @@
 
 An affine h(z) = A z + b between two latent spaces can be: a permutation times an
 invertible diagonal plus a translation (T4 S1/S2), an orthogonal map (T3), or the
-identity (T4 S3). Each check measures how far h is from its level, relative to ‖A‖.
+identity (T4 S3). Each check measures how far h is from its level: matrix entries
+as they are (the levels fix A's scale), offsets relative to a given latent scale.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from models import AffineMap
+from models._validation import check_nonnegative_float
 
 from .check_result import CheckResult
 
@@ -24,6 +26,14 @@ def _require_map(h) -> AffineMap:
     return h
 
 
+def _tolerances(rtol, scale) -> tuple[float, float]:
+    rtol = check_nonnegative_float(rtol, "rtol")
+    scale = check_nonnegative_float(scale, "scale")
+    if scale == 0:
+        raise ValueError("scale: expected a positive latent scale")
+    return rtol, scale
+
+
 def check_permutation_scaling(h: AffineMap, rtol: float = LEVEL_RTOL) -> CheckResult:
     """Is A a permutation times an invertible diagonal?  (Any offset b is allowed.)
 
@@ -33,6 +43,7 @@ def check_permutation_scaling(h: AffineMap, rtol: float = LEVEL_RTOL) -> CheckRe
     (``perm[i]`` = the coordinate that latent i is read from) and the diagonal.
     """
     matrix = _require_map(h).matrix.abs()
+    rtol = check_nonnegative_float(rtol, "rtol")
     perm = matrix.argmax(dim=1)
     if len(set(perm.tolist())) != h.in_dim:
         return CheckResult("permutation_scaling", False, float("inf"), rtol, witness=h.matrix,
@@ -46,17 +57,30 @@ def check_permutation_scaling(h: AffineMap, rtol: float = LEVEL_RTOL) -> CheckRe
     return CheckResult("permutation_scaling", holds, statistic, rtol, witness=witness)
 
 
-def check_orthogonal(h: AffineMap, rtol: float = LEVEL_RTOL) -> CheckResult:
-    """Is h an orthogonal map z -> Q z (AᵀA = I and b = 0)?  Statistic: ``h.orthogonality_error()``."""
-    statistic = _require_map(h).orthogonality_error()
+def _offset_error(h: AffineMap, scale: float) -> float:
+    return float(h.offset.abs().max()) / scale
+
+
+def check_orthogonal(h: AffineMap, rtol: float = LEVEL_RTOL, *, scale: float = 1.0) -> CheckResult:
+    """Is h an orthogonal map z -> Q z (AᵀA = I and b = 0)?
+
+    Statistic: max(‖AᵀA − I‖_max, ‖b‖_max / scale), with ``scale`` the latent spread
+    (e.g. ``verify.equivalence.latent_scale(prior)``), so that an offset counts
+    relative to the size of the latent space.
+    """
+    _require_map(h)
+    rtol, scale = _tolerances(rtol, scale)
+    eye = torch.eye(h.in_dim, dtype=h.dtype, device=h.device)
+    statistic = max(float((h.matrix.T @ h.matrix - eye).abs().max()), _offset_error(h, scale))
     holds = statistic <= rtol
     return CheckResult("orthogonal", holds, statistic, rtol, witness=h.matrix if holds else h)
 
 
-def check_identity(h: AffineMap, rtol: float = LEVEL_RTOL) -> CheckResult:
-    """Is h the identity?  Statistic: max(‖A − I‖_max, ‖b‖_max)."""
+def check_identity(h: AffineMap, rtol: float = LEVEL_RTOL, *, scale: float = 1.0) -> CheckResult:
+    """Is h the identity?  Statistic: max(‖A − I‖_max, ‖b‖_max / scale), ``scale`` the latent spread."""
     _require_map(h)
+    rtol, scale = _tolerances(rtol, scale)
     eye = torch.eye(h.in_dim, dtype=h.dtype, device=h.device)
-    statistic = max(float((h.matrix - eye).abs().max()), float(h.offset.abs().max()))
+    statistic = max(float((h.matrix - eye).abs().max()), _offset_error(h, scale))
     holds = statistic <= rtol
     return CheckResult("identity", holds, statistic, rtol, witness=None if holds else h)

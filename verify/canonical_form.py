@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from models import AffineMap, GaussianMixture, GenerativeModel
+from models._validation import check_nonnegative_float
 
 # Relative eigenvalue gap and relative sign-moment size below which the form is called not unique.
 GAP_RTOL = 1e-6
@@ -51,6 +52,8 @@ def canonical_form(model, *, gap_rtol: float = GAP_RTOL, sign_rtol: float = SIGN
         prior = model
     else:
         raise ValueError(f"model: expected a GenerativeModel or a GaussianMixture, got {type(model).__name__}")
+    gap_rtol = check_nonnegative_float(gap_rtol, "gap_rtol")
+    sign_rtol = check_nonnegative_float(sign_rtol, "sign_rtol")
     whitening = _whitening(prior)
     white = prior.affine(whitening)
     rotation, unique, reason = _rotation(white, gap_rtol, sign_rtol)

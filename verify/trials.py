@@ -23,7 +23,7 @@ from .affine_levels import check_identity, check_orthogonal, check_permutation_s
 from .canonical_form import canonical_form
 from .deconvolution import check_deconvolution
 from .check_result import CheckResult
-from .equivalence import check_affine_equivalence, recover_affine_map
+from .equivalence import check_affine_equivalence, latent_scale, recover_affine_map
 from .likelihood import check_laws_differ, check_same_law
 from .mixtures import check_same_mixture
 from .priors import check_distinct_variance_ratios, check_independent_coordinates, check_standard_normal, product_mixture
@@ -194,11 +194,12 @@ def trial_t3(seed: int, sizes: Sizes, device="cpu") -> list[Step]:
     steps = [Step("assumption", check_standard_normal(model_a.prior)), Step("assumption", check_standard_normal(model_b.prior))]
     more, equivalence = _equivalence_steps(model_a, model_b, sizes, seed)
     steps += more
-    steps.append(Step("conclusion", check_orthogonal(recover_affine_map(model_a, model_b, sizes.n_samples, seed).map)))
+    scale = latent_scale(model_a.prior)
+    steps.append(Step("conclusion", check_orthogonal(recover_affine_map(model_a, model_b, sizes.n_samples, seed).map, scale=scale)))
     # Converse: a non-orthogonal reparametrisation leaves the vanilla class, and its recovered map is not orthogonal.
     model_d = model_a.reparametrize(random_invertible_affine(sizes.latent_dim, gen, max_condition=4.0))
     steps.append(Step("converse", check_standard_normal(model_d.prior), expected=False))
-    steps.append(Step("converse", check_orthogonal(recover_affine_map(model_a, model_d, sizes.n_samples, seed).map), expected=False))
+    steps.append(Step("converse", check_orthogonal(recover_affine_map(model_a, model_d, sizes.n_samples, seed).map, scale=scale), expected=False))
     return steps
 
 
@@ -250,7 +251,8 @@ def trial_t4_s3(seed: int, sizes: Sizes, device="cpu") -> list[Step]:
     steps = [Step("assumption", CheckResult("trivial_symmetry_group", unique.unique, details={"reason": unique.reason}))]
     more, _ = _equivalence_steps(model_a, model_b, sizes, seed)
     steps += more
-    steps.append(Step("conclusion", check_identity(recover_affine_map(model_a, model_b, sizes.n_samples, seed).map)))
+    steps.append(Step("conclusion", check_identity(recover_affine_map(model_a, model_b, sizes.n_samples, seed).map,
+                                                   scale=latent_scale(model_a.prior))))
     # The substance of S3: with the prior fixed, any other decoder f ∘ g⁻¹ (g != id) changes the law of x.
     moved = model_a.reparametrize(random_invertible_affine(sizes.latent_dim, gen, max_condition=4.0))
     same_prior_other_decoder = GenerativeModel(moved.decoder, model_a.prior)
@@ -261,7 +263,7 @@ def trial_t4_s3(seed: int, sizes: Sizes, device="cpu") -> list[Step]:
     rotated = vanilla.reparametrize(AffineMap(_mixing_rotation(sizes.latent_dim)))
     symmetric = canonical_form(standard)
     steps.append(Step("converse", CheckResult("trivial_symmetry_group", symmetric.unique, details={"reason": symmetric.reason}), expected=False))
-    steps.append(Step("converse", check_identity(recover_affine_map(vanilla, rotated, sizes.n_samples, seed).map), expected=False))
+    steps.append(Step("converse", check_identity(recover_affine_map(vanilla, rotated, sizes.n_samples, seed).map, scale=1.0), expected=False))
     return steps
 
 

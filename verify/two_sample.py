@@ -15,8 +15,9 @@ from .check_result import CheckResult
 ALPHA = 0.01
 
 
-def energy_distance(x: torch.Tensor, y: torch.Tensor) -> float:
+def energy_distance(x, y) -> float:
     """The (V-statistic) energy distance between the samples x (N, d) and y (M, d)."""
+    x, y = _samples(x, y)
     pooled = torch.cat([x, y])
     labels = torch.zeros(pooled.shape[0], 1, dtype=pooled.dtype, device=pooled.device)
     labels[: x.shape[0]] = 1.0
@@ -38,6 +39,16 @@ def _energies(distances: torch.Tensor, membership: torch.Tensor) -> torch.Tensor
     return 2 * between - within_a - within_b
 
 
+def _samples(x, y) -> tuple[torch.Tensor, torch.Tensor]:
+    x = as_tensor(x, "x", dtype=torch.float64, device=x.device if isinstance(x, torch.Tensor) else "cpu", ndim=2)
+    y = as_tensor(y, "y", dtype=torch.float64, device=x.device, ndim=2)
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"y: expected points of dimension {x.shape[1]} to match x, got {y.shape[1]}")
+    if min(len(x), len(y)) < 2:
+        raise ValueError("x, y: need at least 2 points each")
+    return x, y
+
+
 def check_same_distribution(x, y, *, alpha: float = ALPHA, n_permutations: int = 199, generator=0) -> CheckResult:
     """Energy-distance permutation test of H0: x and y are samples of one law.
 
@@ -45,12 +56,7 @@ def check_same_distribution(x, y, *, alpha: float = ALPHA, n_permutations: int =
     p-value, ``tolerance`` is ``alpha``; details carry the energy distance and sizes.
     A result that fails is evidence that the laws differ, at level ``alpha``.
     """
-    x = as_tensor(x, "x", dtype=torch.float64, device=x.device if isinstance(x, torch.Tensor) else "cpu", ndim=2)
-    y = as_tensor(y, "y", dtype=torch.float64, device=x.device, ndim=2)
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(f"y: expected points of dimension {x.shape[1]} to match x, got {y.shape[1]}")
-    if min(len(x), len(y)) < 2:
-        raise ValueError("x, y: need at least 2 points each")
+    x, y = _samples(x, y)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha: expected a level in (0, 1), got {alpha!r}")
     check_positive_int(n_permutations, "n_permutations")
