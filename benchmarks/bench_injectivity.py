@@ -58,11 +58,11 @@ def baseline(network, box, time_limit: float):
     tol = tolerances(net, box)
     start = time.perf_counter()
     layers = _milp.Layers.of(net)
-    builder, z1, z2, _ = _milp.collision_program(layers, _milp.interval_bounds(layers, low, high), low, high, tol.out)
+    builder, first, second = _milp.collision_program(layers, _milp.interval_bounds(layers, low, high), low, high, tol.out)
     timed_out = False
     for k in range(net.in_dim):
         for sign in (1.0, -1.0):
-            outcome = _milp.maximise_separation(builder, z1, z2, sign * np.eye(net.in_dim)[k], time_limit)
+            outcome = _milp.maximise_separation(builder, first.z, second.z, sign * np.eye(net.in_dim)[k], time_limit)
             if outcome.z1 is not None and outcome.value / tol.rho > SEPARATION_RTOL:
                 return False, time.perf_counter() - start, False
             timed_out |= outcome.status != 0
@@ -92,7 +92,7 @@ def main():
         flag = "" if base is None or base == ours.holds else "  DISAGREE"
         print(f"{label:<11}{str(widths):<17}{slope:>6}{regions!s:>9}{verdict[ours.holds]:>7}{ours.details['decided_by'].split('/')[-1]:>18}"
               f"{ours_s:>9.3f}{verdict[base]:>7}{('>' if timed_out else '') + f'{base_s:.2f}':>10}"
-              f"{('>' if timed_out else '') + f'{ratio:.0f}x':>10}{flag}")
+              f"{('>' if timed_out else '') + f'{ratio:.0f}x':>10}{flag}", flush=True)
     geo = math.exp(sum(math.log(r) for r, _ in ratios) / len(ratios))
     print(f"\ngeometric mean ratio (baseline / ours): {'>' if any(t for _, t in ratios) else ''}{geo:.0f}x; "
           f"min {min(r for r, _ in ratios):.1f}x")

@@ -23,8 +23,8 @@ def test_coherent_map_of_degree_two_fails_with_a_verified_collision():
     result = check_injective(net, method="orientation")
     assert not result.holds
     assert result.details["preimages"] == 2
-    z1, z2 = result.witness["z1"], result.witness["z2"]
-    assert result.witness["verified"]
+    z1, z2 = result.witness
+    assert result.details["witness_verified"]
     assert float((net(z1) - net(z2)).norm()) <= 1e-9 and float((z1 - z2).norm()) > 1e-6
 
 

@@ -197,7 +197,8 @@ def relaxation_bounds(layers: Layers, low: np.ndarray, high: np.ndarray) -> list
     """
     bounds = interval_bounds(layers, low, high)
     for l_index in range(1, len(bounds)):
-        sub = Layers(layers.weights[:l_index] + [layers.weights[l_index]], layers.biases[:l_index] + [layers.biases[l_index]], layers.slopes[:l_index])
+        # The layers before l, with layer l as the (affine) output.
+        sub = Layers(layers.weights[:l_index + 1], layers.biases[:l_index + 1], layers.slopes[:l_index])
         builder = _Builder()
         y = _copy(builder, sub, bounds[:l_index], low, high, relax=True).y
         A = builder.matrix()

@@ -245,9 +245,9 @@ def _coherent_verdict(net, box, tol, regions, details, sign) -> CheckResult:
                            "sign": sign, "regular_value": value}
             return CheckResult("injective/orientation", True, 0.0, tol.separation, certificate, {**details, "conclusive": True})
         if box is None:
-            witness = collision_witness(net, found[0], found[1], tol)
-            return CheckResult("injective/orientation", False, float((found[0] - found[1]).norm()), tol.separation, witness,
-                               {**details, "conclusive": True,
+            evidence = collision_witness(net, found[0], found[1], tol)
+            return CheckResult("injective/orientation", False, evidence["separation"], tol.separation, (evidence["z1"], evidence["z2"]),
+                               {**details, **_evidence_details(evidence), "conclusive": True,
                                 "criterion": f"coherently oriented but of degree {len(found)}: a regular value has {len(found)} preimages"})
     result = _by_regions(net, box, tol, regions)
     result.details["criterion"] = "not a homeomorphism of R^m: decided by the pairwise programs on the box"
