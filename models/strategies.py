@@ -30,7 +30,8 @@ from .gaussian_mixture import GaussianMixture
 from .generative_model import GenerativeModel
 from .leaky_relu_network import LeakyReLUNetwork
 
-_FLOAT = dict(allow_nan=False, allow_infinity=False)
+# Subnormal draws only exercise underflow in the LPs, not the mathematics.
+_FLOAT = dict(allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
 
 def _floats(low: float, high: float):
