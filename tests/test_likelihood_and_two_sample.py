@@ -53,6 +53,7 @@ def test_energy_test_accepts_same_law_and_rejects_a_shift():
     assert check_same_distribution(x, y).holds
     shifted = check_same_distribution(x, y + 0.5)
     assert not shifted.holds and shifted.statistic < 0.01
+    assert shifted.witness["energy_distance"] > shifted.witness["largest_permuted_energy"]
     assert energy_distance(x, y + 0.5) > energy_distance(x, y)
 
 

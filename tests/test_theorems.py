@@ -68,3 +68,36 @@ def test_vanilla_entry_finds_an_orthogonal_map_and_rejects_a_non_orthogonal_clai
     assert found.role == "conclusion" and found.result.holds and found.result.statistic < 1e-9
     assert claimed.role == "converse" and not claimed.result.holds
     assert claimed.result.witness is not None and claimed.result.statistic > 1e-3
+
+
+def test_posterior_check_fails_on_a_wrong_relabelling_with_a_witness():
+    import torch
+
+    from models import random_model
+    from verify.trials import check_posteriors_agree, equivalent_model, random_invertible_affine
+    from verify.equivalence import check_affine_equivalence
+    from verify.mixtures import check_same_mixture
+
+    gen = torch.Generator().manual_seed(0)
+    model = random_model(2, 4, hidden=(3,), n_components=3, generator=gen)
+    other = equivalent_model(model, random_invertible_affine(2, gen), gen)
+    h = check_affine_equivalence(model, other).witness
+    tau = check_same_mixture(model.prior.affine(h), other.prior).witness["permutation"]
+    assert check_posteriors_agree(model, other, h, tau, 200, 0).holds
+    wrong = check_posteriors_agree(model, other, h, [tau[1], tau[0], tau[2]], 200, 0)
+    assert not wrong.holds and wrong.witness.shape == (2,) and wrong.statistic > 0.1
+
+
+def test_image_dimension_fails_for_a_rank_deficient_decoder():
+    import torch
+
+    from models import GenerativeModel, LeakyReLUNetwork, random_gmm
+    from verify.trials import check_image_dimension
+
+    prior = random_gmm(2, 2, generator=0)
+    full = GenerativeModel(LeakyReLUNetwork([torch.eye(3, 2, dtype=torch.float64)], [torch.zeros(3, dtype=torch.float64)]), prior)
+    flat = GenerativeModel(LeakyReLUNetwork([torch.tensor([[1.0, 0.0], [2.0, 0.0], [0.0, 0.0]], dtype=torch.float64)],
+                                            [torch.zeros(3, dtype=torch.float64)]), prior)
+    assert check_image_dimension(full, full, 100, 0).holds
+    result = check_image_dimension(full, flat, 100, 0)
+    assert not result.holds and result.witness == [2, 1]

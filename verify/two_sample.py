@@ -73,4 +73,8 @@ def check_same_distribution(x, y, *, alpha: float = ALPHA, n_permutations: int =
     exceed = int((energies[1:] >= energies[0]).sum())
     p_value = (1 + exceed) / (1 + n_permutations)
     details = {"energy_distance": observed, "n_x": len(x), "n_y": len(y), "n_permutations": n_permutations}
-    return CheckResult("same_distribution", p_value >= alpha, p_value, alpha, details=details)
+    holds = p_value >= alpha
+    # A rejection's evidence is the observed statistic against its permutation distribution.
+    witness = None if holds else {"energy_distance": observed, "p_value": p_value,
+                                  "largest_permuted_energy": float(energies[1:].max())}
+    return CheckResult("same_distribution", holds, p_value, alpha, witness=witness, details=details)
