@@ -47,3 +47,17 @@ def test_reflection_symmetric_prior_is_not_unique():
 def test_bad_input_names_model():
     with pytest.raises(ValueError, match="model"):
         canonical_form(3)
+
+
+def test_trivial_symmetry_holds_for_a_generic_prior_and_fails_with_a_verified_symmetry():
+    from verify.canonical_form import check_trivial_symmetry
+
+    assert check_trivial_symmetry(random_gmm(2, 3, generator=4)).holds
+    means = torch.tensor([[2.0, 1.0], [2.0, -1.0], [-3.0, 0.0]], dtype=torch.float64)
+    mirrored = GaussianMixture(torch.tensor([0.3, 0.3, 0.4], dtype=torch.float64), means, torch.stack([torch.eye(2, dtype=torch.float64)] * 3))
+    result = check_trivial_symmetry(mirrored)
+    assert not result.holds and result.details["symmetry"] == "verified"
+    assert check_same_mixture(mirrored.affine(result.witness), mirrored, 1e-9).holds
+    assert float((result.witness.matrix - torch.eye(2, dtype=torch.float64)).abs().max()) > 0.5
+    with pytest.raises(ValueError, match="prior"):
+        check_trivial_symmetry("P")

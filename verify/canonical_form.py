@@ -17,6 +17,8 @@ import torch
 from models import AffineMap, GaussianMixture, GenerativeModel
 from models._validation import check_nonnegative_float
 
+from .check_result import CheckResult
+
 # Relative eigenvalue gap and relative sign-moment size below which the form is called not unique.
 GAP_RTOL = 1e-6
 SIGN_RTOL = 1e-8
@@ -110,3 +112,42 @@ def _signs(rotation, weights, means, covs, sign_rtol):
     signed = bool((chosen.abs() > sign_rtol * scale).all())
     signs = torch.where(chosen < 0, -1.0, 1.0).to(rotation.dtype)
     return signs, signed
+
+
+def check_trivial_symmetry(prior: GaussianMixture, *, tol: float = 1e-9) -> CheckResult:
+    """T4 condition S3: is the affine symmetry group {h : h#P = P} of the prior trivial?
+
+    Holds when the canonical form is unique: a symmetry h would give the same canonical
+    map c = c ∘ h⁻¹, so h = id. When it is not unique the check looks for a symmetry to
+    show: in canonical coordinates, the reflection of each axis and the quarter turn in
+    each plane of two axes, kept if it maps P onto itself (``check_same_mixture`` to
+    ``tol``). Witness: the canonical map when it holds; a verified symmetry h != id when
+    one is found (otherwise None, and ``details`` says the form was not unique).
+    """
+    from .mixtures import check_same_mixture
+
+    if not isinstance(prior, GaussianMixture):
+        raise ValueError(f"prior: expected a GaussianMixture, got {type(prior).__name__}")
+    tol = check_nonnegative_float(tol, "tol")
+    form = canonical_form(prior)
+    details = {"reason": form.reason}
+    if form.unique:
+        return CheckResult("trivial_symmetry_group", True, witness=form.map, details=details)
+    c = form.map
+    for candidate in _candidate_symmetries(prior.dim, prior.dtype, prior.device):
+        symmetry = c.inverse().compose(AffineMap(candidate).compose(c))
+        if check_same_mixture(prior.affine(symmetry), prior, tol).holds:
+            return CheckResult("trivial_symmetry_group", False, witness=symmetry, details={**details, "symmetry": "verified"})
+    return CheckResult("trivial_symmetry_group", False, details={**details, "symmetry": "none among the candidates"})
+
+
+def _candidate_symmetries(dim: int, dtype, device):
+    for k in range(dim):
+        flip = torch.eye(dim, dtype=dtype, device=device)
+        flip[k, k] = -1.0
+        yield flip
+    for i in range(dim):
+        for j in range(i + 1, dim):
+            turn = torch.eye(dim, dtype=dtype, device=device)
+            turn[i, i], turn[j, j], turn[i, j], turn[j, i] = 0.0, 0.0, -1.0, 1.0
+            yield turn

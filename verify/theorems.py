@@ -137,7 +137,7 @@ REGISTRY: dict[str, Theorem] = {
         Theorem(
             "T4.S3", "exact identification under a known asymmetric prior",
             "A fixed, known prior whose affine symmetry group {h : h#P = P} is trivial => f is identified exactly.",
-            (("S3: trivial symmetry group (unique canonical form)", "verify.canonical_form.canonical_form"),),
+            (("S3: trivial symmetry group (unique canonical form)", "verify.canonical_form.check_trivial_symmetry"),),
             (_EQ, "verify.affine_levels.check_identity"),
             (),
             "proofs_notes/T4_S3.md", Sizes(), trials.trial_t4_s3,
