@@ -101,3 +101,19 @@ def test_image_dimension_fails_for_a_rank_deficient_decoder():
     assert check_image_dimension(full, full, 100, 0).holds
     result = check_image_dimension(full, flat, 100, 0)
     assert not result.holds and result.witness == [2, 1]
+
+
+def test_local_branch_fails_where_the_image_point_has_two_preimages():
+    import torch
+
+    from models import GaussianMixture, GenerativeModel, LeakyReLUNetwork
+    from verify.trials import check_local_branch
+
+    # f(z) = |z| (ReLU(z) + ReLU(−z)): every x > 0 has the two preimages ±x (CE1).
+    fold = LeakyReLUNetwork([torch.tensor([[1.0], [-1.0]], dtype=torch.float64), torch.tensor([[1.0, 1.0]], dtype=torch.float64)],
+                            [torch.zeros(2, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)], 0.0)
+    prior = GaussianMixture(torch.ones(1, dtype=torch.float64), torch.zeros(1, 1, dtype=torch.float64), torch.ones(1, 1, 1, dtype=torch.float64))
+    model = GenerativeModel(fold, prior)
+    result = check_local_branch(model, model, torch.tensor([0.7], dtype=torch.float64))
+    assert not result.holds and result.details["preimages"] == 2
+    assert sorted(float(v) for v in result.witness[:, 0]) == pytest.approx([-0.7, 0.7])

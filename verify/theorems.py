@@ -85,7 +85,7 @@ REGISTRY: dict[str, Theorem] = {
             "f, f' piecewise affine, f weakly injective, P, P' finite nondegenerate Gaussian mixtures, f#P = f'#P' "
             "=> an invertible affine h with h#P = P'. Continuity is not needed.",
             (("f weakly injective", f"{_INJ}.check_weakly_injective"),),
-            ("verify.trials.local_branch_map", _MIX),
+            ("verify.trials.check_local_branch", _MIX),
             ("CE1", "CE1b", "CE2a", "CE2b", "CE3", "CE6"),
             "proofs_notes/T1.md", _T1_SIZES, trials.trial_t1,
         ),

@@ -320,6 +320,23 @@ def local_branch_map(model_a: GenerativeModel, model_b: GenerativeModel, z0: tor
     return AffineMap(pinv_b @ a_a, pinv_b @ (c_a - c_b))
 
 
+def check_local_branch(model_a: GenerativeModel, model_b: GenerativeModel, z0: torch.Tensor) -> CheckResult:
+    """Does T1's construction apply at z0?  Holds when f_a(z0) has exactly one preimage under f_b
+    and f_b's branch there has rank m; the witness is then h = ``local_branch_map`` (an
+    invertible affine map), otherwise the preimages of f_a(z0) under f_b (a (k, m) tensor)."""
+    from .injectivity import InfinitePreimagesError, preimages
+
+    try:
+        found = preimages(model_b.decoder, model_a.decoder(z0))
+    except InfinitePreimagesError as exc:
+        return CheckResult("local_branch", False, math.inf, math.nan, details={"reason": str(exc)})
+    h = local_branch_map(model_a, model_b, z0) if len(found) == 1 else None
+    invertible = h is not None and int(torch.linalg.matrix_rank(h.matrix)) == model_a.latent_dim
+    details = {"preimages": len(found), "z0": z0}
+    # A count decides it (exactly one preimage): no tolerance applies.
+    return CheckResult("local_branch", invertible, float(len(found)), math.nan, witness=h if invertible else found, details=details)
+
+
 def _t1_pair(seed: int, sizes: Sizes, device):
     from .injectivity import check_weakly_injective
 
@@ -327,8 +344,8 @@ def _t1_pair(seed: int, sizes: Sizes, device):
     model_a = _relu_model(seed, sizes, device)
     model_b = equivalent_model(model_a, random_invertible_affine(sizes.latent_dim, gen), gen)
     weak = check_weakly_injective(model_a.decoder)
-    h = local_branch_map(model_a, model_b, _unique_preimage_point(weak)) if weak.holds else None
-    return model_a, model_b, weak, h
+    branch = check_local_branch(model_a, model_b, _unique_preimage_point(weak)) if weak.holds else None
+    return model_a, model_b, weak, branch
 
 
 def _unique_preimage_point(weak: CheckResult) -> torch.Tensor:
@@ -337,12 +354,12 @@ def _unique_preimage_point(weak: CheckResult) -> torch.Tensor:
 
 
 def trial_t1(seed: int, sizes: Sizes, device="cpu") -> list[Step]:
-    model_a, model_b, weak, h = _t1_pair(seed, sizes, device)
+    model_a, model_b, weak, branch = _t1_pair(seed, sizes, device)
     steps = [Step("assumption", weak)]
-    found = CheckResult("local_branch_map", h is not None, details={"reason": "x0 has one preimage under f_b" if h else "no unique preimage"})
-    steps.append(Step("conclusion", found))
-    if h is not None:
-        steps.append(Step("conclusion", check_same_mixture(model_a.prior.affine(h), model_b.prior)))
+    if branch is not None:
+        steps.append(Step("conclusion", branch))
+        if branch.holds:
+            steps.append(Step("conclusion", check_same_mixture(model_a.prior.affine(branch.witness), model_b.prior)))
     model_c = _relu_model(_other_seed(seed), sizes, device)
     _, x_a = model_a.sample(sizes.n_samples // 2, seed)
     _, x_c = model_c.sample(sizes.n_samples // 2, seed + 1)
@@ -352,10 +369,11 @@ def trial_t1(seed: int, sizes: Sizes, device="cpu") -> list[Step]:
 
 def trial_t1_prime(seed: int, sizes: Sizes, device="cpu") -> list[Step]:
     """T1': J = J', the weights are identified under the relabelling τ, and m = dim of the image."""
-    model_a, model_b, weak, h = _t1_pair(seed, sizes, device)
+    model_a, model_b, weak, branch = _t1_pair(seed, sizes, device)
     steps = [Step("assumption", weak)]
-    if h is None:
-        return steps + [Step("conclusion", CheckResult("local_branch_map", False, details={"reason": "no unique preimage"}))]
+    if branch is None or not branch.holds:
+        return steps + ([Step("conclusion", branch)] if branch is not None else [])
+    h = branch.witness
     # J = J', and λ_j = λ'_τ(j), A μ_j + b = μ'_τ(j), A Σ_j Aᵀ = Σ'_τ(j) under the matched relabelling τ:
     # check_same_mixture fails on a different J and bounds each weight, mean and covariance error.
     steps.append(Step("conclusion", check_same_mixture(model_a.prior.affine(h), model_b.prior)))
