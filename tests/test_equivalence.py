@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from hypothesis import given, settings
 
-from models import AffineMap, GaussianMixture, GenerativeModel, LeakyReLUNetwork, random_model, random_network
+from models import AffineMap, GenerativeModel, LeakyReLUNetwork, random_model, random_network
 from models.joint_network import joint_network
 from verify.decoder_agreement import check_same_decoder
 from models.strategies import affine_maps, generative_models
@@ -125,7 +125,6 @@ def _line(t: float, s: float) -> LeakyReLUNetwork:
 def test_a_kink_far_in_the_tail_is_found():
     # f_a = id and f_b = id up to 4.5, slope 0.5 beyond: no prior sample reaches the kink,
     # but the cells of the common refinement on all of R^m do.
-    prior = GaussianMixture(torch.ones(1, dtype=torch.float64), torch.zeros(1, 1, dtype=torch.float64), torch.ones(1, 1, 1, dtype=torch.float64))
     identity = LeakyReLUNetwork([torch.ones(1, 1, dtype=torch.float64)], [torch.zeros(1, dtype=torch.float64)])
     kinked = _line(4.5, 0.5)
     assert torch.allclose(kinked(torch.tensor([[6.0]], dtype=torch.float64)), torch.tensor([[5.25]], dtype=torch.float64))

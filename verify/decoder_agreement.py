@@ -3,7 +3,7 @@
 Two continuous piecewise-affine maps agree everywhere iff they have the same affine
 piece on every cell of their common refinement, which is the set of linear regions
 of the joint network z -> (f(z), g(z)) (``models.joint_network``). For latent
-dimension m <= ``MAX_EXACT_DIM`` those cells are enumerated on all of R^m and the
+dimension m <= ``REGIONS_MAX_DIM`` those cells are enumerated on all of R^m and the
 two pieces compared at one interior point of each: the verdict is then exact up to
 the tolerance. Otherwise (or when no joint network exists) the maps are compared
 at the given sample points and at the interior points of f's regions, and the
@@ -19,8 +19,8 @@ from models.joint_network import joint_network
 from models._validation import check_nonnegative_float
 
 from .check_result import CheckResult
+from .injectivity import REGIONS_MAX_DIM
 
-MAX_EXACT_DIM = 3
 DECODER_RTOL = 1e-8
 
 
@@ -91,7 +91,7 @@ def _cells(f: LeakyReLUNetwork, g: LeakyReLUNetwork, points):
     from models.regions import linear_regions
 
     extra = [] if points is None else [torch.as_tensor(points, dtype=torch.float64).to(f.device).reshape(-1, f.in_dim)]
-    if f.in_dim <= MAX_EXACT_DIM:
+    if f.in_dim <= REGIONS_MAX_DIM:
         joint = joint_network(f, g)
         if joint is not None:
             cells = linear_regions(joint.to("cpu"), None)
@@ -102,5 +102,5 @@ def _cells(f: LeakyReLUNetwork, g: LeakyReLUNetwork, points):
         how = "points inside the regions of f and of g (their slopes differ, so no joint network), and the given points"
         return torch.cat([inside, *extra]), False, how
     if not extra:
-        raise ValueError(f"points: needed for latent dimension {f.in_dim} > {MAX_EXACT_DIM}, where cells are not enumerated")
-    return extra[0], False, f"the given points only (latent dimension {f.in_dim} > {MAX_EXACT_DIM})"
+        raise ValueError(f"points: needed for latent dimension {f.in_dim} > {REGIONS_MAX_DIM}, where cells are not enumerated")
+    return extra[0], False, f"the given points only (latent dimension {f.in_dim} > {REGIONS_MAX_DIM})"

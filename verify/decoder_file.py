@@ -13,8 +13,6 @@ from models import GaussianMixture, LeakyReLUNetwork
 from .check_result import CheckResult
 
 DEFAULT_BOX = 3.0
-# Exact region-based checks are exponential in the latent dimension; above this they fall back.
-MAX_EXACT_LATENT_DIM = 3
 
 
 def load_decoder(path, *, negative_slope: float | None = None, allow_pickle: bool = False) -> LeakyReLUNetwork:
@@ -113,14 +111,14 @@ def analyse_decoder(decoder: LeakyReLUNetwork, prior: GaussianMixture | None = N
     """Piecewise affine?  Injective?  Weakly injective?  How many linear regions in the box?"""
     from models.regions import count_linear_regions
 
-    from .injectivity import check_injective, check_weakly_injective
+    from .injectivity import REGIONS_MAX_DIM, check_injective, check_weakly_injective
 
     box = default_box(prior) if box is None else float(box)
     if not box > 0:
         raise ValueError(f"--box: expected a positive half-width, got {box}")
     # Not a numerical check: the loader accepts only Linear and (leaky) ReLU layers, which are piecewise affine.
     results = [CheckResult("piecewise_affine", True, details={"summary": f"by construction: Linear + (leaky) ReLU layers, widths {decoder.widths}"})]
-    exact = decoder.in_dim <= MAX_EXACT_LATENT_DIM
+    exact = decoder.in_dim <= REGIONS_MAX_DIM
     injective = check_injective(decoder, box=box if exact else None)
     scope = f"box [-{box:g}, {box:g}]^{decoder.in_dim}" if exact else "R^m"
     conclusive = injective.details.get("conclusive", True)
