@@ -82,7 +82,7 @@ def main():
     for label, widths, slope, injective, seed in cases(args.quick):
         net = random_network(widths, slope, injective=injective, generator=seed)
         start = time.perf_counter()
-        ours = check_injective(net, args.box)
+        ours = check_injective(net, box=args.box)
         ours_s = time.perf_counter() - start
         base, base_s, timed_out = baseline(net, args.box, args.time_limit)
         ratio = base_s / ours_s

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from ._validation import as_points, as_tensor, resolve_device, resolve_dtype
+from .validation import check_device, check_dtype, check_points, check_tensor, resolve_device, resolve_dtype
 
 # Condition numbers above 1 / (this × eps) are treated as singular by ``inverse``.
 SINGULAR_RCOND_FACTOR = 1e3
@@ -26,10 +26,10 @@ class AffineMap:
     def __init__(self, matrix: Any, offset: Any = None, *, dtype=None, device=None):
         dtype = resolve_dtype(matrix, offset, dtype=dtype)
         device = resolve_device(matrix, offset, device=device)
-        matrix = as_tensor(matrix, "matrix", dtype=dtype, device=device, ndim=2)
+        matrix = check_tensor(matrix, "matrix", dtype=dtype, device=device, ndim=2)
         if offset is None:
             offset = torch.zeros(matrix.shape[0], dtype=dtype, device=device)
-        offset = as_tensor(offset, "offset", dtype=dtype, device=device, ndim=1)
+        offset = check_tensor(offset, "offset", dtype=dtype, device=device, ndim=1)
         if offset.shape != (matrix.shape[0],):
             raise ValueError(f"offset: expected shape ({matrix.shape[0]},) to match matrix {tuple(matrix.shape)}, got {tuple(offset.shape)}")
         self._matrix = matrix.clone()
@@ -67,7 +67,7 @@ class AffineMap:
 
     def __call__(self, z: Any) -> torch.Tensor:
         """Apply to points of shape (N, m) -> (N, k), or (m,) -> (k,)."""
-        points, single = as_points(z, "z", self.in_dim, dtype=self.dtype, device=self.device)
+        points, single = check_points(z, "z", self.in_dim, dtype=self.dtype, device=self.device)
         out = points @ self._matrix.T + self._offset
         return out[0] if single else out
 
@@ -105,8 +105,8 @@ class AffineMap:
         return self.orthogonality_error() <= tol
 
     def to(self, device=None, dtype=None) -> "AffineMap":
-        device = self.device if device is None else device
-        dtype = self.dtype if dtype is None else dtype
+        device = self.device if device is None else check_device(device)
+        dtype = self.dtype if dtype is None else check_dtype(dtype)
         return AffineMap(self._matrix.to(device, dtype), self._offset.to(device, dtype))
 
     def __repr__(self) -> str:

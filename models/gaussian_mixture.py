@@ -7,18 +7,23 @@ from typing import Any
 
 import torch
 
-from ._validation import (
-    as_points,
-    as_tensor,
-    check_positive_int,
-    make_generator,
+from .validation import (
+    check_device,
+    check_dtype,
+    check_generator,
+    check_int,
+    check_points,
+    check_spd,
+    check_tensor,
     resolve_device,
     resolve_dtype,
 )
 
-# Relative tolerances used by validation; reported in the error messages.
 WEIGHT_SUM_RTOL = 1e-9
-SYMMETRY_RTOL = 1e-10
+"""Relative error allowed in the sum of the weights (float64 sums of a few weights are exact to ~1e-16;
+narrower dtypes are held to 16 ulps of their own, see ``_check_weights``)."""
+
+LOG_2PI = math.log(2.0 * math.pi)
 
 
 class GaussianMixture:
@@ -50,9 +55,9 @@ class GaussianMixture:
     def __init__(self, weights: Any, means: Any, covariances: Any, *, dtype=None, device=None):
         dtype = resolve_dtype(weights, means, covariances, dtype=dtype)
         device = resolve_device(weights, means, covariances, device=device)
-        weights = as_tensor(weights, "weights", dtype=dtype, device=device, ndim=1)
-        means = as_tensor(means, "means", dtype=dtype, device=device, ndim=2)
-        covariances = as_tensor(covariances, "covariances", dtype=dtype, device=device, ndim=3)
+        weights = check_tensor(weights, "weights", dtype=dtype, device=device, ndim=1)
+        means = check_tensor(means, "means", dtype=dtype, device=device, ndim=2)
+        covariances = check_tensor(covariances, "covariances", dtype=dtype, device=device, ndim=3)
         n_components, dim = means.shape
         if n_components == 0 or dim == 0:
             raise ValueError(f"means: expected shape (J, m) with J, m >= 1, got {tuple(means.shape)}")
@@ -63,7 +68,7 @@ class GaussianMixture:
                 f"covariances: expected shape ({n_components}, {dim}, {dim}) to match means, got {tuple(covariances.shape)}"
             )
         _check_weights(weights)
-        self._cholesky = _check_covariances(covariances)
+        self._cholesky = check_spd(covariances, "covariances")
         _check_distinct(means, covariances)
         self._weights = weights.clone()
         self._means = means.clone()
@@ -84,6 +89,11 @@ class GaussianMixture:
     def covariances(self) -> torch.Tensor:
         """Component covariances, shape (J, m, m) (a copy)."""
         return self._covariances.clone()
+
+    @property
+    def scale_tril(self) -> torch.Tensor:
+        """Cholesky factors L_j of the covariances (Σ_j = L_j L_jᵀ), shape (J, m, m) (a copy)."""
+        return self._cholesky.clone()
 
     @property
     def dim(self) -> int:
@@ -114,8 +124,8 @@ class GaussianMixture:
         labels : LongTensor, shape (n,)
             The component of each point (the unobserved U), if ``return_labels``.
         """
-        check_positive_int(n, "n", minimum=0)
-        generator = make_generator(generator)
+        check_int(n, "n", minimum=0)
+        generator = check_generator(generator)
         draw_device = generator.device if generator is not None else self.device
         weights = self._weights.to(draw_device)
         labels = torch.multinomial(weights, n, replacement=True, generator=generator) if n else torch.zeros(0, dtype=torch.long, device=draw_device)
@@ -126,19 +136,13 @@ class GaussianMixture:
 
     def component_log_prob(self, z: Any) -> torch.Tensor:
         """log(λ_j N(z; μ_j, Σ_j)) for every point and component, shape (N, J)."""
-        points, _ = as_points(z, "z", self.dim, dtype=self.dtype, device=self.device)
-        diff = points.unsqueeze(0) - self._means.unsqueeze(1)  # (J, N, m)
-        # Solving with the Cholesky factor keeps the Mahalanobis term accurate far from the means.
-        whitened = torch.linalg.solve_triangular(self._cholesky, diff.transpose(1, 2), upper=False)  # (J, m, N)
-        mahalanobis = whitened.square().sum(dim=1)  # (J, N)
-        log_det = 2.0 * torch.log(torch.diagonal(self._cholesky, dim1=-2, dim2=-1)).sum(-1)  # (J,)
-        log_normal = -0.5 * (self.dim * math.log(2 * math.pi) + log_det.unsqueeze(1) + mahalanobis)
-        return (torch.log(self._weights).unsqueeze(1) + log_normal).T
+        points, _ = check_points(z, "z", self.dim, dtype=self.dtype, device=self.device)
+        return component_log_probs(points, torch.log(self._weights), self._means, self._cholesky)
 
     def log_prob(self, z: Any) -> torch.Tensor:
         """Log density at ``z`` of shape (N, m) -> (N,), or (m,) -> scalar; stable by log-sum-exp."""
-        points, single = as_points(z, "z", self.dim, dtype=self.dtype, device=self.device)
-        result = torch.logsumexp(self.component_log_prob(points), dim=1)
+        points, single = check_points(z, "z", self.dim, dtype=self.dtype, device=self.device)
+        result = mixture_log_prob(points, torch.log(self._weights), self._means, self._cholesky)
         return result[0] if single else result
 
     def posterior(self, z: Any) -> torch.Tensor:
@@ -169,12 +173,12 @@ class GaussianMixture:
         """
         if hasattr(matrix, "matrix") and hasattr(matrix, "offset") and offset is None:
             matrix, offset = matrix.matrix, matrix.offset
-        matrix = as_tensor(matrix, "matrix", dtype=self.dtype, device=self.device, ndim=2)
+        matrix = check_tensor(matrix, "matrix", dtype=self.dtype, device=self.device, ndim=2)
         if matrix.shape[1] != self.dim:
             raise ValueError(f"matrix: expected shape (k, {self.dim}), got {tuple(matrix.shape)}")
         if offset is None:
             offset = torch.zeros(matrix.shape[0], dtype=self.dtype, device=self.device)
-        offset = as_tensor(offset, "offset", dtype=self.dtype, device=self.device, ndim=1)
+        offset = check_tensor(offset, "offset", dtype=self.dtype, device=self.device, ndim=1)
         if offset.shape != (matrix.shape[0],):
             raise ValueError(f"offset: expected shape ({matrix.shape[0]},), got {tuple(offset.shape)}")
         rank = int(torch.linalg.matrix_rank(matrix))
@@ -195,8 +199,8 @@ class GaussianMixture:
 
     def to(self, device=None, dtype=None) -> "GaussianMixture":
         """A copy on another device and/or dtype."""
-        device = self.device if device is None else device
-        dtype = self.dtype if dtype is None else dtype
+        device = self.device if device is None else check_device(device)
+        dtype = self.dtype if dtype is None else check_dtype(dtype)
         weights = self._weights.to(device, dtype)
         # Rounding to a narrower dtype can move the sum off 1 by more than the wider dtype's check allows.
         return GaussianMixture(weights / weights.sum(), self._means.to(device, dtype), self._covariances.to(device, dtype))
@@ -216,21 +220,6 @@ def _check_weights(weights: torch.Tensor) -> None:
         raise ValueError(f"weights: expected weights summing to 1 (to {tol:.3g}), got sum {total!r}")
 
 
-def _check_covariances(covariances: torch.Tensor) -> torch.Tensor:
-    asymmetry = (covariances - covariances.transpose(1, 2)).abs().amax(dim=(1, 2))
-    scale = covariances.abs().amax(dim=(1, 2)).clamp_min(torch.finfo(covariances.dtype).tiny)
-    rtol = max(SYMMETRY_RTOL, 16 * torch.finfo(covariances.dtype).eps)
-    bad = asymmetry > rtol * scale
-    if bool(bad.any()):
-        j = int(torch.nonzero(bad)[0])
-        raise ValueError(f"covariances: component {j} is not symmetric (relative asymmetry {float(asymmetry[j] / scale[j]):.3g})")
-    cholesky, info = torch.linalg.cholesky_ex(0.5 * (covariances + covariances.transpose(1, 2)))
-    if bool((info != 0).any()):
-        j = int(torch.nonzero(info != 0)[0])
-        raise ValueError(f"covariances: component {j} is not positive definite")
-    return cholesky
-
-
 def _check_distinct(means: torch.Tensor, covariances: torch.Tensor) -> None:
     n = means.shape[0]
     if n < 2:
@@ -241,3 +230,32 @@ def _check_distinct(means: torch.Tensor, covariances: torch.Tensor) -> None:
     if bool(same.any()):
         i, j = (int(v) for v in torch.nonzero(same)[0])
         raise ValueError(f"means/covariances: components {i} and {j} are identical; the theory needs distinct components")
+
+
+def component_log_probs(z: torch.Tensor, log_weights: torch.Tensor, means: torch.Tensor, scale_tril: torch.Tensor) -> torch.Tensor:
+    """log λ_j + log N(z; μ_j, L_j L_jᵀ) for every point and component, shape (N, J).
+
+    The one mixture log-density of the toolkit: plain tensor operations, so that it is
+    differentiable in every argument (the probe trains priors through it). The
+    difference z − μ_j is formed before whitening it with the Cholesky factor, which
+    keeps the Mahalanobis term accurate far from the origin.
+
+    Parameters
+    ----------
+    z : Tensor, shape (N, m)
+    log_weights : Tensor, shape (J,)
+    means : Tensor, shape (J, m)
+    scale_tril : Tensor, shape (J, m, m)
+        Lower-triangular factors with positive diagonals.
+    """
+    diff = z.unsqueeze(0) - means.unsqueeze(1)  # (J, N, m)
+    whitened = torch.linalg.solve_triangular(scale_tril, diff.transpose(1, 2), upper=False)  # (J, m, N)
+    mahalanobis = whitened.square().sum(dim=1)  # (J, N)
+    log_det = 2.0 * torch.log(torch.diagonal(scale_tril, dim1=-2, dim2=-1)).sum(-1)  # (J,)
+    log_normal = -0.5 * (means.shape[1] * LOG_2PI + log_det.unsqueeze(1) + mahalanobis)
+    return (log_weights.unsqueeze(1) + log_normal).T
+
+
+def mixture_log_prob(z: torch.Tensor, log_weights: torch.Tensor, means: torch.Tensor, scale_tril: torch.Tensor) -> torch.Tensor:
+    """log Σ_j λ_j N(z; μ_j, L_j L_jᵀ), shape (N,), by log-sum-exp over ``component_log_probs``."""
+    return torch.logsumexp(component_log_probs(z, log_weights, means, scale_tril), dim=1)

@@ -6,10 +6,10 @@ from typing import Any
 
 import torch
 
-from ._validation import as_points, check_nonnegative_float, check_positive_int, make_generator
 from .affine_map import AffineMap
 from .gaussian_mixture import GaussianMixture
 from .leaky_relu_network import LeakyReLUNetwork
+from .validation import check_generator, check_int, check_points, check_real
 
 
 class GenerativeModel:
@@ -38,7 +38,7 @@ class GenerativeModel:
             )
         self._decoder = decoder
         self._prior = prior
-        self._noise_scale = check_nonnegative_float(noise_scale, "noise_scale")
+        self._noise_scale = check_real(noise_scale, "noise_scale", low=0.0)
 
     @property
     def decoder(self) -> LeakyReLUNetwork:
@@ -62,8 +62,8 @@ class GenerativeModel:
 
     def sample(self, n: int, generator: torch.Generator | int | None = None, return_labels: bool = False):
         """Draw (z, x), shapes (n, m) and (n, n_obs); and the component labels if asked."""
-        check_positive_int(n, "n", minimum=0)
-        generator = make_generator(generator)
+        check_int(n, "n", minimum=0)
+        generator = check_generator(generator)
         z, labels = self._prior.sample(n, generator, return_labels=True)
         x = self._decoder(z)
         if self._noise_scale > 0:
@@ -88,7 +88,7 @@ class GenerativeModel:
         """
         if self._noise_scale > 0:
             raise NotImplementedError("log_prob: exact only for noise_scale = 0; the noisy density has no closed form")
-        points, single = as_points(x, "x", self.observed_dim, dtype=self._decoder.dtype, device=self._decoder.device)
+        points, single = check_points(x, "x", self.observed_dim, dtype=self._decoder.dtype, device=self._decoder.device)
         z, on_image = self._decoder.inverse(points, return_on_image=True)
         result = torch.full((points.shape[0],), float("-inf"), dtype=points.dtype, device=points.device)
         if bool(on_image.any()):

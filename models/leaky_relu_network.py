@@ -9,9 +9,10 @@ from typing import Any
 
 import torch
 
-from ._validation import as_points, as_tensor, check_nonnegative_float, resolve_device, resolve_dtype
+from ._torch_io import network_layers_from_torch, network_to_torch
 from .affine_map import AffineMap
 from .errors import NotInjectiveError, OffImageError
+from .validation import check_device, check_dtype, check_points, check_real, check_tensor, resolve_device, resolve_dtype
 
 
 class LeakyReLUNetwork:
@@ -43,8 +44,8 @@ class LeakyReLUNetwork:
             raise ValueError(f"biases: expected a sequence of {len(weights)} vectors, one per layer")
         dtype = resolve_dtype(*weights, *biases, dtype=dtype)
         device = resolve_device(*weights, *biases, device=device)
-        ws = [as_tensor(w, f"weights[{i}]", dtype=dtype, device=device, ndim=2).clone() for i, w in enumerate(weights)]
-        bs = [as_tensor(b, f"biases[{i}]", dtype=dtype, device=device, ndim=1).clone() for i, b in enumerate(biases)]
+        ws = [check_tensor(w, f"weights[{i}]", dtype=dtype, device=device, ndim=2).clone() for i, w in enumerate(weights)]
+        bs = [check_tensor(b, f"biases[{i}]", dtype=dtype, device=device, ndim=1).clone() for i, b in enumerate(biases)]
         for i, (w, b) in enumerate(zip(ws, bs)):
             if 0 in w.shape:
                 raise ValueError(f"weights[{i}]: expected a non-empty matrix, got shape {tuple(w.shape)}")
@@ -104,7 +105,7 @@ class LeakyReLUNetwork:
 
     # ------------------------------------------------------------------ evaluation
     def _points(self, z: Any, name: str = "z") -> tuple[torch.Tensor, bool]:
-        return as_points(z, name, self.in_dim, dtype=self.dtype, device=self.device)
+        return check_points(z, name, self.in_dim, dtype=self.dtype, device=self.device)
 
     def __call__(self, z: Any) -> torch.Tensor:
         """f(z) for z of shape (N, m) -> (N, n), or (m,) -> (n,)."""
@@ -199,8 +200,8 @@ class LeakyReLUNetwork:
         NotInjectiveError
             A slope is 0 or a layer is rank deficient (no layerwise inverse).
         """
-        points, single = as_points(x, "x", self.out_dim, dtype=self.dtype, device=self.device)
-        rtol = self.default_inverse_rtol() if rtol is None else check_nonnegative_float(rtol, "rtol")
+        points, single = check_points(x, "x", self.out_dim, dtype=self.dtype, device=self.device)
+        rtol = self.default_inverse_rtol() if rtol is None else check_real(rtol, "rtol", low=0.0)
         left_inverses = self._layer_left_inverses()
         residual = torch.zeros(points.shape[0], dtype=self.dtype, device=self.device)
         t = points
@@ -252,20 +253,16 @@ class LeakyReLUNetwork:
         ValueError
             Naming the first unsupported module and its index.
         """
-        from ._torch_io import network_layers_from_torch
-
         weights, biases, slopes = network_layers_from_torch(module, dtype)
         return cls(weights, biases, slopes if len(set(slopes)) > 1 else (slopes[0] if slopes else 0.0))
 
     def to_torch(self, dtype=None) -> torch.nn.Sequential:
         """An equivalent ``nn.Sequential`` of ``Linear`` and ``LeakyReLU`` (``ReLU`` for slope 0)."""
-        from ._torch_io import network_to_torch
-
         return network_to_torch(self._weights, self._biases, self._slopes, dtype or self.dtype)
 
     def to(self, device=None, dtype=None) -> "LeakyReLUNetwork":
-        device = self.device if device is None else device
-        dtype = self.dtype if dtype is None else dtype
+        device = self.device if device is None else check_device(device)
+        dtype = self.dtype if dtype is None else check_dtype(dtype)
         return LeakyReLUNetwork(
             [w.to(device, dtype) for w in self._weights], [b.to(device, dtype) for b in self._biases], self._slopes_argument()
         )

@@ -12,17 +12,17 @@ from collections.abc import Sequence
 
 import torch
 
-from ._validation import check_nonnegative_float, check_positive_int, make_generator
 from .affine_map import AffineMap
 from .gaussian_mixture import GaussianMixture
 from .generative_model import GenerativeModel
 from .leaky_relu_network import LeakyReLUNetwork
+from .validation import check_generator, check_int, check_real
 
 COVARIANCE_TYPES = ("full", "diagonal", "isotropic")
 
 
 def _generator(generator) -> torch.Generator:
-    gen = make_generator(generator)
+    gen = check_generator(generator)
     if gen is None:
         gen = torch.Generator().manual_seed(int(torch.randint(0, 2**62, ()).item()))
     if gen.device.type != "cpu":
@@ -30,11 +30,8 @@ def _generator(generator) -> torch.Generator:
     return gen
 
 
-def _check_condition(max_condition: float) -> float:
-    max_condition = float(max_condition)
-    if not math.isfinite(max_condition) or max_condition < 1:
-        raise ValueError(f"max_condition: expected a finite number >= 1, got {max_condition!r}")
-    return max_condition
+def _check_condition(max_condition) -> float:
+    return check_real(max_condition, "max_condition", low=1.0)
 
 
 def random_orthogonal(n: int, generator: torch.Generator) -> torch.Tensor:
@@ -60,9 +57,9 @@ def random_affine_map(
 ) -> AffineMap:
     """A random invertible affine map of R^dim: U diag(s) Vᵀ z + b with Haar U, V (so possibly
     orientation reversing), cond <= ``max_condition``, and b ~ N(0, offset_scale² I)."""
-    check_positive_int(dim, "dim")
+    check_int(dim, "dim")
     max_condition = _check_condition(max_condition)
-    check_nonnegative_float(offset_scale, "offset_scale")
+    check_real(offset_scale, "offset_scale", low=0.0)
     gen = _generator(generator)
     matrix = random_orthogonal(dim, gen) @ torch.diag(_spectrum(dim, max_condition, gen)) @ random_orthogonal(dim, gen).T
     offset = offset_scale * torch.randn(dim, generator=gen, dtype=torch.float64)
@@ -94,9 +91,9 @@ def random_gmm(
     generator : torch.Generator or int, optional
         CPU generator or seed.
     """
-    check_positive_int(dim, "dim")
-    check_positive_int(n_components, "n_components")
-    check_nonnegative_float(mean_scale, "mean_scale")
+    check_int(dim, "dim")
+    check_int(n_components, "n_components")
+    check_real(mean_scale, "mean_scale", low=0.0)
     max_condition = _check_condition(max_condition)
     if covariance_type not in COVARIANCE_TYPES:
         raise ValueError(f"covariance_type: expected one of {COVARIANCE_TYPES}, got {covariance_type!r}")
@@ -137,13 +134,15 @@ def random_network(
     (THEORY.md, T2). With ``injective=False`` weights are Gaussian with variance
     1 / fan-in and no shape restriction applies.
     """
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence):
+        raise ValueError(f"widths: expected a sequence of layer sizes (m, h_1, ..., n), got {widths!r}")
     widths = tuple(widths)
     if len(widths) < 2:
         raise ValueError(f"widths: expected at least (in_dim, out_dim), got {widths}")
     for w in widths:
-        check_positive_int(w, "widths")
+        check_int(w, "widths")
     max_condition = _check_condition(max_condition)
-    check_nonnegative_float(bias_scale, "bias_scale")
+    check_real(bias_scale, "bias_scale", low=0.0)
     slopes = [negative_slope] * (len(widths) - 2) if isinstance(negative_slope, (int, float)) else list(negative_slope)
     if injective:
         if any(b < a for a, b in zip(widths, widths[1:])):
@@ -179,6 +178,13 @@ def random_model(
     dtype=torch.float64,
 ) -> GenerativeModel:
     """A random model: ``random_gmm`` prior and ``random_network`` decoder of widths (m, *hidden, n)."""
+    check_int(latent_dim, "latent_dim")
+    check_int(observed_dim, "observed_dim")
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
+        raise ValueError(f"hidden: expected a sequence of widths, got {hidden!r}")
+    for width in hidden:
+        check_int(width, "hidden")
+    check_int(n_components, "n_components")
     gen = _generator(generator)
     prior = random_gmm(latent_dim, n_components, max_condition=max_condition, covariance_type=covariance_type, generator=gen)
     decoder = random_network(

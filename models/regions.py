@@ -45,26 +45,28 @@ R^m) runs on linear programs alone and is about ten times slower.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import torch
-from scipy.optimize import linprog
 from scipy.spatial import HalfspaceIntersection, QhullError
 
-from ._validation import as_tensor
 from .leaky_relu_network import LeakyReLUNetwork
+from .solver import chebyshev_center, chebyshev_centers
+from .validation import check_box, check_instance, check_real, check_tensor
+
+__all__ = ["EXACT_MAX_DIM", "RADIUS_RTOL", "Region", "box_scale", "count_linear_regions", "default_radius_tolerance",
+           "linear_regions", "pattern_halfspaces", "region_at"]
 
 RADIUS_RTOL = 1e-9
 """Relative Chebyshev radius below which a cell is not full-dimensional."""
 
+EXACT_MAX_DIM = 3
+"""Largest latent dimension for which the checks enumerate regions by default: the number of
+regions grows like width^(m·depth), see the table above."""
+
 _EPS = float(np.finfo(np.float64).eps)
-# Blocks per batched Chebyshev program: large enough to amortise the solver call,
-# small enough that one slow block does not hold up the rest.
-_CHEBYSHEV_BATCH = 256
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,43 +122,10 @@ class _Cell:
 
 
 # ---------------------------------------------------------------------- boxes
-def parse_box(box: Any, dim: int) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """A box as float64 (low, high) tensors of shape (dim,), or None for all of R^dim.
-
-    Parameters
-    ----------
-    box : float, pair of array_like, or None
-        r > 0 means [-r, r]^dim; (low, high) needs low < high entrywise.
-
-    Raises
-    ------
-    ValueError
-        Naming ``box``.
-    """
-    if box is None:
-        return None
-    if isinstance(box, bool):
-        raise ValueError(f"box: expected a number r > 0 or a pair (low, high), got {box!r}")
-    if isinstance(box, (int, float)) or (isinstance(box, torch.Tensor) and box.ndim == 0):
-        r = float(box)
-        if not math.isfinite(r) or r <= 0:
-            raise ValueError(f"box: expected a finite half-width r > 0, got {box!r}")
-        return torch.full((dim,), -r, dtype=torch.float64), torch.full((dim,), r, dtype=torch.float64)
-    if not isinstance(box, (tuple, list)) or len(box) != 2:
-        raise ValueError(f"box: expected a number r > 0 or a pair (low, high) of shape-({dim},) tensors, got {type(box).__name__}")
-    low = as_tensor(box[0], "box", dtype=torch.float64, device=torch.device("cpu"), ndim=1)
-    high = as_tensor(box[1], "box", dtype=torch.float64, device=torch.device("cpu"), ndim=1)
-    if low.shape != (dim,) or high.shape != (dim,):
-        raise ValueError(f"box: expected low and high of shape ({dim},), got {tuple(low.shape)} and {tuple(high.shape)}")
-    if not bool((low < high).all()):
-        raise ValueError("box: expected low < high in every coordinate")
-    return low, high
-
-
 def box_scale(network: LeakyReLUNetwork, box: Any) -> float:
     """The length scale of a domain: max |coordinate| of the box, or for R^m
     max(1, largest distance of a first-layer hyperplane from the origin)."""
-    bounds = parse_box(box, network.in_dim)
+    bounds = check_box(box, network.in_dim)
     if bounds is not None:
         return max(float(torch.maximum(bounds[0].abs(), bounds[1].abs()).max()), 1e-300)
     w = network.weights[0].detach().cpu().double()
@@ -178,70 +147,7 @@ def _box_halfspaces(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.n
     return np.vstack([eye, -eye]), np.concatenate([high, -low])
 
 
-# ---------------------------------------------------------------------- linear programs
-def _linprog(cost, **problem):
-    """HiGHS. Its presolve calls some degenerate, feasible programs infeasible or gives up on
-    them, so those answers are checked without presolve; a failure after that goes to the
-    interior-point solver (the simplex gives up on some programs with free unbounded variables)."""
-    result = linprog(cost, method="highs", **problem)
-    if result.status in (2, 4):
-        result = linprog(cost, method="highs", options={"presolve": False}, **problem)
-    if result.status == 4:
-        result = linprog(cost, method="highs-ipm", **problem)
-    return result
-
-
-def chebyshev_center(G: Any, g: Any, radius_cap: float | None = None) -> tuple[np.ndarray | None, float]:
-    """Largest ball in {z : G z <= g}: its centre (m,) and radius.
-
-    Returns (None, -inf) when the polyhedron is empty. ``radius_cap`` bounds the
-    radius, so that unbounded polyhedra have an answer.
-    """
-    G, g = np.asarray(G, dtype=np.float64), np.asarray(g, dtype=np.float64)
-    m = G.shape[1]
-    norms = np.linalg.norm(G, axis=1)
-    cost = np.zeros(m + 1)
-    cost[-1] = -1.0
-    bounds = [(None, None)] * m + [(0.0, radius_cap)]
-    if G.shape[0] == 0:
-        return np.zeros(m), (math.inf if radius_cap is None else float(radius_cap))
-    result = _linprog(cost, A_ub=np.hstack([G, norms[:, None]]), b_ub=g, bounds=bounds)
-    if result.status == 2:
-        return None, -math.inf
-    if result.status == 3:
-        return np.zeros(m), math.inf
-    if result.status != 0:
-        raise RuntimeError(f"Chebyshev program failed: {result.message}")
-    return result.x[:m], float(result.x[m])
-
-
-def _chebyshev_batch(polytopes: list[tuple[np.ndarray, np.ndarray]], radius_cap: float) -> tuple[np.ndarray, np.ndarray]:
-    """Chebyshev centres (B, m) and radii (B,) of non-empty polytopes, one block-diagonal program.
-
-    The blocks share no variable, so maximising the sum of the radii maximises each one.
-    """
-    m = polytopes[0][0].shape[1]
-    centres, radii = [], []
-    for start in range(0, len(polytopes), _CHEBYSHEV_BATCH):
-        chunk = polytopes[start:start + _CHEBYSHEV_BATCH]
-        blocks = [sp.csr_matrix(np.hstack([G, np.linalg.norm(G, axis=1)[:, None]])) for G, _ in chunk]
-        b_ub = np.concatenate([g for _, g in chunk])
-        cost = np.tile(np.r_[np.zeros(m), -1.0], len(chunk))
-        bounds = np.tile(np.array([[-np.inf, np.inf]] * m + [[0.0, radius_cap]]), (len(chunk), 1))
-        result = _linprog(cost, A_ub=sp.block_diag(blocks, format="csr"), b_ub=b_ub, bounds=bounds)
-        if result.status != 0:
-            # A block the batch cannot handle (numerically empty): fall back to one program each.
-            for G, g in chunk:
-                centre, radius = chebyshev_center(G, g, radius_cap)
-                centres.append(np.zeros(m) if centre is None else centre)
-                radii.append(radius)
-            continue
-        x = result.x.reshape(len(chunk), m + 1)
-        centres.extend(x[:, :m])
-        radii.extend(x[:, m])
-    return np.array(centres).reshape(-1, m), np.array(radii)
-
-
+# ---------------------------------------------------------------------- vertices
 def _vertices(G: np.ndarray, g: np.ndarray, point: np.ndarray) -> np.ndarray | None:
     """Vertices of the bounded polytope {G z <= g} from a strictly interior point, or None on failure."""
     if G.shape[1] == 1:
@@ -363,8 +269,7 @@ def _split_layer(cell: _Cell, W: np.ndarray, b: np.ndarray, slope: float, tol: f
 
 # ---------------------------------------------------------------------- public API
 def _network_arrays(network: LeakyReLUNetwork):
-    if not isinstance(network, LeakyReLUNetwork):
-        raise ValueError(f"network: expected a LeakyReLUNetwork, got {type(network).__name__}")
+    check_instance(network, LeakyReLUNetwork, "network")
     weights = [w.detach().cpu().double().numpy() for w in network.weights]
     biases = [b.detach().cpu().double().numpy() for b in network.biases]
     return weights, biases, network.slopes
@@ -382,10 +287,7 @@ def _root(bounds, m: int) -> _Cell:
 def _check_tolerance(network, box, radius_tol) -> float:
     if radius_tol is None:
         return default_radius_tolerance(network, box)
-    radius_tol = float(radius_tol)
-    if not math.isfinite(radius_tol) or radius_tol < 0:
-        raise ValueError(f"radius_tol: expected a finite number >= 0, got {radius_tol!r}")
-    return radius_tol
+    return check_real(radius_tol, "radius_tol", low=0.0)
 
 
 def linear_regions(network: LeakyReLUNetwork, box: Any, *, radius_tol: float | None = None) -> list[Region]:
@@ -407,7 +309,7 @@ def linear_regions(network: LeakyReLUNetwork, box: Any, *, radius_tol: float | N
         Tensors are float64 on the network's device; cells restricted to the box.
     """
     weights, biases, slopes = _network_arrays(network)
-    bounds = parse_box(box, network.in_dim)
+    bounds = check_box(box, network.in_dim)
     tol = _check_tolerance(network, box, radius_tol)
     cap = box_scale(network, box)
     cells = [_root(bounds, network.in_dim)]
@@ -419,7 +321,7 @@ def linear_regions(network: LeakyReLUNetwork, box: Any, *, radius_tol: float | N
 def _finish(cells: list[_Cell], W: np.ndarray, b: np.ndarray, tol: float, cap: float, device) -> list[Region]:
     missing = [cell for cell in cells if cell.radius is None]
     if missing:
-        centres, radii = _chebyshev_batch([(cell.G, cell.g) for cell in missing], cap)
+        centres, radii = chebyshev_centers([(cell.G, cell.g) for cell in missing], cap)
         for cell, centre, radius in zip(missing, centres, radii):
             cell.point, cell.radius = centre, float(radius)
     regions = []
@@ -485,7 +387,7 @@ def pattern_halfspaces(network: LeakyReLUNetwork, pattern: Any, box: Any = None)
                 rhs.append(-1.0)
         scale = np.where(bits, 1.0, slope)
         M, d = scale[:, None] * P, scale * p
-    bounds = parse_box(box, m)
+    bounds = check_box(box, m)
     if bounds is not None:
         Gb, gb = _box_halfspaces(bounds[0].numpy(), bounds[1].numpy())
         rows.extend(Gb)
@@ -501,7 +403,7 @@ def region_at(network: LeakyReLUNetwork, z: Any, box: Any = None) -> Region:
     interior point and radius are those of the cell, which may be thin or empty
     (radius <= 0) when z lies on a boundary.
     """
-    point = as_tensor(z, "z", dtype=torch.float64, device=torch.device("cpu"), ndim=1)
+    point = check_tensor(z, "z", dtype=torch.float64, device=torch.device("cpu"), ndim=1)
     if point.shape != (network.in_dim,):
         raise ValueError(f"z: expected shape ({network.in_dim},), got {tuple(point.shape)}")
     pattern = network.to(dtype=torch.float64).activation_pattern(point.to(network.device)).cpu()

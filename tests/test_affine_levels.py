@@ -24,14 +24,14 @@ def test_permutation_scaling_holds_with_the_permutation():
 def test_permutation_scaling_fails_on_a_mixing_entry():
     matrix = torch.tensor([[1.0, 1e-3], [0.0, 2.0]], dtype=torch.float64)
     result = check_permutation_scaling(AffineMap(matrix))
-    assert not result.holds
+    assert result.holds is False
     assert result.statistic == pytest.approx(1e-3)
     assert torch.equal(result.witness, matrix)
 
 
 def test_permutation_scaling_fails_when_rows_share_a_column():
     result = check_permutation_scaling(AffineMap(torch.tensor([[1.0, 0.1], [2.0, 0.2]], dtype=torch.float64)))
-    assert not result.holds and result.statistic == math.inf
+    assert result.holds is False and result.statistic == math.inf
 
 
 @given(affine_maps(orthogonal=True))
@@ -41,15 +41,15 @@ def test_orthogonal_maps_pass(h):
 
 def test_orthogonal_fails_on_scaling_and_on_offset():
     scaled = check_orthogonal(AffineMap(1.01 * torch.eye(2, dtype=torch.float64)))
-    assert not scaled.holds and scaled.witness is not None
+    assert scaled.holds is False and scaled.witness is not None
     shifted = check_orthogonal(AffineMap(torch.eye(2, dtype=torch.float64), torch.tensor([0.0, 1e-3], dtype=torch.float64)))
-    assert not shifted.holds and shifted.statistic == pytest.approx(1e-3)
+    assert shifted.holds is False and shifted.statistic == pytest.approx(1e-3)
 
 
 def test_identity_holds_and_fails():
     assert check_identity(AffineMap.identity(3)).holds
     off = check_identity(AffineMap(torch.eye(2, dtype=torch.float64), torch.tensor([1e-5, 0.0], dtype=torch.float64)))
-    assert not off.holds and isinstance(off.witness, AffineMap)
+    assert off.holds is False and isinstance(off.witness, AffineMap)
 
 
 def test_bad_input_names_h():
@@ -61,9 +61,9 @@ def test_bad_input_names_h():
 
 def test_offsets_count_relative_to_the_latent_scale():
     shift = AffineMap(torch.eye(2, dtype=torch.float64), torch.tensor([1e-3, 0.0], dtype=torch.float64))
-    assert not check_identity(shift).holds
+    assert check_identity(shift).holds is False
     assert check_identity(shift, scale=1e6).holds  # a shift of 1e-9 latent spreads
-    assert not check_orthogonal(shift, scale=1.0).holds and check_orthogonal(shift, scale=1e6).holds
+    assert check_orthogonal(shift, scale=1.0).holds is False and check_orthogonal(shift, scale=1e6).holds
     with pytest.raises(ValueError, match="scale"):
         check_identity(shift, scale=0.0)
     with pytest.raises(ValueError, match="rtol"):

@@ -72,7 +72,7 @@ def test_scaled_map_is_not_orthogonal(h, factor):
 
 
 def test_translation_is_not_orthogonal():
-    """THEORY.md: up to an orthogonal map means A orthogonal and b = 0."""
+    """docs/theory.md: up to an orthogonal map means A orthogonal and b = 0."""
     assert AffineMap.identity(3).is_orthogonal()
     assert not AffineMap(torch.eye(3, dtype=F64), torch.tensor([0.0, 1e-3, 0.0], dtype=F64)).is_orthogonal()
 

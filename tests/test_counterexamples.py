@@ -1,4 +1,4 @@
-"""Counterexamples (THEORY.md, CE1–CE5): every piece of evidence holds, in the base form and
+"""Counterexamples (docs/theory.md, CE1–CE5): every piece of evidence holds, in the base form and
 embedded in R^n; every check behind the evidence fails on a planted violation with a witness."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from models import GaussianMixture, LeakyReLUNetwork, random_gmm, random_network
-from verify import _ce_evidence as ev
-from verify._ce_maps import (
+from verify.counterexamples import evidence as ev
+from verify.counterexamples.maps import (
     QUAD_VERTICES,
     SQUARE_VERTICES,
     GaussianizingMap,
@@ -41,9 +41,9 @@ from verify.counterexamples import (
     check_full_support,
     check_nondegenerate_covariance,
     check_piecewise_affine,
+    dropped,
     get,
 )
-from verify._ce_checks import dropped
 
 D = torch.float64
 
@@ -64,7 +64,7 @@ def test_catalog_lists_every_entry_of_theory():
 def test_every_piece_of_evidence_holds(name):
     entry = get(name)
     results = entry.evidence()
-    failing = [r.name for r in results if not r.holds]
+    failing = [r.name for r in results if r.holds is False]
     assert not failing, f"{name}: {failing}"
     kinds = {r.name.split(":")[0] for r in results}
     assert {"same_law", "no_affine_relation", "dropped"} <= kinds
@@ -80,7 +80,7 @@ def test_evidence_holds_embedded_in_higher_dimension(name):
     assert entry.observed_dim == 6 and entry.embedding is not None
     results = entry.evidence(n_samples=300, seed=1)
     assert results[0].name == "embedding_injective"
-    failing = [r.name for r in results if not r.holds]
+    failing = [r.name for r in results if r.holds is False]
     assert not failing, f"{name} in R^6: {failing}"
 
 
@@ -126,19 +126,21 @@ def test_bad_arguments_are_named():
 
 
 # --------------------------------------------------------------------------- the assumption checks
-def test_piecewise_affine_holds_for_networks_and_fails_for_smooth_maps():
+def test_piecewise_affine_is_unknown_for_networks_and_fails_for_smooth_maps():
     points = torch.randn(64, 2, generator=torch.Generator().manual_seed(0), dtype=D)
     net = random_network((2, 6, 6, 3), injective=False, generator=4)
-    assert check_piecewise_affine(net, points).holds
+    # Affine near every point seen does not show it everywhere: the verdict is unknown, never "holds".
+    network_result = check_piecewise_affine(net, points)
+    assert network_result.holds is None and network_result.statistic <= 1.0
     smooth = check_piecewise_affine(lambda z: swirl(z, 1.0), points)
-    assert not smooth.holds and smooth.statistic > 100
+    assert smooth.holds is False and smooth.statistic > 100
     witness = smooth.witness
     assert witness["z"].shape == (2,)
     # Curvature: the second difference scales as h², so D(h) / h² settles to a constant.
     ratio = witness["second_difference_over_h2"]
     assert float((ratio[-1] / ratio[-2] - 1).abs()) < 0.01
     one_d = check_piecewise_affine(torch.tanh, torch.linspace(-2, 2, 9, dtype=D).unsqueeze(1) + 0.01)
-    assert not one_d.holds
+    assert one_d.holds is False
 
 
 def test_piecewise_affine_validates():
@@ -148,22 +150,24 @@ def test_piecewise_affine_validates():
         check_piecewise_affine(torch.tanh, torch.zeros(3, 2), h_max=-1.0)
 
 
-def test_continuity_holds_for_networks_and_finds_the_jump_of_ce4():
+def test_continuity_is_unknown_for_networks_and_finds_the_jump_of_ce4():
     net = random_network((1, 5, 4), injective=False, generator=1)
-    assert check_continuous(net, torch.tensor([-3.0]), torch.tensor([3.1])).holds
+    smooth = check_continuous(net, torch.tensor([-3.0]), torch.tensor([3.1]))
+    assert smooth.holds is None and smooth.statistic <= smooth.tolerance
     jump = check_continuous(flip_inside, torch.tensor([-3.0]), torch.tensor([3.1]))
-    assert not jump.holds
+    assert jump.holds is False
     assert abs(abs(float(jump.witness["z"][0])) - 1.0) < 1e-9
     assert abs(jump.witness["jump"] - 2.0) < 1e-6
     with pytest.raises(ValueError, match="end"):
         check_continuous(flip_inside, torch.tensor([1.0]), torch.tensor([1.0]))
 
 
-def test_full_support_holds_for_mixtures_and_fails_for_uniform_priors():
+def test_full_support_is_unknown_for_mixtures_and_fails_for_uniform_priors():
     grid = ev.grid_2d(-1.0, 2.0, 11)
-    assert check_full_support(random_gmm(2, 3, generator=0).log_prob, grid).holds
+    positive = check_full_support(random_gmm(2, 3, generator=0).log_prob, grid)
+    assert positive.holds is None and positive.statistic == 0.0
     square = check_full_support(uniform_polygon_log_prob(SQUARE_VERTICES), grid)
-    assert not square.holds and square.statistic > 0.5
+    assert square.holds is False and square.statistic > 0.5
     w = square.witness["z"]
     assert not (0 <= float(w[0]) <= 1 and 0 <= float(w[1]) <= 1)
 
@@ -171,7 +175,7 @@ def test_full_support_holds_for_mixtures_and_fails_for_uniform_priors():
 def test_nondegenerate_covariance():
     assert check_nondegenerate_covariance(torch.tensor([[2.0, 0.3], [0.3, 1.0]], dtype=D)).holds
     degenerate = check_nondegenerate_covariance(torch.tensor([[1.0, 0.0], [0.0, 0.0]], dtype=D))
-    assert not degenerate.holds and degenerate.details["rank"] == 1
+    assert degenerate.holds is False and degenerate.details["rank"] == 1
     assert torch.allclose(degenerate.witness["direction"].abs(), torch.tensor([0.0, 1.0], dtype=D))
     with pytest.raises(ValueError, match="covariance"):
         check_nondegenerate_covariance(torch.tensor([[1.0, 2.0], [0.0, 1.0]], dtype=D))
@@ -182,13 +186,14 @@ def test_full_rank_piece():
     assert check_full_rank_somewhere(random_network((2, 3, 3), generator=0), points).holds
     projection = LeakyReLUNetwork([torch.tensor([[1.0, 0.0]], dtype=D)], [torch.zeros(1, dtype=D)])
     result = check_full_rank_somewhere(projection, points)
-    assert not result.holds and result.statistic == 1.0 and "local_matrix" in result.witness
+    assert result.holds is False and result.statistic == 1.0 and "local_matrix" in result.witness
 
 
 def test_dropped_inverts_the_verdict_and_keeps_the_witness():
     failing = CheckResult("x", False, 3.0, 1.0, witness="here")
     assert dropped("x", failing).holds and dropped("x", failing).witness == "here"
-    assert not dropped("x", CheckResult("x", True, 0.0, 1.0)).holds
+    assert dropped("x", CheckResult("x", True, 0.0, 1.0)).holds is False
+    assert dropped("x", CheckResult("x", None, 0.0, 1.0)).holds is None
 
 
 # --------------------------------------------------------------------------- evidence blocks fail when the claim is false
@@ -197,26 +202,26 @@ def test_density_comparison_fails_for_different_priors():
     x = f(torch.linspace(0.1, 4.0, 50, dtype=D).unsqueeze(1))
     other = gaussian(1, [1.2])
     result = ev.same_density_1d(f, gaussian(1, [1.0]).log_prob, other.log_prob, x)
-    assert not result.holds and result.witness.shape == (1,)
+    assert result.holds is False and result.witness.shape == (1,)
 
 
 def test_prior_preservation_fails_for_a_map_that_moves_the_prior():
     off_centre = gaussian(2, [1.0, 0.0])
     grid = ev.grid_2d(-2.0, 2.0, 11)
     result = ev.prior_preserved(lambda w: swirl(w, 1.0), lambda w: swirl(w, -1.0), off_centre.log_prob, off_centre.log_prob, grid, "swirl")
-    assert not result.holds and result.witness.shape == (2,)
+    assert result.holds is False and result.witness.shape == (2,)
     scaled = ev.prior_preserved(lambda w: 1.1 * w, lambda w: w / 1.1, gaussian(2).log_prob, gaussian(2).log_prob, grid, "scaling")
-    assert not scaled.holds
+    assert scaled.holds is False
 
 
 def test_latents_not_affine_fails_for_an_affine_relation():
     z = torch.randn(100, 2, dtype=D)
     result = ev.latents_not_affine(z, z @ torch.tensor([[2.0, 1.0], [0.0, 1.0]], dtype=D) + 3.0, "affine")
-    assert not result.holds and result.statistic < 1e-10
+    assert result.holds is False and result.statistic < 1e-10
 
 
 def test_component_count_fails_when_equal():
-    assert not ev.different_components(2, 2).holds
+    assert ev.different_components(2, 2).holds is False
 
 
 def test_area_preservation_fails_for_a_scaled_map():
@@ -224,25 +229,25 @@ def test_area_preservation_fails_for_a_scaled_map():
     w, b = phi.weights, phi.biases
     scaled = LeakyReLUNetwork([w[0], 1.1 * w[1]], [b[0], b[1]], 0.0)
     result = ev.area_preserving_bijection(scaled, 1.1 * torch.tensor([[1.5, -0.5], [0.5, 0.5]], dtype=D))
-    assert not result.holds and result.statistic > 0.1
+    assert result.holds is False and result.statistic > 0.1
     assert torch.allclose(result.witness["determinants"], torch.full((2,), 1.21, dtype=D))
 
 
 def test_parallelogram_defect_is_zero_for_the_square():
-    assert not ev.not_a_parallelogram(SQUARE_VERTICES).holds
+    assert ev.not_a_parallelogram(SQUARE_VERTICES).holds is False
     assert ev.not_a_parallelogram(QUAD_VERTICES).holds
 
 
 def test_decoder_mismatch_fails_when_the_decoders_agree():
     grid = torch.linspace(-3, 3, 50, dtype=D).unsqueeze(1)
     f = identity_network(1)
-    assert not ev.decoder_mismatch_under_symmetries(f, f, grid).holds
+    assert ev.decoder_mismatch_under_symmetries(f, f, grid).holds is False
 
 
 def test_decoders_agree_fails_off_the_support():
     off = torch.stack([torch.linspace(-2, 2, 9, dtype=D), torch.ones(9, dtype=D)], dim=1)
     result = ev.decoders_agree(identity_network(2), ce5_decoder_network(), off)
-    assert not result.holds and float(result.witness[1]) == 1.0
+    assert result.holds is False and float(result.witness[1]) == 1.0
 
 
 def test_two_sample_evidence_fails_for_different_laws():
@@ -252,7 +257,7 @@ def test_two_sample_evidence_fails_for_different_laws():
             return torch.randn(n, 1, generator=gen, dtype=D), torch.randn(n, 1, generator=gen, dtype=D) + 1.0
 
     result = ev.two_sample(Shifted(), 300, 0)
-    assert not result.holds and result.statistic < 0.01
+    assert result.holds is False and result.statistic < 0.01
 
 
 # --------------------------------------------------------------------------- the constructions
@@ -355,9 +360,9 @@ def test_ce6_embedded():
 
 
 def test_ce6_evidence_fails_when_the_approximation_gets_worse():
-    from verify._ce_limit import weak_limit_evidence
+    from verify.counterexamples.ce6 import weak_limit_evidence
 
     results = {r.name: r for r in weak_limit_evidence((8, 2), None, 200, 0)}
-    assert not results["weak_limit:mixtures_to_uniform"].holds
-    assert not results["weak_limit:laws_of_x_merge"].holds
+    assert results["weak_limit:mixtures_to_uniform"].holds is False
+    assert results["weak_limit:laws_of_x_merge"].holds is False
     assert results["weak_limit:laws_of_x_merge"].witness["k"] == [8, 2]

@@ -1,4 +1,4 @@
-"""Deconvolution (THEORY.md, T5): characteristic functions of x = f(z) + ε against f(z) times the noise's."""
+"""Deconvolution (docs/theory.md, T5): characteristic functions of x = f(z) + ε against f(z) times the noise's."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_holds_for_the_right_noise(samples):
 def test_fails_for_a_wrong_noise_scale(samples, wrong):
     noisy, clean, _ = samples
     result = check_deconvolution(noisy, clean, wrong)
-    assert not result.holds and result.statistic > 1.0
+    assert result.holds is False and result.statistic > 1.0
     witness = result.witness
     assert witness["frequency"].shape == (3,)
     assert witness["difference"] > witness["bound"]
@@ -52,7 +52,7 @@ def test_fails_for_a_wrong_noise_scale(samples, wrong):
 def test_fails_for_a_different_decoder(samples):
     noisy, _, other = samples
     result = check_deconvolution(noisy, other, SIGMA)
-    assert not result.holds and result.witness["difference"] > result.witness["bound"]
+    assert result.holds is False and result.witness["difference"] > result.witness["bound"]
 
 
 def test_without_noise_it_compares_two_samples_of_one_law(samples):

@@ -10,7 +10,7 @@ from models.joint_network import joint_network
 from verify.decoder_agreement import check_same_decoder
 from models.strategies import affine_maps, generative_models
 from verify.equivalence import check_affine_equivalence, fit_affine, recover_affine_map
-from verify.trials import equivalent_model, random_invertible_affine
+from verify.suite import equivalent_model, random_invertible_affine
 
 import pytest
 
@@ -77,7 +77,7 @@ def test_check_rejects_a_different_network_with_a_witness():
     model, _, _ = _pair(4)
     other = random_model(2, 4, hidden=(3,), n_components=2, generator=99)
     result = check_affine_equivalence(model, other, n=500)
-    assert not result.holds
+    assert result.holds is False
     assert result.witness is not None
 
 
@@ -88,7 +88,7 @@ def test_check_rejects_a_slightly_shifted_decoder():
     biases[-1] = biases[-1] + 1e-3
     shifted = GenerativeModel(type(other.decoder)(weights, biases, other.decoder.negative_slope), other.prior)
     result = check_affine_equivalence(model, shifted, n=500)
-    assert not result.holds
+    assert result.holds is False
     assert result.witness is not None
 
 
@@ -96,7 +96,7 @@ def test_check_rejects_a_wrong_prior_with_the_mismatch():
     model, other, _ = _pair(6)
     moved = other.prior.affine(torch.eye(2, dtype=torch.float64), torch.tensor([0.5, 0.0], dtype=torch.float64))
     result = check_affine_equivalence(model, GenerativeModel(other.decoder, moved), n=500)
-    assert not result.holds
+    assert result.holds is False
     assert result.witness is not None
     assert not result.details["prior"]["holds"]
 
@@ -129,14 +129,14 @@ def test_a_kink_far_in_the_tail_is_found():
     kinked = _line(4.5, 0.5)
     assert torch.allclose(kinked(torch.tensor([[6.0]], dtype=torch.float64)), torch.tensor([[5.25]], dtype=torch.float64))
     result = check_same_decoder(identity, kinked, latent_scale=1.0)
-    assert not result.holds and result.details["exact"]
+    assert result.holds is False and result.details["exact"]
     assert float(result.witness[0]) > 4.5
 
 
 def test_decoder_agreement_is_scale_invariant():
     tiny = LeakyReLUNetwork([1e-10 * torch.eye(2, dtype=torch.float64)], [torch.zeros(2, dtype=torch.float64)])
     flipped = LeakyReLUNetwork([-1e-10 * torch.eye(2, dtype=torch.float64)], [torch.zeros(2, dtype=torch.float64)])
-    assert not check_same_decoder(tiny, flipped, latent_scale=1.0).holds
+    assert check_same_decoder(tiny, flipped, latent_scale=1.0).holds is False
     assert check_same_decoder(tiny, tiny.to(), latent_scale=1e6).holds
     nearly = LeakyReLUNetwork([1e-10 * (1 + 1e-12) * torch.eye(2, dtype=torch.float64)], [torch.zeros(2, dtype=torch.float64)])
     assert check_same_decoder(tiny, nearly, latent_scale=1.0).holds

@@ -61,7 +61,7 @@ def folded(net: LeakyReLUNetwork) -> LeakyReLUNetwork:
 
 def assert_collision(net: LeakyReLUNetwork, result: CheckResult):
     """A failing result whose witness is a genuine collision, re-checked here by a forward pass."""
-    assert not result.holds
+    assert result.holds is False
     z1, z2 = result.witness
     assert z1.shape == z2.shape == (net.in_dim,)
     assert float((z1 - z2).norm()) > 1e-6
@@ -75,7 +75,7 @@ def assert_collision(net: LeakyReLUNetwork, result: CheckResult):
 def test_expansive_leaky_networks_are_certified(widths):
     net = random_network(widths, 0.2, generator=1)
     result = check_injective(net)
-    assert result.holds and result.details["conclusive"]
+    assert result.holds is True and result.verdict == "holds" and result.domain == f"R^{widths[0]}"
     assert result.details["decided_by"] == "injective/rank"
     assert result.witness["criterion"].startswith("every slope > 0")
 
@@ -84,25 +84,26 @@ def test_expansive_leaky_networks_are_certified(widths):
 @given(injective_networks(max_in_dim=2, max_depth=3, max_growth=1))
 def test_property_injective_networks_hold_for_every_exact_method(net):
     assert check_injective(net, method="rank").holds
-    assert check_injective(net, 2.0, method="regions").holds
-    search = check_injective(net, 2.0, method="search", n_samples=256)
-    assert search.holds and not search.details["conclusive"]
+    assert check_injective(net, box=2.0, method="regions").holds
+    search = check_injective(net, box=2.0, method="search", n_samples=256)
+    # A search that finds no collision proves nothing: unknown, never "holds".
+    assert search.holds is None and search.method.startswith("sampled")
 
 
 def test_injective_relu_network_that_rank_cannot_certify():
     # [I; −I] then [I, −I] is the identity: injective, though the ReLU layer is not.
     net = _net([[[1, 0], [0, 1], [-1, 0], [0, -1]], [[1, 0, -1, 0], [0, 1, 0, -1]]], [[0] * 4, [0, 0]])
-    assert not check_injective(net, method="rank").holds
+    assert check_injective(net, method="rank").holds is None
     for method in ("auto", "regions", "milp", "orientation"):
-        result = check_injective(net, 2.0, method=method)
-        assert result.holds and result.details["conclusive"], method
-    assert check_injective(net, None, method="regions").holds
+        result = check_injective(net, box=2.0, method=method)
+        assert result.holds is True and result.method.startswith("exact"), method
+    assert check_injective(net, box=None, method="regions").holds
 
 
 def test_square_coherent_map_is_certified_by_orientation():
     net = random_network((2, 2, 2), 0.5, generator=3)
-    assert check_injective(net, None, method="orientation").holds
-    result = check_injective(net, 2.0, method="orientation")
+    assert check_injective(net, box=None, method="orientation").holds
+    result = check_injective(net, box=2.0, method="orientation")
     assert result.holds and "coherently oriented" in result.witness["criterion"]
 
 
@@ -110,72 +111,74 @@ def test_square_coherent_map_is_certified_by_orientation():
 @pytest.mark.parametrize("method", ["auto", "regions", "milp", "search"])
 def test_abs_fails_with_a_verified_collision(method):
     net = abs_net()
-    result = check_injective(net, 2.0, method=method)
+    result = check_injective(net, box=2.0, method=method)
     assert_collision(net, result)
-    assert result.details["conclusive"]
+    assert result.verdict == "fails" and result.domain == "box [-2, 2]^1"
     assert result.details["tolerances"]["collision"] > 0
 
 
 def test_abs_fails_on_all_of_r():
     net = abs_net()
-    assert_collision(net, check_injective(net, None, method="regions"))
-    assert_collision(net, find_collision(net, None))
+    assert_collision(net, check_injective(net, box=None, method="regions"))
+    assert_collision(net, find_collision(net, box=None))
 
 
 def test_mixed_orientation_fails_with_a_witness():
     net = abs_first_coordinate()
-    result = check_injective(net, 2.0, method="orientation")
+    result = check_injective(net, box=2.0, method="orientation")
     assert_collision(net, result)
     assert result.details["determinant_signs"]["positive"] > 0 and result.details["determinant_signs"]["negative"] > 0
-    assert_collision(net, check_injective(net, None, method="orientation"))
+    assert_collision(net, check_injective(net, box=None, method="orientation"))
 
 
 def test_rank_is_inconclusive_not_a_refutation():
     result = check_injective(abs_net(), method="rank")
-    assert not result.holds and result.witness is None
-    assert not result.details["conclusive"] and "inconclusive" in result.details["verdict"]
+    assert result.holds is None and result.witness is None and result.verdict == "unknown"
+    assert "sufficient" in result.details["reason"]
+    with pytest.raises(ValueError, match="unknown"):
+        bool(result)
 
 
 def test_relu_zeroing_a_region_is_weakly_injective_but_not_injective():
     net = relu_net()
-    result = check_injective(net, 2.0, method="regions")
+    result = check_injective(net, box=2.0, method="regions")
     assert_collision(net, result)
     assert result.details["criterion"] == "rank-deficient region"
-    weak = check_weakly_injective(net, 2.0)
+    weak = check_weakly_injective(net, box=2.0)
     assert weak.holds and "(i)" in weak.details["rests_on"]
     z0 = weak.witness["z0"]
-    assert count_preimages(net, net(z0), 2.0) == 1
+    assert count_preimages(net, net(z0), box=2.0) == 1
     assert weak.witness["delta"] > 0 and weak.witness["forward_check"] <= 1e-12
-    assert count_preimages(net, torch.zeros(2, dtype=F64), 2.0) == math.inf
+    assert count_preimages(net, torch.zeros(2, dtype=F64), box=2.0) == math.inf
 
 
 def test_collapsing_network_is_not_weakly_injective():
     # f(z1, z2) = z1 as a ReLU network: every region has rank 1 < 2.
     net = _net([[[1, 0], [-1, 0]], [[1, -1]]], [[0, 0], [0]])
-    weak = check_weakly_injective(net, 2.0)
-    assert not weak.holds and weak.witness["condition"] == "(ii)"
-    assert_collision(net, check_injective(net, 2.0))
+    weak = check_weakly_injective(net, box=2.0)
+    assert weak.holds is False and weak.witness["condition"] == "(ii)"
+    assert_collision(net, check_injective(net, box=2.0))
 
 
 def test_abs_is_not_weakly_injective_by_exact_difference():
-    weak = check_weakly_injective(abs_net(), 2.0)
-    assert not weak.holds and weak.witness["condition"] == "(i)"
-    assert weak.details["conclusive"] and "exact difference" in weak.details["rests_on"]
+    weak = check_weakly_injective(abs_net(), box=2.0)
+    assert weak.holds is False and weak.witness["condition"] == "(i)"
+    assert weak.method.startswith("exact") and "exact difference" in weak.details["rests_on"]
     example = weak.witness["example"]
     assert example["residual"] <= 1e-12 and example["separation"] > 0.1
-    assert not check_weakly_injective(abs_net()).holds  # all of R as well
+    assert check_weakly_injective(abs_net()).holds is False  # all of R as well
 
 
 def test_weak_injectivity_found_by_exact_difference():
     # f = ReLU(z) − 2 ReLU(z − 1): z <= 0 -> 0, [0, 1] rises, [1, ∞) falls; on [-3, 3] the points
     # of (2, 3] are the only ones with a unique preimage, which one candidate does not find.
     net = _net([[[1.0], [1.0]], [[1.0, -2.0]]], [[0.0, -1.0], [0.0]])
-    weak = check_weakly_injective(net, 3.0, max_candidates=1)
+    weak = check_weakly_injective(net, box=3.0, max_candidates=1)
     assert weak.holds and "exact polyhedral difference" in weak.details["rests_on"]
     z0 = weak.witness["z0"]
     assert 2.0 < float(z0) <= 3.0
-    assert count_preimages(net, net(z0), 3.0) == 1
-    assert check_weakly_injective(net, 3.0).holds
+    assert count_preimages(net, net(z0), box=3.0) == 1
+    assert check_weakly_injective(net, box=3.0).holds
 
 
 def test_weak_injectivity_of_injective_networks_needs_no_enumeration():
@@ -188,30 +191,30 @@ def test_weak_injectivity_of_injective_networks_needs_no_enumeration():
 def test_every_method_fails_on_a_planted_fold(seed):
     net = folded(random_network((2, 3, 4), 0.3, generator=seed))
     for method in ("auto", "regions", "milp", "search"):
-        assert_collision(net, check_injective(net, 2.0, method=method))
+        assert_collision(net, check_injective(net, box=2.0, method=method))
 
 
 def test_planted_fold_in_a_square_map_fails_orientation():
     net = folded(random_network((2, 2, 2), 0.5, generator=5))
-    assert_collision(net, check_injective(net, 2.0, method="orientation"))
+    assert_collision(net, check_injective(net, box=2.0, method="orientation"))
 
 
 def test_planted_collapse_fails_weak_injectivity():
     net = random_network((2, 4, 5), 0.2, generator=2).precompose(AffineMap(torch.tensor([[1.0, 0.0], [2.0, 0.0]], dtype=F64)))
-    weak = check_weakly_injective(net, 2.0)
-    assert not weak.holds and weak.witness["condition"] == "(ii)"
-    assert_collision(net, check_injective(net, 2.0))
+    weak = check_weakly_injective(net, box=2.0)
+    assert weak.holds is False and weak.witness["condition"] == "(ii)"
+    assert_collision(net, check_injective(net, box=2.0))
 
 
 # ---------------------------------------------------------------------- exact methods agree
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(networks(max_in_dim=2, max_width=4, max_depth=3, max_out_dim=3))
 def test_property_regions_and_milp_agree(net):
-    by_regions = check_injective(net, 1.5, method="regions")
-    by_milp = check_injective(net, 1.5, method="milp")
+    by_regions = check_injective(net, box=1.5, method="regions")
+    by_milp = check_injective(net, box=1.5, method="milp")
     assert by_regions.holds == by_milp.holds
     for result in (by_regions, by_milp):
-        if not result.holds:
+        if result.holds is False:
             assert_collision(net, result)
 
 
@@ -242,20 +245,20 @@ def test_bad_input_raises_naming_the_argument():
     net = abs_net()
     cases = [
         (lambda: check_injective("net"), "network"),
-        (lambda: check_injective(net, -1.0), "box"),
-        (lambda: check_injective(net, 1.0, method="guess"), "method"),
-        (lambda: check_injective(net, None, method="milp"), "box"),
-        (lambda: check_injective(net, 1.0, method="milp", time_limit=-1), "time_limit"),
-        (lambda: check_injective(net, 1.0, generator="seed"), "generator"),
-        (lambda: check_injective(random_network((2, 3), 0.2, generator=0), 1.0, method="orientation"), "network"),
-        (lambda: find_collision(net, 1.0, n_samples=1), "n_samples"),
-        (lambda: find_collision(net, 1.0, max_pairs=0), "max_pairs"),
+        (lambda: check_injective(net, box=-1.0), "box"),
+        (lambda: check_injective(net, box=1.0, method="guess"), "method"),
+        (lambda: check_injective(net, box=None, method="milp"), "box"),
+        (lambda: check_injective(net, box=1.0, method="milp", time_limit=-1), "time_limit"),
+        (lambda: check_injective(net, box=1.0, generator="seed"), "generator"),
+        (lambda: check_injective(random_network((2, 3), 0.2, generator=0), box=1.0, method="orientation"), "network"),
+        (lambda: find_collision(net, box=1.0, n_samples=1), "n_samples"),
+        (lambda: find_collision(net, box=1.0, max_pairs=0), "max_pairs"),
         (lambda: preimages(net, torch.zeros(2)), "x"),
         (lambda: count_preimages(net, [float("nan")]), "x"),
         (lambda: count_preimages(net, [1.0], box=(1.0, 0.0)), "box"),
-        (lambda: check_weakly_injective(net, "wide"), "box"),
-        (lambda: check_weakly_injective(net, 1.0, max_candidates=0), "max_candidates"),
-        (lambda: check_weakly_injective(net, 1.0, budget=0), "budget"),
+        (lambda: check_weakly_injective(net, box="wide"), "box"),
+        (lambda: check_weakly_injective(net, box=1.0, max_candidates=0), "max_candidates"),
+        (lambda: check_weakly_injective(net, box=1.0, budget=0), "budget"),
     ]
     for call, name in cases:
         with pytest.raises(ValueError, match=name):
@@ -263,22 +266,22 @@ def test_bad_input_raises_naming_the_argument():
 
 
 def test_results_serialise():
-    result = check_injective(abs_net(), 1.0, method="regions")
+    result = check_injective(abs_net(), box=1.0, method="regions")
     assert result.to_dict()["holds"] is False
-    assert check_weakly_injective(relu_net(), 1.0).to_dict()["holds"] is True
+    assert check_weakly_injective(relu_net(), box=1.0).to_dict()["holds"] is True
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(6))
 def test_sweep_regions_and_milp_agree_on_wider_networks(seed):
     net = random_network((2, 6, 6, 3), 0.0, injective=False, generator=seed)
-    assert check_injective(net, 2.0, method="regions").holds == check_injective(net, 2.0, method="milp").holds
+    assert check_injective(net, box=2.0, method="regions").holds == check_injective(net, box=2.0, method="milp").holds
 
 
 @pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(networks(max_in_dim=3, max_width=5, max_depth=3, max_out_dim=4), st.integers(0, 3))
 def test_sweep_search_never_contradicts_regions(net, seed):
-    search = check_injective(net, 1.5, method="search", n_samples=512, generator=seed)
-    if not search.holds:
-        assert not check_injective(net, 1.5, method="regions").holds
+    search = check_injective(net, box=1.5, method="search", n_samples=512, generator=seed)
+    if search.holds is False:
+        assert check_injective(net, box=1.5, method="regions").holds is False

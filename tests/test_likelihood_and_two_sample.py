@@ -7,7 +7,7 @@ import torch
 
 from models import random_model
 from verify.likelihood import check_laws_differ, check_same_law
-from verify.trials import equivalent_model, random_invertible_affine
+from verify.suite import equivalent_model, random_invertible_affine
 from verify.two_sample import check_same_distribution, energy_distance
 
 
@@ -27,14 +27,14 @@ def test_same_law_fails_for_a_different_model_with_witness():
     model, _ = _equivalent_pair()
     different = random_model(2, 4, hidden=(3,), n_components=3, generator=123)
     result = check_same_law(model, different, n=500)
-    assert not result.holds and result.witness.shape == (4,)
+    assert result.holds is False and result.witness.shape == (4,)
     assert check_laws_differ(model, different, n=500).holds
 
 
 def test_laws_differ_fails_for_an_equivalent_model():
     model, other = _equivalent_pair(1)
     result = check_laws_differ(model, other, n=500)
-    assert not result.holds and result.witness is None
+    assert result.holds is False and result.witness is None
 
 
 def test_laws_differ_measures_a_finite_gap_for_square_decoders():
@@ -52,7 +52,7 @@ def test_energy_test_accepts_same_law_and_rejects_a_shift():
     y = torch.randn(300, 2, generator=gen, dtype=torch.float64)
     assert check_same_distribution(x, y).holds
     shifted = check_same_distribution(x, y + 0.5)
-    assert not shifted.holds and shifted.statistic < 0.01
+    assert shifted.holds is False and shifted.statistic < 0.01
     assert shifted.witness["energy_distance"] > shifted.witness["largest_permuted_energy"]
     assert energy_distance(x, y + 0.5) > energy_distance(x, y)
 
@@ -73,7 +73,7 @@ def test_laws_differ_never_calls_equivalent_models_different():
     for seed in range(30):
         model, other = _equivalent_pair(seed)
         result = check_laws_differ(model, other, n=300, generator=seed)
-        assert not result.holds, (seed, result.details)
+        assert result.holds is False, (seed, result.details)
 
 
 def test_same_law_rejects_noise_and_mismatched_latents():

@@ -21,7 +21,7 @@ def _doubling() -> LeakyReLUNetwork:
 def test_coherent_map_of_degree_two_fails_with_a_verified_collision():
     net = _doubling()
     result = check_injective(net, method="orientation")
-    assert not result.holds
+    assert result.holds is False
     assert result.details["preimages"] == 2
     z1, z2 = result.witness
     assert result.details["witness_verified"]
@@ -29,7 +29,7 @@ def test_coherent_map_of_degree_two_fails_with_a_verified_collision():
 
 
 def test_coherent_map_of_degree_two_fails_on_a_box():
-    assert not check_injective(_doubling(), box=2.0, method="orientation").holds
+    assert check_injective(_doubling(), box=2.0, method="orientation").holds is False
 
 
 def test_homeomorphism_is_certified_with_its_regular_value():

@@ -9,17 +9,10 @@ import json
 import pytest
 import torch
 
-from verify.equivalence import fit_affine
-from verify.probe import (
-    DROPS,
-    FittedFlow,
-    add_probe_parser,
-    bent_mixture_model,
-    cmd_probe,
-    fit_flow,
-    probe,
-    probe_data,
-)
+from verify import fit_affine
+from verify.cli import probe as probe_command
+from verify.probe import FittedFlow, fit_flow, probe
+from verify.probe_data import DROPS, bent_mixture_model, probe_data
 
 D = torch.float64
 
@@ -61,14 +54,14 @@ def test_fitted_model_is_an_exact_flow(bent_1d, bent_1d_probe):
 def test_smooth_decoder_gives_non_affine_latents_in_1d():
     data = probe_data("piecewise_affine_1d", 1500, 0)
     result = probe(data.x, 1, z_reference=data.z, n_components=2, seed=0)
-    assert not result.holds and result.statistic < 0.9
+    assert result.holds is False and result.statistic < 0.9
     assert set(result.witness) == {"z_reference", "z_fitted"}
 
 
 def test_smooth_decoder_gives_non_affine_latents_in_2d():
     data = probe_data("piecewise_affine", 1500, 0)
     result = probe(data.x, 2, z_reference=data.z, n_components=1, seed=0, n_candidates=60, steps=200)
-    assert not result.holds and result.statistic < 0.2
+    assert result.holds is False and result.statistic < 0.2
 
 
 def test_without_reference_two_fits_are_compared(bent_1d):
@@ -104,10 +97,10 @@ def test_bad_arguments_are_named(bent_1d):
 
 def _run(argv):
     top = argparse.ArgumentParser()
-    add_probe_parser(top.add_subparsers(dest="command", required=True))
+    probe_command.add_parser(top.add_subparsers(dest="command", required=True))
     args = top.parse_args(["probe", *argv])
-    assert args.func is cmd_probe
-    return cmd_probe(args)
+    assert args.func is probe_command.run
+    return probe_command.run(args)
 
 
 def test_command_line_reports_the_expected_verdict(tmp_path, capsys):

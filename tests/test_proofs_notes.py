@@ -15,7 +15,7 @@ modules in ``PENDING_MODULES`` may be missing; any other missing module is an er
 must only define names that later blocks with the same needs use.
 
 Besides the blocks, the tests check that every registry entry of ``verify.theorems`` has
-its note with a ``Registry: <id>`` line, that every lemma of THEORY.md has its note, that
+its note with a ``Registry: <id>`` line, that every lemma of docs/theory.md has its note, that
 every check a note names on its ``Checks:`` line resolves (``verify.theorems.resolve_check``)
 and is used by one of its blocks, that a registry note names every check of its entry,
 that every block asserts something, and that the README maps every note.

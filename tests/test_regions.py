@@ -16,15 +16,15 @@ from models.random import random_network
 from models.regions import (
     Region,
     box_scale,
-    chebyshev_center,
     count_linear_regions,
     default_radius_tolerance,
     linear_regions,
-    parse_box,
     pattern_halfspaces,
     region_at,
 )
+from models.solver import chebyshev_center
 from models.strategies import networks
+from models.validation import check_box
 
 
 def _one_layer(m: int, k: int, seed: int, slope: float = 0.0) -> LeakyReLUNetwork:
@@ -177,12 +177,12 @@ def test_pattern_halfspaces_and_chebyshev_center():
     assert chebyshev_center(np.array([[1.0], [-1.0]]), np.array([-1.0, -1.0]))[0] is None
 
 
-def test_box_scale_and_parse_box():
+def test_box_scale_and_check_box():
     net = _one_layer(2, 3, 0)
     assert box_scale(net, 2.0) == 2.0
-    low, high = parse_box((torch.tensor([-1.0, 0.0]), [3.0, 1.0]), 2)
+    low, high = check_box((torch.tensor([-1.0, 0.0]), [3.0, 1.0]), 2)
     assert low.dtype == torch.float64 and high.tolist() == [3.0, 1.0]
-    assert parse_box(None, 2) is None
+    assert check_box(None, 2) is None
 
 
 @pytest.mark.parametrize(

@@ -125,7 +125,7 @@ def test_generative_models_non_injective_with_noise(model):
     assert model.noise_scale == 0.5 and model.latent_dim <= 2
 
 
-@given(orthogonal_matrices(4), spectra(4, 3.0), full_rank_matrices(5, 3, max_condition=6.0))
+@given(orthogonal_matrices(4), spectra(4, max_condition=3.0), full_rank_matrices(5, 3, max_condition=6.0))
 def test_matrix_building_blocks(q, s, w):
     torch.testing.assert_close(q.T @ q, torch.eye(4, dtype=F64), rtol=0, atol=1e-12)
     assert bool((s > 0).all()) and float(s.max() / s.min()) <= 3.0 * (1 + COND_RTOL)

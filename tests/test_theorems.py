@@ -6,7 +6,7 @@ import pytest
 
 from verify.check_result import CheckResult
 from verify.theorems import REGISTRY, get, resolve_check
-from verify.trials import Sizes, Step, TrialReport
+from verify.suite import Sizes, Step, TrialReport
 
 THEOREM_IDS = list(REGISTRY)
 
@@ -66,7 +66,7 @@ def test_vanilla_entry_finds_an_orthogonal_map_and_rejects_a_non_orthogonal_clai
     orthogonal = [s for s in report.steps if s.result.name == "orthogonal"]
     found, claimed = orthogonal
     assert found.role == "conclusion" and found.result.holds and found.result.statistic < 1e-9
-    assert claimed.role == "converse" and not claimed.result.holds
+    assert claimed.role == "converse" and claimed.result.holds is False
     assert claimed.result.witness is not None and claimed.result.statistic > 1e-3
 
 
@@ -74,7 +74,8 @@ def test_posterior_check_fails_on_a_wrong_relabelling_with_a_witness():
     import torch
 
     from models import random_model
-    from verify.trials import check_posteriors_agree, equivalent_model, random_invertible_affine
+    from verify.posteriors import check_posteriors_agree
+    from verify.suite import equivalent_model, random_invertible_affine
     from verify.equivalence import check_affine_equivalence
     from verify.mixtures import check_same_mixture
 
@@ -83,31 +84,31 @@ def test_posterior_check_fails_on_a_wrong_relabelling_with_a_witness():
     other = equivalent_model(model, random_invertible_affine(2, gen), gen)
     h = check_affine_equivalence(model, other).witness
     tau = check_same_mixture(model.prior.affine(h), other.prior).witness["permutation"]
-    assert check_posteriors_agree(model, other, h, tau, 200, 0).holds
-    wrong = check_posteriors_agree(model, other, h, [tau[1], tau[0], tau[2]], 200, 0)
-    assert not wrong.holds and wrong.witness.shape == (2,) and wrong.statistic > 0.1
+    assert check_posteriors_agree(model, other, h, tau, n=200, generator=0).holds
+    wrong = check_posteriors_agree(model, other, h, [tau[1], tau[0], tau[2]], n=200, generator=0)
+    assert wrong.holds is False and wrong.witness.shape == (2,) and wrong.statistic > 0.1
 
 
 def test_image_dimension_fails_for_a_rank_deficient_decoder():
     import torch
 
     from models import GenerativeModel, LeakyReLUNetwork, random_gmm
-    from verify.trials import check_image_dimension
+    from verify.image_dimension import check_image_dimension
 
     prior = random_gmm(2, 2, generator=0)
     full = GenerativeModel(LeakyReLUNetwork([torch.eye(3, 2, dtype=torch.float64)], [torch.zeros(3, dtype=torch.float64)]), prior)
     flat = GenerativeModel(LeakyReLUNetwork([torch.tensor([[1.0, 0.0], [2.0, 0.0], [0.0, 0.0]], dtype=torch.float64)],
                                             [torch.zeros(3, dtype=torch.float64)]), prior)
-    assert check_image_dimension(full, full, 100, 0).holds
-    result = check_image_dimension(full, flat, 100, 0)
-    assert not result.holds and result.witness == [2, 1]
+    assert check_image_dimension(full, full, n=100, generator=0).holds
+    result = check_image_dimension(full, flat, n=100, generator=0)
+    assert result.holds is False and result.witness == [2, 1]
 
 
 def test_local_branch_fails_where_the_image_point_has_two_preimages():
     import torch
 
     from models import GaussianMixture, GenerativeModel, LeakyReLUNetwork
-    from verify.trials import check_local_branch
+    from verify.local_branch import check_local_branch
 
     # f(z) = |z| (ReLU(z) + ReLU(−z)): every x > 0 has the two preimages ±x (CE1).
     fold = LeakyReLUNetwork([torch.tensor([[1.0], [-1.0]], dtype=torch.float64), torch.tensor([[1.0, 1.0]], dtype=torch.float64)],
@@ -115,5 +116,5 @@ def test_local_branch_fails_where_the_image_point_has_two_preimages():
     prior = GaussianMixture(torch.ones(1, dtype=torch.float64), torch.zeros(1, 1, dtype=torch.float64), torch.ones(1, 1, 1, dtype=torch.float64))
     model = GenerativeModel(fold, prior)
     result = check_local_branch(model, model, torch.tensor([0.7], dtype=torch.float64))
-    assert not result.holds and result.details["preimages"] == 2
+    assert result.holds is False and result.details["preimages"] == 2
     assert sorted(float(v) for v in result.witness[:, 0]) == pytest.approx([-0.7, 0.7])

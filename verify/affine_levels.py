@@ -11,11 +11,10 @@ from __future__ import annotations
 import torch
 
 from models import AffineMap
-from models._validation import check_nonnegative_float
+from models.validation import check_real
 
 from .check_result import CheckResult
-
-LEVEL_RTOL = 1e-7
+from .tolerances import LEVEL_RTOL
 
 
 def _require_map(h) -> AffineMap:
@@ -27,14 +26,14 @@ def _require_map(h) -> AffineMap:
 
 
 def _tolerances(rtol, scale) -> tuple[float, float]:
-    rtol = check_nonnegative_float(rtol, "rtol")
-    scale = check_nonnegative_float(scale, "scale")
+    rtol = check_real(rtol, "rtol", low=0.0)
+    scale = check_real(scale, "scale", low=0.0)
     if scale == 0:
         raise ValueError("scale: expected a positive latent scale")
     return rtol, scale
 
 
-def check_permutation_scaling(h: AffineMap, rtol: float = LEVEL_RTOL) -> CheckResult:
+def check_permutation_scaling(h: AffineMap, *, rtol: float = LEVEL_RTOL) -> CheckResult:
     """Is A a permutation times an invertible diagonal?  (Any offset b is allowed.)
 
     The statistic is the largest entry of A outside the best permutation pattern
@@ -43,10 +42,10 @@ def check_permutation_scaling(h: AffineMap, rtol: float = LEVEL_RTOL) -> CheckRe
     (``perm[i]`` = the coordinate that latent i is read from) and the diagonal.
     """
     matrix = _require_map(h).matrix.abs()
-    rtol = check_nonnegative_float(rtol, "rtol")
+    rtol = check_real(rtol, "rtol", low=0.0)
     perm = matrix.argmax(dim=1)
     if len(set(perm.tolist())) != h.in_dim:
-        return CheckResult("permutation_scaling", False, float("inf"), rtol, witness=h.matrix,
+        return CheckResult("permutation_scaling", False, float("inf"), rtol, passes_when="<=", method="closed form on the entries of the map", domain="the map h", witness=h.matrix,
                            details={"reason": "the largest entries of the rows do not form a permutation"})
     on_pattern = matrix.gather(1, perm.unsqueeze(1)).squeeze(1)
     off_pattern = matrix.clone()
@@ -54,14 +53,14 @@ def check_permutation_scaling(h: AffineMap, rtol: float = LEVEL_RTOL) -> CheckRe
     statistic = float(off_pattern.max() / on_pattern.min())
     holds = statistic <= rtol
     witness = {"permutation": perm.tolist(), "scales": h.matrix[torch.arange(h.in_dim), perm].tolist()} if holds else h.matrix
-    return CheckResult("permutation_scaling", holds, statistic, rtol, witness=witness)
+    return CheckResult("permutation_scaling", holds, statistic, rtol, passes_when="<=", method="closed form on the entries of the map", domain="the map h", witness=witness)
 
 
 def _offset_error(h: AffineMap, scale: float) -> float:
     return float(h.offset.abs().max()) / scale
 
 
-def check_orthogonal(h: AffineMap, rtol: float = LEVEL_RTOL, *, scale: float = 1.0) -> CheckResult:
+def check_orthogonal(h: AffineMap, *, rtol: float = LEVEL_RTOL, scale: float = 1.0) -> CheckResult:
     """Is h an orthogonal map z -> Q z (AᵀA = I and b = 0)?
 
     Statistic: max(‖AᵀA − I‖_max, ‖b‖_max / scale), with ``scale`` the latent spread
@@ -73,14 +72,14 @@ def check_orthogonal(h: AffineMap, rtol: float = LEVEL_RTOL, *, scale: float = 1
     eye = torch.eye(h.in_dim, dtype=h.dtype, device=h.device)
     statistic = max(float((h.matrix.T @ h.matrix - eye).abs().max()), _offset_error(h, scale))
     holds = statistic <= rtol
-    return CheckResult("orthogonal", holds, statistic, rtol, witness=h.matrix if holds else h)
+    return CheckResult("orthogonal", holds, statistic, rtol, passes_when="<=", method="closed form on the entries of the map", domain="the map h", witness=h.matrix if holds else h)
 
 
-def check_identity(h: AffineMap, rtol: float = LEVEL_RTOL, *, scale: float = 1.0) -> CheckResult:
+def check_identity(h: AffineMap, *, rtol: float = LEVEL_RTOL, scale: float = 1.0) -> CheckResult:
     """Is h the identity?  Statistic: max(‖A − I‖_max, ‖b‖_max / scale), ``scale`` the latent spread."""
     _require_map(h)
     rtol, scale = _tolerances(rtol, scale)
     eye = torch.eye(h.in_dim, dtype=h.dtype, device=h.device)
     statistic = max(float((h.matrix - eye).abs().max()), _offset_error(h, scale))
     holds = statistic <= rtol
-    return CheckResult("identity", holds, statistic, rtol, witness=None if holds else h)
+    return CheckResult("identity", holds, statistic, rtol, passes_when="<=", method="closed form on the entries of the map", domain="the map h", witness=None if holds else h)

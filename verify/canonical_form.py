@@ -15,13 +15,11 @@ from dataclasses import dataclass
 import torch
 
 from models import AffineMap, GaussianMixture, GenerativeModel
-from models._validation import check_nonnegative_float
+from models.validation import check_instance, check_real
 
 from .check_result import CheckResult
-
-# Relative eigenvalue gap and relative sign-moment size below which the form is called not unique.
-GAP_RTOL = 1e-6
-SIGN_RTOL = 1e-8
+from .mixtures import check_same_mixture
+from .tolerances import GAP_RTOL, SIGN_RTOL, SYMMETRY_RTOL
 
 
 @dataclass(frozen=True)
@@ -53,9 +51,9 @@ def canonical_form(model, *, gap_rtol: float = GAP_RTOL, sign_rtol: float = SIGN
     elif isinstance(model, GaussianMixture):
         prior = model
     else:
-        raise ValueError(f"model: expected a GenerativeModel or a GaussianMixture, got {type(model).__name__}")
-    gap_rtol = check_nonnegative_float(gap_rtol, "gap_rtol")
-    sign_rtol = check_nonnegative_float(sign_rtol, "sign_rtol")
+        check_instance(model, (GenerativeModel, GaussianMixture), "model")
+    gap_rtol = check_real(gap_rtol, "gap_rtol", low=0.0)
+    sign_rtol = check_real(sign_rtol, "sign_rtol", low=0.0)
     whitening = _whitening(prior)
     white = prior.affine(whitening)
     rotation, unique, reason = _rotation(white, gap_rtol, sign_rtol)
@@ -114,31 +112,32 @@ def _signs(rotation, weights, means, covs, sign_rtol):
     return signs, signed
 
 
-def check_trivial_symmetry(prior: GaussianMixture, *, tol: float = 1e-9) -> CheckResult:
+def check_trivial_symmetry(prior: GaussianMixture, *, rtol: float = SYMMETRY_RTOL) -> CheckResult:
     """T4 condition S3: is the affine symmetry group {h : h#P = P} of the prior trivial?
 
     Holds when the canonical form is unique: a symmetry h would give the same canonical
     map c = c ∘ h⁻¹, so h = id. When it is not unique the check looks for a symmetry to
     show: in canonical coordinates, the reflection of each axis and the quarter turn in
     each plane of two axes, kept if it maps P onto itself (``check_same_mixture`` to
-    ``tol``). Witness: the canonical map when it holds; a verified symmetry h != id when
-    one is found (otherwise None, and ``details`` says the form was not unique).
+    ``rtol``). Witness: the canonical map when it holds; a verified symmetry h != id when
+    one is found (it then fails). When the form is not unique and no candidate is a
+    symmetry, the verdict is unknown.
     """
-    from .mixtures import check_same_mixture
-
-    if not isinstance(prior, GaussianMixture):
-        raise ValueError(f"prior: expected a GaussianMixture, got {type(prior).__name__}")
-    tol = check_nonnegative_float(tol, "tol")
+    check_instance(prior, GaussianMixture, "prior")
+    rtol = check_real(rtol, "rtol", low=0.0)
     form = canonical_form(prior)
     details = {"reason": form.reason}
     if form.unique:
-        return CheckResult("trivial_symmetry_group", True, witness=form.map, details=details)
+        return CheckResult("trivial_symmetry_group", True, witness=form.map, method="canonical form (unique)", domain="the prior",
+                           details=details)
     c = form.map
     for candidate in _candidate_symmetries(prior.dim, prior.dtype, prior.device):
         symmetry = c.inverse().compose(AffineMap(candidate).compose(c))
-        if check_same_mixture(prior.affine(symmetry), prior, tol).holds:
-            return CheckResult("trivial_symmetry_group", False, witness=symmetry, details={**details, "symmetry": "verified"})
-    return CheckResult("trivial_symmetry_group", False, details={**details, "symmetry": "none among the candidates"})
+        if check_same_mixture(prior.affine(symmetry), prior, rtol=rtol).holds:
+            return CheckResult("trivial_symmetry_group", False, witness=symmetry, method="a verified symmetry h != id",
+                               domain="the prior", details={**details, "symmetry": "verified"})
+    return CheckResult("trivial_symmetry_group", None, method="canonical form not unique; no candidate symmetry verified",
+                       domain="the prior", details={**details, "symmetry": "none among the candidates"})
 
 
 def _candidate_symmetries(dim: int, dtype, device):

@@ -3,25 +3,23 @@
 Two continuous piecewise-affine maps agree everywhere iff they have the same affine
 piece on every cell of their common refinement, which is the set of linear regions
 of the joint network z -> (f(z), g(z)) (``models.joint_network``). For latent
-dimension m <= ``REGIONS_MAX_DIM`` those cells are enumerated on all of R^m and the
-two pieces compared at one interior point of each: the verdict is then exact up to
-the tolerance. Otherwise (or when no joint network exists) the maps are compared
-at the given sample points and at the interior points of f's regions, and the
-result says that it is a sampled verdict.
+dimension m <= ``models.regions.EXACT_MAX_DIM`` those cells are enumerated on all of
+R^m and the two pieces compared at points inside each: the verdict is then exact up
+to the tolerance. Otherwise (or when no joint network exists) the maps are compared
+at the given sample points and at the interior points of f's regions: a difference
+found there is a verdict ("fails", with the point), agreement is not (unknown).
 """
 
 from __future__ import annotations
 
 import torch
 
-from models import LeakyReLUNetwork
-from models.joint_network import joint_network
-from models._validation import check_nonnegative_float
+from models import LeakyReLUNetwork, joint_network
+from models.regions import EXACT_MAX_DIM, linear_regions
+from models.validation import DTYPE, check_instance, check_points, check_real
 
 from .check_result import CheckResult
-from .injectivity import REGIONS_MAX_DIM
-
-DECODER_RTOL = 1e-8
+from .tolerances import DECODER_RTOL
 
 
 def _value_error(f: LeakyReLUNetwork, g: LeakyReLUNetwork, z: torch.Tensor, latent_scale: float) -> torch.Tensor:
@@ -46,7 +44,8 @@ def _cell_points(cells) -> torch.Tensor:
 
 def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale: float, points=None,
                        rtol: float = DECODER_RTOL) -> CheckResult:
-    """Is f = g?  Exact on R^m for m <= 3 (every cell of the common refinement), else sampled.
+    """Is f = g on all of R^m?  Exact for m <= 3 (every cell of the common refinement); else sampled,
+    and then only a difference is conclusive.
 
     Parameters
     ----------
@@ -64,34 +63,34 @@ def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale
     -------
     CheckResult
         ``statistic``: the largest relative error; ``witness``: the latent point
-        where f and g differ most when it fails; ``details['exact']`` says whether every
-        cell of the common refinement was visited.
+        where f and g differ most when it fails; holds only when every cell of the
+        common refinement was visited (``details['exact']``), unknown when the maps
+        agree at the points compared but not every cell was.
     """
-    for name, net in (("f", f), ("g", g)):
-        if not isinstance(net, LeakyReLUNetwork):
-            raise ValueError(f"{name}: expected a LeakyReLUNetwork, got {type(net).__name__}")
+    check_instance(f, LeakyReLUNetwork, "f")
+    check_instance(g, LeakyReLUNetwork, "g")
     if (g.in_dim, g.out_dim) != (f.in_dim, f.out_dim):
         raise ValueError(f"g: maps R^{g.in_dim} -> R^{g.out_dim}, but f maps R^{f.in_dim} -> R^{f.out_dim}")
-    latent_scale = check_nonnegative_float(latent_scale, "latent_scale")
-    if latent_scale == 0:
-        raise ValueError("latent_scale: expected a positive number")
-    rtol = check_nonnegative_float(rtol, "rtol")
-    f, g = f.to(dtype=torch.float64), g.to(f.device, torch.float64)
+    latent_scale = check_real(latent_scale, "latent_scale", low=0.0, low_open=True)
+    rtol = check_real(rtol, "rtol", low=0.0)
+    f, g = f.to(dtype=DTYPE), g.to(f.device, DTYPE)
+    if points is not None:
+        points = check_points(points, "points", f.in_dim, device=f.device)[0]
     z, exact, how = _cells(f, g, points)
     errors = _value_error(f, g, z, latent_scale)
     worst = int(errors.argmax())
     statistic = float(errors[worst])
-    holds = statistic <= rtol
+    holds = False if statistic > rtol else (True if exact else None)
     details = {"exact": exact, "points": len(z), "how": how, "latent_scale": latent_scale}
-    return CheckResult("same_decoder", holds, statistic, rtol, witness=None if holds else z[worst], details=details)
+    domain = f"R^{f.in_dim}" if exact else f"{len(z)} latent points"
+    return CheckResult("same_decoder", holds, statistic, rtol, "<=", z[worst] if holds is False else None, domain=domain,
+                       method=("exact: " if exact else "sampled: ") + how, details=details)
 
 
 def _cells(f: LeakyReLUNetwork, g: LeakyReLUNetwork, points):
     """Latent points to compare at, whether they visit every cell, and how they were chosen."""
-    from models.regions import linear_regions
-
-    extra = [] if points is None else [torch.as_tensor(points, dtype=torch.float64).to(f.device).reshape(-1, f.in_dim)]
-    if f.in_dim <= REGIONS_MAX_DIM:
+    extra = [] if points is None else [points]
+    if f.in_dim <= EXACT_MAX_DIM:
         joint = joint_network(f, g)
         if joint is not None:
             cells = linear_regions(joint.to("cpu"), None)
@@ -102,5 +101,5 @@ def _cells(f: LeakyReLUNetwork, g: LeakyReLUNetwork, points):
         how = "points inside the regions of f and of g (their slopes differ, so no joint network), and the given points"
         return torch.cat([inside, *extra]), False, how
     if not extra:
-        raise ValueError(f"points: needed for latent dimension {f.in_dim} > {REGIONS_MAX_DIM}, where cells are not enumerated")
-    return extra[0], False, f"the given points only (latent dimension {f.in_dim} > {REGIONS_MAX_DIM})"
+        raise ValueError(f"points: needed for latent dimension {f.in_dim} > {EXACT_MAX_DIM}, where cells are not enumerated")
+    return extra[0], False, f"the given points only (latent dimension {f.in_dim} > {EXACT_MAX_DIM})"

@@ -30,12 +30,11 @@ import math
 
 import torch
 
-from models._validation import as_tensor, check_nonnegative_float, check_positive_int, make_generator
+from models.validation import DTYPE, check_generator, check_int, check_real, check_tensor
 
 from .check_result import CheckResult
+from .tolerances import DELTA
 
-DTYPE = torch.float64
-DELTA = 0.01
 N_FREQUENCIES = 32
 # Default radii: σ|t| in [RADIUS_LOW, RADIUS_HIGH], where the noise factor g is between
 # about 0.98 and 0.5: low enough that φ_f(z)(t) is not negligible for data of spread ~ σ⁻¹…1,
@@ -61,10 +60,10 @@ def default_frequencies(dim: int, noise_scale: float, n_frequencies: int = N_FRE
 
     They depend on σ, the dimension and the generator only, never on the samples.
     """
-    check_positive_int(dim, "dim")
-    check_positive_int(n_frequencies, "n_frequencies")
-    noise_scale = check_nonnegative_float(noise_scale, "noise_scale")
-    gen = make_generator(generator)
+    check_int(dim, "dim")
+    check_int(n_frequencies, "n_frequencies")
+    noise_scale = check_real(noise_scale, "noise_scale", low=0.0)
+    gen = check_generator(generator)
     directions = torch.randn(n_frequencies, dim, generator=gen, dtype=DTYPE)
     directions = directions / directions.norm(dim=1, keepdim=True)
     low, high = (RADIUS_LOW / noise_scale, RADIUS_HIGH / noise_scale) if noise_scale > 0 else RADIUS_NO_NOISE
@@ -104,19 +103,19 @@ def check_deconvolution(x_noisy, x_clean, noise_scale: float, frequencies=None, 
         with the difference, the bound and both c.f. values there. ``details``: N, M, K,
         δ, ε_N, ε_M and the largest difference.
     """
-    x = as_tensor(x_noisy, "x_noisy", dtype=DTYPE, device=torch.device("cpu"), ndim=2)
-    y = as_tensor(x_clean, "x_clean", dtype=DTYPE, device=torch.device("cpu"), ndim=2)
+    x = check_tensor(x_noisy, "x_noisy", dtype=DTYPE, device=torch.device("cpu"), ndim=2)
+    y = check_tensor(x_clean, "x_clean", dtype=DTYPE, device=torch.device("cpu"), ndim=2)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"x_clean: expected points of dimension {x.shape[1]} to match x_noisy, got {y.shape[1]}")
     if x.shape[0] < 2 or y.shape[0] < 2:
         raise ValueError("x_noisy, x_clean: expected at least 2 samples each")
-    sigma = check_nonnegative_float(noise_scale, "noise_scale")
+    sigma = check_real(noise_scale, "noise_scale", low=0.0)
     if not (isinstance(delta, (int, float)) and 0 < delta < 1):
         raise ValueError(f"delta: expected a probability in (0, 1), got {delta!r}")
     if frequencies is None:
         t = default_frequencies(x.shape[1], sigma, n_frequencies, generator)
     else:
-        t = as_tensor(frequencies, "frequencies", dtype=DTYPE, device=torch.device("cpu"), ndim=2)
+        t = check_tensor(frequencies, "frequencies", dtype=DTYPE, device=torch.device("cpu"), ndim=2)
         if t.shape[1] != x.shape[1] or t.shape[0] == 0:
             raise ValueError(f"frequencies: expected shape (K, {x.shape[1]}) with K >= 1, got {tuple(t.shape)}")
     k = t.shape[0]
@@ -141,4 +140,6 @@ def check_deconvolution(x_noisy, x_clean, noise_scale: float, frequencies=None, 
     details = {"n_noisy": x.shape[0], "n_clean": y.shape[0], "n_frequencies": k, "delta": delta, "noise_scale": sigma,
                "eps_noisy": eps_noisy, "eps_clean": eps_clean, "max_difference": float(difference.max()),
                "bound": "sqrt(2) (eps_noisy + g(t) eps_clean), eps_n = sqrt(2 log(8K/delta) / n) (Hoeffding, union over 4K means)"}
-    return CheckResult("deconvolution", holds, statistic, 1.0, witness=witness, details=details)
+    return CheckResult("deconvolution", holds, statistic, 1.0, "<=", witness, domain=f"{k} frequencies, {x.shape[0]} + {y.shape[0]} samples",
+                       method=f"empirical characteristic functions against a Hoeffding bound (statistical, delta = {delta:g})",
+                       details=details)

@@ -13,14 +13,10 @@ import math
 import torch
 
 from models import GenerativeModel
-from models._validation import check_nonnegative_float, check_positive_int, make_generator
+from models.validation import DTYPE, check_generator, check_instance, check_int, check_real
 
 from .check_result import CheckResult
-
-# Pointwise log-density agreement for equal laws (float64; the inverse and the log-det dominate).
-LOG_DENSITY_ATOL = 1e-7
-# Standard errors by which the mean gap must exceed 0 to call the laws different.
-GAP_Z_SCORE = 5.0
+from .tolerances import GAP_Z_SCORE, LOG_DENSITY_ATOL
 
 
 def check_same_law(model_a: GenerativeModel, model_b: GenerativeModel, *, n: int = 2000, atol: float = LOG_DENSITY_ATOL, generator=0) -> CheckResult:
@@ -36,9 +32,8 @@ def check_same_law(model_a: GenerativeModel, model_b: GenerativeModel, *, n: int
         ``statistic`` the largest pointwise gap; ``witness`` the x of the largest gap
         when it fails.
     """
-    for name, model in (("model_a", model_a), ("model_b", model_b)):
-        if not isinstance(model, GenerativeModel):
-            raise ValueError(f"{name}: expected a GenerativeModel, got {type(model).__name__}")
+    check_instance(model_a, GenerativeModel, "model_a")
+    check_instance(model_b, GenerativeModel, "model_b")
     if model_a.observed_dim != model_b.observed_dim:
         raise ValueError(f"model_b: observed dimension {model_b.observed_dim} differs from model_a's {model_a.observed_dim}")
     if model_a.latent_dim != model_b.latent_dim:
@@ -48,10 +43,10 @@ def check_same_law(model_a: GenerativeModel, model_b: GenerativeModel, *, n: int
     for name, model in (("model_a", model_a), ("model_b", model_b)):
         if model.noise_scale > 0:
             raise ValueError(f"{name}: exact densities need noise_scale = 0 (use verify.two_sample for noisy models)")
-    check_positive_int(n, "n", minimum=2)
-    atol = check_nonnegative_float(atol, "atol")
-    model_a, model_b = model_a.to(dtype=torch.float64), model_b.to(model_a.decoder.device, torch.float64)
-    _, x = model_a.sample(n, make_generator(generator))
+    check_int(n, "n", minimum=2)
+    atol = check_real(atol, "atol", low=0.0)
+    model_a, model_b = model_a.to(dtype=DTYPE), model_b.to(model_a.decoder.device, DTYPE)
+    _, x = model_a.sample(n, check_generator(generator))
     log_a = model_a.log_prob(x)
     log_b = model_b.log_prob(x)
     gap = log_a - log_b
@@ -62,7 +57,8 @@ def check_same_law(model_a: GenerativeModel, model_b: GenerativeModel, *, n: int
     z_score = mean_gap / stderr if stderr > 0 else (math.inf if mean_gap > 0 else 0.0)
     holds = max_gap <= atol
     details = {"n": n, "mean_gap": mean_gap, "stderr": stderr, "z_score": z_score, "off_image": int(torch.isinf(log_b).sum())}
-    return CheckResult("same_law", holds, max_gap, atol, witness=None if holds else x[worst], details=details)
+    return CheckResult("same_law", holds, max_gap, atol, "<=", None if holds else x[worst], domain=f"{n} samples of x from model_a",
+                       method="exact log-densities compared pointwise", details=details)
 
 
 def check_laws_differ(model_a: GenerativeModel, model_b: GenerativeModel, *, n: int = 2000, z_threshold: float = GAP_Z_SCORE,
@@ -73,9 +69,12 @@ def check_laws_differ(model_a: GenerativeModel, model_b: GenerativeModel, *, n: 
     exceeds both ``atol`` and ``z_threshold`` standard errors over ``n`` samples of a,
     or is infinite (samples of a off the image of b).
     """
+    z_threshold = check_real(z_threshold, "z_threshold", low=0.0)
     same = check_same_law(model_a, model_b, n=n, atol=atol, generator=generator)
     z_score, mean_gap = same.details["z_score"], same.details["mean_gap"]
     # Rounding makes tiny gaps lean one way, so a z-score alone could call equal laws different.
     holds = z_score > z_threshold and mean_gap > atol
     details = {**same.details, "atol": atol}
-    return CheckResult("laws_differ", holds, z_score, z_threshold, witness=same.witness if holds else None, details=details)
+    return CheckResult("laws_differ", holds, z_score, z_threshold, ">", same.witness if holds else None,
+                       domain=f"{n} samples of x from model_a", method="mean exact log-density gap (a KL estimate) against its standard error",
+                       details=details)

@@ -1,6 +1,6 @@
 """Scores between true and learned latents, as used in experiments on identifiability.
 
-THEORY.md ("Metrics that follow"): under T1/T2 the learned latents are an affine image of
+``docs/theory.md`` ("Metrics"): under T1/T2 the learned latents are an affine image of
 the true ones, so the affine scores (``affine_mcc``, ``affine_r2``) tend to 1; the plain
 ``mcc`` tends to 1 only when the affine map is a permutation times a scaling (T4).
 
@@ -18,9 +18,10 @@ from typing import Any
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from models._validation import as_tensor
+from models.validation import DTYPE, check_tensor
 
-DTYPE = torch.float64
+from .affine_fit import fit_affine
+
 # A column whose standard deviation is below this many ulps of its magnitude is constant.
 CONSTANT_ULPS = 64
 
@@ -90,8 +91,7 @@ def affine_mcc(z_true: Any, z_learned: Any) -> float:
     _check_rows(learned, "z_learned", true.shape[0], "z_true")
     _check_enough_for_fit(learned, "z_learned")
     _check_not_constant(true, "z_true")
-    coefficients = _fit_affine(learned, true)
-    fitted = _predict(coefficients, learned)
+    fitted = fit_affine(learned, true).map(learned)
     score, _ = _matched_correlation(true, fitted)
     return score
 
@@ -157,7 +157,7 @@ def affine_r2(
     if true_test.shape[0] < 2:
         raise ValueError(f"{names[0]}: the test sample needs at least 2 rows, got {true_test.shape[0]}")
     _check_not_constant(true_test, names[0])
-    prediction = _predict(_fit_affine(learned, true), learned_test)
+    prediction = fit_affine(learned, true).map(learned_test)
     residual = (true_test - prediction).square().sum(0)
     total = (true_test - true_test.mean(0)).square().sum(0)
     scores = 1.0 - residual / total
@@ -166,7 +166,7 @@ def affine_r2(
 
 # ---------------------------------------------------------------------------- helpers
 def _as_latents(value: Any, name: str, *, min_rows: int) -> torch.Tensor:
-    tensor = as_tensor(_to_cpu(value), name, dtype=DTYPE, device=torch.device("cpu"), ndim=(1, 2))
+    tensor = check_tensor(_to_cpu(value), name, dtype=DTYPE, device=torch.device("cpu"), ndim=(1, 2))
     if tensor.ndim == 1:
         tensor = tensor.unsqueeze(1)
     if tensor.shape[1] < 1:
@@ -229,20 +229,6 @@ def _standardise(tensor: torch.Tensor) -> torch.Tensor:
     spread = centred.square().mean(0).sqrt()
     constant = _constant_columns(tensor)
     return torch.where(constant, torch.zeros_like(centred), centred / torch.where(constant, 1.0, spread))
-
-
-def _fit_affine(learned: torch.Tensor, true: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Least-squares (W, mean_learned, mean_true) with true ≈ mean_true + (learned − mean_learned) W."""
-    # Centring both sides makes the intercept exact and the fit as well conditioned as the data;
-    # gelsd returns the minimum-norm W when learned coordinates are collinear or constant.
-    mean_learned, mean_true = learned.mean(0), true.mean(0)
-    weights = torch.linalg.lstsq(learned - mean_learned, true - mean_true, driver="gelsd").solution
-    return weights, mean_learned, mean_true
-
-
-def _predict(coefficients, learned: torch.Tensor) -> torch.Tensor:
-    weights, mean_learned, mean_true = coefficients
-    return mean_true + (learned - mean_learned) @ weights
 
 
 __all__ = ["affine_mcc", "affine_r2", "mcc"]

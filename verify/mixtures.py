@@ -1,4 +1,4 @@
-"""Comparing and fitting finite Gaussian mixtures (THEORY.md: Lemma G, T1', "Same mixture").
+"""Comparing and fitting finite Gaussian mixtures (``docs/theory.md``: Lemma G, T1', "Same mixture").
 
 Three questions about mixtures come up in every identifiability check:
 
@@ -22,16 +22,12 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from models import GaussianMixture
-from models._validation import as_tensor, check_nonnegative_float, check_positive_int, make_generator
+from models.gaussian_mixture import component_log_probs
+from models.validation import DTYPE, check_generator, check_int, check_real, check_tensor
 
 from .check_result import CheckResult
+from .tolerances import L2_CANCELLATION_ULPS, SAME_MIXTURE_RTOL
 
-DTYPE = torch.float64
-LOG_2PI = math.log(2.0 * math.pi)
-SAME_MIXTURE_TOL = 1e-6
-# Rounding in <p,p> + <q,q> − 2<p,q> is a few ulps of the larger terms; below this many
-# ulps the squared distance is indistinguishable from 0.
-L2_CANCELLATION_ULPS = 64
 # The E-step, M-step and k-means walk the samples in blocks whose temporaries hold about
 # this many numbers: on a CPU 1 MiB in float64, small enough to stay in cache; on a GPU
 # 256 MiB, large enough to fill the device.
@@ -133,12 +129,11 @@ def _log_inner(first, second) -> float:
 
 
 def _log_overlaps(mean_a, cov_a, mean_b, cov_b) -> torch.Tensor:
-    """log N(a_i; b_j, A_i + B_j) for all pairs, shape (I, J)."""
-    chol = torch.linalg.cholesky(cov_a[:, None] + cov_b[None, :])  # (I, J, m, m)
-    diff = (mean_a[:, None] - mean_b[None, :]).unsqueeze(-1)
-    whitened = torch.linalg.solve_triangular(chol, diff, upper=False).squeeze(-1)
-    log_det = 2.0 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
-    return -0.5 * (mean_a.shape[1] * LOG_2PI + log_det + whitened.square().sum(-1))
+    """log N(a_i; b_j, A_i + B_j) for all pairs, shape (I, J) (the one mixture log-density, row by row)."""
+    no_weights = torch.zeros(mean_b.shape[0], dtype=mean_b.dtype, device=mean_b.device)
+    rows = [component_log_probs(mean_a[i:i + 1], no_weights, mean_b, torch.linalg.cholesky(cov_a[i] + cov_b))
+            for i in range(mean_a.shape[0])]
+    return torch.cat(rows)
 
 
 def _pair(p, q):
@@ -256,12 +251,12 @@ def _pair_errors(wp, mp, cp, wq, mq, cq) -> torch.Tensor:
     return torch.stack([weight, mean, covariance])
 
 
-def check_same_mixture(p: GaussianMixture, q: GaussianMixture, tol: float = SAME_MIXTURE_TOL) -> CheckResult:
+def check_same_mixture(p: GaussianMixture, q: GaussianMixture, *, rtol: float = SAME_MIXTURE_RTOL) -> CheckResult:
     """Are p and q the same mixture up to a relabelling of the components?
 
     Holds iff both have J components and, after the best relabelling
-    (``match_mixtures``), every weight, mean and covariance error is at most ``tol``.
-    The errors are relative and affine invariant (see ``MixtureMatch``), so ``tol`` needs
+    (``match_mixtures``), every weight, mean and covariance error is at most ``rtol``.
+    The errors are relative and affine invariant (see ``MixtureMatch``), so ``rtol`` needs
     no rescaling; float64 arithmetic on covariances of condition number κ leaves errors of
     about κ·1e-16, hence the default 1e-6.
 
@@ -269,7 +264,7 @@ def check_same_mixture(p: GaussianMixture, q: GaussianMixture, tol: float = SAME
     ----------
     p, q : GaussianMixture
         Of the same dimension m.
-    tol : float
+    rtol : float
         Largest accepted parameter error, >= 0.
 
     Returns
@@ -281,7 +276,7 @@ def check_same_mixture(p: GaussianMixture, q: GaussianMixture, tol: float = SAME
         or the two component counts. ``details``: the three kinds of error, the L2
         distance (plain, normalised, and its resolution) and the component counts.
     """
-    tol = check_nonnegative_float(tol, "tol")
+    rtol = check_real(rtol, "rtol", low=0.0)
     match = match_mixtures(p, q)
     distance, normalized_distance, resolution = _l2(p, q)
     details = {
@@ -293,14 +288,15 @@ def check_same_mixture(p: GaussianMixture, q: GaussianMixture, tol: float = SAME
         "normalized_l2_distance": normalized_distance,
         "l2_resolution": resolution,
     }
-    holds = match.same_n_components and match.error <= tol
+    holds = match.same_n_components and match.error <= rtol
     if holds:
         witness = {"permutation": match.permutation}
     elif not match.same_n_components:
         witness = {"reason": "different numbers of components", "n_components": match.n_components}
     else:
         witness = _worst_component(p, q, match)
-    return CheckResult("same_mixture", holds, match.error, tol, witness=witness, details=details)
+    return CheckResult("same_mixture", holds, match.error, rtol, "<=", witness, domain="the two mixtures",
+                       method="closed form: parameter errors after the best relabelling", details=details)
 
 
 def _worst_component(p: GaussianMixture, q: GaussianMixture, match: MixtureMatch) -> dict:
@@ -412,11 +408,11 @@ def fit_gmm(
         negative; a covariance that is singular even with ``reg_covar`` (raise it).
     """
     x, candidates = _validate_fit_inputs(samples, n_components)
-    check_positive_int(n_init, "n_init")
-    check_positive_int(max_iter, "max_iter")
-    tol = check_nonnegative_float(tol, "tol")
-    reg_covar = check_nonnegative_float(reg_covar, "reg_covar")
-    gen = make_generator(generator)
+    check_int(n_init, "n_init")
+    check_int(max_iter, "max_iter")
+    tol = check_real(tol, "tol", low=0.0)
+    reg_covar = check_real(reg_covar, "reg_covar", low=0.0)
+    gen = check_generator(generator)
     shift = x.mean(0)
     centred = x - shift
     fits = {}
@@ -437,7 +433,7 @@ def fit_gmm(
 
 def _validate_fit_inputs(samples, n_components) -> tuple[torch.Tensor, list[int]]:
     device = samples.device if isinstance(samples, torch.Tensor) else torch.device("cpu")
-    x = as_tensor(samples, "samples", dtype=DTYPE, device=device, ndim=2)
+    x = check_tensor(samples, "samples", dtype=DTYPE, device=device, ndim=2)
     if x.shape[0] < 1 or x.shape[1] < 1:
         raise ValueError(f"samples: expected shape (N, m) with N, m >= 1, got {tuple(x.shape)}")
     if isinstance(n_components, np.ndarray):
@@ -493,28 +489,48 @@ def _em(x: torch.Tensor, k: int, max_iter: int, tol: float, reg_covar: float, ge
 
 
 def _e_step(x: torch.Tensor, state: _EMState) -> tuple[float, torch.Tensor]:
-    """Mean log-likelihood and responsibilities (N, J)."""
+    """Mean log-likelihood and responsibilities (N, J), block by block of samples."""
     n, m = x.shape
     k = state.means.shape[0]
-    eye = torch.eye(m, dtype=DTYPE, device=x.device).expand(k, m, m)
-    inverse = torch.linalg.solve_triangular(state.cholesky, eye, upper=False)  # L⁻¹, (J, m, m)
-    # One GEMM whitens a block of samples against every component: column block j is L_j⁻ᵀ.
-    stacked = inverse.transpose(1, 2).permute(1, 0, 2).reshape(m, k * m)
-    offsets = torch.einsum("jd,jed->je", state.means, inverse).reshape(1, k * m)
-    # Summing each run of m columns by a GEMM with a 0/1 matrix is much faster than a
-    # reduction over a short last axis.
-    runs = torch.eye(k, dtype=DTYPE, device=x.device).repeat_interleave(m, dim=0)  # (J m, J)
-    log_det = torch.log(torch.diagonal(state.cholesky, dim1=-2, dim2=-1)).sum(-1)
-    constant = (torch.log(state.weights) - log_det - 0.5 * m * LOG_2PI).unsqueeze(0)
+    log_weights = torch.log(state.weights)
     resp = torch.empty(n, k, dtype=DTYPE, device=x.device)
     total = torch.zeros((), dtype=DTYPE, device=x.device)
     for rows in _row_blocks(n, k * m, x.device):
-        whitened = torch.addmm(-offsets, x[rows], stacked).square_()  # (B, J m)
-        log_prob = torch.addmm(constant, whitened, runs, alpha=-0.5)  # (B, J)
+        log_prob = component_log_probs(x[rows], log_weights, state.means, state.cholesky)  # (B, J)
         log_norm = torch.logsumexp(log_prob, dim=1, keepdim=True)
         torch.exp(log_prob.sub_(log_norm), out=resp[rows])
         total += log_norm.sum()
     return float(total) / n, resp
+
+
+def em_steps(samples, weights, means, covariances, *, n_iter: int, reg_covar: float = 1e-6):
+    """``n_iter`` EM iterations from a given mixture (a warm start): (weights, means, covariances).
+
+    The same E- and M-steps as ``fit_gmm``, for callers that refit a prior to latents that
+    move between refits (the probe's flows).
+
+    Parameters
+    ----------
+    samples : Tensor, shape (N, m)
+    weights, means, covariances : Tensor, shapes (J,), (J, m), (J, m, m)
+    n_iter : int
+    reg_covar : float
+    """
+    x = check_tensor(samples, "samples", dtype=DTYPE, device=_device_of(samples), ndim=2)
+    check_int(n_iter, "n_iter", minimum=0)
+    reg_covar = check_real(reg_covar, "reg_covar", low=0.0)
+    cholesky, info = torch.linalg.cholesky_ex(covariances)
+    if bool((info != 0).any()):
+        raise ValueError("covariances: expected positive definite matrices")
+    state = _EMState(weights, means, covariances, cholesky)
+    for _ in range(n_iter):
+        _, resp = _e_step(x, state)
+        state = _m_step(x, resp, reg_covar)
+    return state.weights, state.means, state.covariances
+
+
+def _device_of(value) -> torch.device:
+    return value.device if isinstance(value, torch.Tensor) else torch.device("cpu")
 
 
 def _m_step(x: torch.Tensor, resp: torch.Tensor, reg_covar: float) -> _EMState:
@@ -670,6 +686,7 @@ __all__ = [
     "GMMFit",
     "MixtureMatch",
     "check_same_mixture",
+    "em_steps",
     "fit_gmm",
     "gmm_inner_product",
     "gmm_l2_distance",

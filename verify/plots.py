@@ -20,18 +20,20 @@ from pathlib import Path
 import torch
 
 from models import GenerativeModel, LeakyReLUNetwork
-from models._validation import check_positive_int, make_generator
+from models.regions import count_linear_regions
+from models.validation import DTYPE, check_generator, check_int
 
-from .report import write_atomic
+from .atomic import write_atomic
+from .counterexamples import catalog
+from .counterexamples.maps import pieces_1d
 
-DTYPE = torch.float64
 KINDS = ("regions", "density", "counterexample", "catalog")
 DPI = 110
 
 
 def _matplotlib():
     """(Figure, FigureCanvasAgg), or an ImportError that says how to install matplotlib."""
-    try:
+    try:  # deferred: matplotlib is an optional dependency (the plot extra)
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -76,7 +78,7 @@ def plot_linear_regions(network: LeakyReLUNetwork, path, *, box: float = 3.0, re
         raise ValueError(f"network: expected a LeakyReLUNetwork, got {type(network).__name__}")
     if not (isinstance(box, (int, float)) and box > 0 and math.isfinite(box)):
         raise ValueError(f"box: expected a positive number, got {box!r}")
-    check_positive_int(resolution, "resolution", minimum=2)
+    check_int(resolution, "resolution", minimum=2)
     network = network.to("cpu", DTYPE)
     if network.in_dim == 1:
         return _plot_regions_1d(network, path, box, resolution)
@@ -100,9 +102,7 @@ def plot_linear_regions(network: LeakyReLUNetwork, path, *, box: float = 3.0, re
         pts = torch.as_tensor(points, dtype=DTYPE)
         ax.scatter(pts[:, 0], pts[:, 1], s=2, c="k", alpha=0.4, linewidths=0)
     title = f"{n_seen} activation patterns on a {resolution}² grid of [−{box:g}, {box:g}]²"
-    exact = _exact_region_count(network, box)
-    if exact is not None:
-        title += f"\n(exact count of linear regions: {exact})"
+    title += f"\n(exact count of linear regions: {count_linear_regions(network, float(box))})"
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("z1")
     ax.set_ylabel("z2")
@@ -111,23 +111,14 @@ def plot_linear_regions(network: LeakyReLUNetwork, path, *, box: float = 3.0, re
 
 def _palette():
     """60 distinct colours (tab20, tab20b, tab20c)."""
+    # Deferred with the rest of matplotlib: an optional dependency, imported only to draw.
     from matplotlib import colormaps
     from matplotlib.colors import ListedColormap
 
     return ListedColormap([c for name in ("tab20", "tab20b", "tab20c") for c in colormaps[name].colors])
 
 
-def _exact_region_count(network, box) -> int | None:
-    try:
-        from models.regions import count_linear_regions
-    except ImportError:
-        return None
-    return count_linear_regions(network, float(box))
-
-
 def _plot_regions_1d(network, path, box, resolution) -> Path:
-    from ._ce_maps import pieces_1d
-
     z = torch.linspace(-box, box, resolution, dtype=DTYPE).unsqueeze(1)
     x = network(z)
     kinks = sorted({p[0] for p in pieces_1d(network) if math.isfinite(p[0]) and -box < p[0] < box})
@@ -154,11 +145,11 @@ def plot_pushforward_density(model, path, *, n: int = 20000, bins: int = 80, gen
     """
     if not hasattr(model, "sample") or not hasattr(model, "observed_dim"):
         raise ValueError(f"model: expected a GenerativeModel or another model with sample() and observed_dim, got {type(model).__name__}")
-    check_positive_int(n, "n", minimum=10)
-    check_positive_int(bins, "bins", minimum=2)
+    check_int(n, "n", minimum=10)
+    check_int(bins, "bins", minimum=2)
     if model.observed_dim not in (1, 2):
         raise ValueError(f"model: densities are drawn for 1- or 2-dimensional x, got observed_dim = {model.observed_dim}")
-    _, x = model.sample(n, make_generator(generator))
+    _, x = model.sample(n, check_generator(generator))
     x = x.detach().to("cpu", DTYPE)
     figure = _new_figure(6.0, 4.6)
     ax = figure.add_subplot(1, 1, 1)
@@ -231,8 +222,8 @@ def plot_counterexample(counterexample, path, *, n: int = 3000, generator=0) -> 
     for attribute in ("model_a", "model_b", "name", "drops"):
         if not hasattr(counterexample, attribute):
             raise ValueError(f"counterexample: expected a verify.counterexamples.Counterexample, got {type(counterexample).__name__}")
-    check_positive_int(n, "n", minimum=10)
-    gen = make_generator(generator)
+    check_int(n, "n", minimum=10)
+    gen = check_generator(generator)
     z_a, x_a = counterexample.model_a.sample(n, gen)
     z_b, x_b = counterexample.model_b.sample(n, gen)
     figure = _new_figure(9.0, 7.6)
@@ -297,8 +288,6 @@ def write_plots(kind: str, obj, directory, **options) -> list[Path]:
     if kind == "counterexample":
         return [plot_counterexample(obj, folder / _file_name(obj), **options)]
     if obj is None:
-        from .counterexamples import catalog
-
         obj = catalog()
     return [plot_counterexample(ce, folder / _file_name(ce), **options) for ce in obj]
 

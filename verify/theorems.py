@@ -1,8 +1,11 @@
-"""The registry of results of the hierarchy (THEORY.md, T1–T5).
+"""The registry of results of the hierarchy (``docs/theory.md``, T1–T5).
 
 Each entry has an id, its statement, its assumptions and conclusion (each named by
 the ``verify`` check that decides it, as a dotted path), the counterexamples that
 drop each assumption, the path of its proof note, and ``trial(seed)``.
+
+Adding a result: its trial in ``verify/suite/`` (a file), one ``Theorem`` entry here,
+and its note in ``proofs_notes/``.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import trials
-from .trials import Sizes, TrialReport, run_trial
+from models.validation import check_device, check_int
+
+from .suite import t1, t2, t3, t4, t5
+from .suite.trial import Sizes, TrialReport, run_trial
 
 
 @dataclass(frozen=True)
@@ -29,8 +34,7 @@ class Theorem:
     conclusion : tuple of str
         Dotted paths of the checks that decide the conclusion.
     counterexamples : tuple of str
-        Names in ``verify.counterexamples`` (CE1, ...) that drop an assumption
-        (CE6, a limit, is reached by ``verify.counterexamples.get``).
+        Names in ``verify.counterexamples.NAMES`` (CE1, ...) or ``LIMIT_NAMES`` (CE6).
     note : str
         Path of the proof note, relative to the repository root.
     sizes : Sizes
@@ -50,11 +54,10 @@ class Theorem:
     def trial(self, seed: int, sizes: Sizes | None = None, device: str = "cpu") -> TrialReport:
         """Draw a model meeting the assumptions, an equivalent one built blind to the checks,
         and check the conclusion (and the converse). A pure function of its arguments."""
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
+        seed = check_int(seed, "seed", minimum=0, maximum=2**62)
         if sizes is not None and not isinstance(sizes, Sizes):
-            raise ValueError(f"sizes: expected a verify.trials.Sizes, got {type(sizes).__name__}")
-        return run_trial(self.id, self.run, seed, sizes or self.sizes, device)
+            raise ValueError(f"sizes: expected a verify.suite.Sizes, got {type(sizes).__name__}")
+        return run_trial(self.id, self.run, seed, sizes or self.sizes, str(check_device(device)))
 
     def checks(self) -> list[Callable]:
         """Resolve every named check (raises if a name does not exist)."""
@@ -75,7 +78,6 @@ _EQ = "verify.equivalence.check_affine_equivalence"
 _SAME_LAW = "verify.likelihood.check_same_law"
 _MIX = "verify.mixtures.check_same_mixture"
 
-_T1_SIZES = Sizes(latent_dim=2, observed_dim=5, hidden=(6,), n_components=3, n_samples=600)
 
 REGISTRY: dict[str, Theorem] = {
     t.id: t
@@ -85,27 +87,27 @@ REGISTRY: dict[str, Theorem] = {
             "f, f' piecewise affine, f weakly injective, P, P' finite nondegenerate Gaussian mixtures, f#P = f'#P' "
             "=> an invertible affine h with h#P = P'. Continuity is not needed.",
             (("f weakly injective", f"{_INJ}.check_weakly_injective"),),
-            ("verify.trials.check_local_branch", _MIX),
+            ("verify.local_branch.check_local_branch", _MIX),
             ("CE1", "CE1b", "CE2a", "CE2b", "CE3", "CE6"),
-            "proofs_notes/T1.md", _T1_SIZES, trials.trial_t1,
+            "proofs_notes/T1.md", t1.SIZES, t1.trial_t1,
         ),
         Theorem(
             "T1'", "number of components, weights and latent dimension identified",
             "Under T1: J = J', a relabelling τ with λ_j = λ'_τ(j), A μ_j + b = μ'_τ(j), A Σ_j Aᵀ = Σ'_τ(j); "
             "the latent dimension is the dimension of the image.",
             (("f weakly injective", f"{_INJ}.check_weakly_injective"),),
-            (_MIX, "verify.trials.check_image_dimension"),
+            (_MIX, "verify.image_dimension.check_image_dimension"),
             ("CE1", "CE1b"),
-            "proofs_notes/T1prime.md", _T1_SIZES, trials.trial_t1_prime,
+            "proofs_notes/T1prime.md", t1.SIZES, t1.trial_t1_prime,
         ),
         Theorem(
             "T2", "prior and decoder identified up to affine",
             "f, f' continuous, injective, piecewise affine => the same h also gives f = f' ∘ h on all of R^m; "
             "the cluster posteriors P(U | x) agree up to the relabelling τ.",
             (("f injective (layerwise full column rank, slopes > 0)", f"{_INJ}.check_injective"),),
-            (_SAME_LAW, _EQ, "verify.trials.check_posteriors_agree", "verify.likelihood.check_laws_differ"),
+            (_SAME_LAW, _EQ, "verify.posteriors.check_posteriors_agree", "verify.likelihood.check_laws_differ"),
             ("CE3", "CE4", "CE5"),
-            "proofs_notes/T2.md", Sizes(), trials.trial_t2,
+            "proofs_notes/T2.md", t2.SIZES, t2.trial_t2,
         ),
         Theorem(
             "T3", "vanilla VAE: identified up to an orthogonal map",
@@ -113,7 +115,7 @@ REGISTRY: dict[str, Theorem] = {
             (("prior N(0, I)", "verify.priors.check_standard_normal"), ("f injective", f"{_INJ}.check_injective")),
             (_EQ, "verify.affine_levels.check_orthogonal"),
             ("CE2a", "CE2b"),
-            "proofs_notes/T3.md", Sizes(n_components=1), trials.trial_t3,
+            "proofs_notes/T3.md", t3.SIZES, t3.trial_t3,
         ),
         Theorem(
             "T4.S1", "permutation and scaling from diagonal covariances",
@@ -122,7 +124,7 @@ REGISTRY: dict[str, Theorem] = {
             (("S1: diagonal covariances, distinct variance ratios", "verify.priors.check_distinct_variance_ratios"),),
             (_EQ, "verify.affine_levels.check_permutation_scaling"),
             (),
-            "proofs_notes/T4_S1.md", Sizes(), trials.trial_t4_s1,
+            "proofs_notes/T4_S1.md", t4.SIZES, t4.trial_t4_s1,
         ),
         Theorem(
             "T4.S2", "permutation and scaling from independent non-Gaussian coordinates",
@@ -132,7 +134,7 @@ REGISTRY: dict[str, Theorem] = {
             (("S2: independent coordinates, at most one Gaussian", "verify.priors.check_independent_coordinates"),),
             (_EQ, "verify.affine_levels.check_permutation_scaling"),
             (),
-            "proofs_notes/T4_S2.md", Sizes(), trials.trial_t4_s2,
+            "proofs_notes/T4_S2.md", t4.SIZES, t4.trial_t4_s2,
         ),
         Theorem(
             "T4.S3", "exact identification under a known asymmetric prior",
@@ -140,7 +142,7 @@ REGISTRY: dict[str, Theorem] = {
             (("S3: trivial symmetry group (unique canonical form)", "verify.canonical_form.check_trivial_symmetry"),),
             (_EQ, "verify.affine_levels.check_identity"),
             (),
-            "proofs_notes/T4_S3.md", Sizes(), trials.trial_t4_s3,
+            "proofs_notes/T4_S3.md", t4.SIZES, t4.trial_t4_s3,
         ),
         Theorem(
             "T5", "noise: identifiability carries over",
@@ -149,7 +151,7 @@ REGISTRY: dict[str, Theorem] = {
             (("f injective", f"{_INJ}.check_injective"),),
             (_SAME_LAW, "verify.deconvolution.check_deconvolution", _EQ, "verify.two_sample.check_same_distribution"),
             (),
-            "proofs_notes/T5.md", Sizes(), trials.trial_t5,
+            "proofs_notes/T5.md", t5.SIZES, t5.trial_t5,
         ),
     ]
 }
@@ -160,6 +162,8 @@ _ALIASES = {"T1P": "T1'", "T1PRIME": "T1'"}
 
 def get(theorem_id: str) -> Theorem:
     """The registered result with this id (case-insensitive; "T1p" also names T1')."""
+    if not isinstance(theorem_id, str):
+        raise ValueError(f"theorem: expected an id such as 'T2', got {theorem_id!r}")
     key = theorem_id.strip().upper()
     key = _ALIASES.get(key, key)
     for tid, theorem in REGISTRY.items():

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import torch
 
-from models._validation import as_tensor, check_positive_int, make_generator
+from models.validation import check_generator, check_int, check_tensor
 
 from .check_result import CheckResult
-
-ALPHA = 0.01
+from .tolerances import ALPHA
 
 
 def energy_distance(x, y) -> float:
@@ -40,8 +39,8 @@ def _energies(distances: torch.Tensor, membership: torch.Tensor) -> torch.Tensor
 
 
 def _samples(x, y) -> tuple[torch.Tensor, torch.Tensor]:
-    x = as_tensor(x, "x", dtype=torch.float64, device=x.device if isinstance(x, torch.Tensor) else "cpu", ndim=2)
-    y = as_tensor(y, "y", dtype=torch.float64, device=x.device, ndim=2)
+    x = check_tensor(x, "x", dtype=torch.float64, device=x.device if isinstance(x, torch.Tensor) else "cpu", ndim=2)
+    y = check_tensor(y, "y", dtype=torch.float64, device=x.device, ndim=2)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"y: expected points of dimension {x.shape[1]} to match x, got {y.shape[1]}")
     if min(len(x), len(y)) < 2:
@@ -59,10 +58,10 @@ def check_same_distribution(x, y, *, alpha: float = ALPHA, n_permutations: int =
     x, y = _samples(x, y)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha: expected a level in (0, 1), got {alpha!r}")
-    check_positive_int(n_permutations, "n_permutations")
+    check_int(n_permutations, "n_permutations")
     if 1.0 / (1 + n_permutations) >= alpha:
         raise ValueError(f"n_permutations: {n_permutations} permutations cannot give a p-value below alpha={alpha}")
-    gen = make_generator(generator)
+    gen = check_generator(generator)
     pooled = torch.cat([x, y])
     total, n_x = pooled.shape[0], x.shape[0]
     # Column 0 is the observed split; the others are random relabellings of the pooled sample.
@@ -77,4 +76,5 @@ def check_same_distribution(x, y, *, alpha: float = ALPHA, n_permutations: int =
     # A rejection's evidence is the observed statistic against its permutation distribution.
     witness = None if holds else {"energy_distance": observed, "p_value": p_value,
                                   "largest_permuted_energy": float(energies[1:].max())}
-    return CheckResult("same_distribution", holds, p_value, alpha, witness=witness, details=details)
+    return CheckResult("same_distribution", holds, p_value, alpha, ">=", witness, domain=f"{len(x)} + {len(y)} samples",
+                       method=f"energy-distance permutation test at level {alpha:g} (statistical)", details=details)

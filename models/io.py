@@ -1,4 +1,4 @@
-"""Reading a user's saved decoder and prior, and the verdicts ``python -m verify check`` prints."""
+"""Reading a user's saved decoder and prior from files."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 
 import torch
 
-from models import GaussianMixture, LeakyReLUNetwork
+from .gaussian_mixture import GaussianMixture
+from .leaky_relu_network import LeakyReLUNetwork
+from .validation import DTYPE, check_int
 
-from .check_result import CheckResult
-
-DEFAULT_BOX = 3.0
+__all__ = ["load_decoder", "load_prior"]
 
 
 def load_decoder(path, *, negative_slope: float | None = None, allow_pickle: bool = False) -> LeakyReLUNetwork:
@@ -79,13 +79,14 @@ def _layers_from_state_dict(state: dict):
         bias = entry.get("bias")
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"decoder: {name}.bias has shape {tuple(bias.shape)}, expected ({weight.shape[0]},)")
-        weights.append(weight.to(torch.float64))
-        biases.append(torch.zeros(weight.shape[0], dtype=torch.float64) if bias is None else bias.to(torch.float64))
+        weights.append(weight.to(DTYPE))
+        biases.append(torch.zeros(weight.shape[0], dtype=DTYPE) if bias is None else bias.to(DTYPE))
     return weights, biases
 
 
-def load_prior(path, decoder: LeakyReLUNetwork) -> GaussianMixture:
-    """A prior from JSON ``{"weights": [...], "means": [[...]], "covariances": [[[...]]]}``."""
+def load_prior(path, *, latent_dim: int | None = None) -> GaussianMixture:
+    """A prior from JSON ``{"weights": [...], "means": [[...]], "covariances": [[[...]]]}``, of
+    dimension ``latent_dim`` when given."""
     path = Path(path)
     try:
         spec = json.loads(path.read_text())
@@ -94,43 +95,8 @@ def load_prior(path, decoder: LeakyReLUNetwork) -> GaussianMixture:
     if not isinstance(spec, dict) or set(spec) - {"weights", "means", "covariances"} or len(spec) != 3:
         raise ValueError("--prior: expected a JSON object with exactly the keys weights, means, covariances")
     prior = GaussianMixture(spec["weights"], spec["means"], spec["covariances"])
-    if prior.dim != decoder.in_dim:
-        raise ValueError(f"--prior: dimension {prior.dim} does not match the decoder's input dimension {decoder.in_dim}")
+    if latent_dim is not None and prior.dim != check_int(latent_dim, "latent_dim"):
+        raise ValueError(f"--prior: dimension {prior.dim} does not match the decoder's input dimension {latent_dim}")
     return prior
 
 
-def default_box(prior: GaussianMixture | None) -> float:
-    """A cube that holds the prior's mass: 4 standard deviations around the means, or 3."""
-    if prior is None:
-        return DEFAULT_BOX
-    spread = torch.sqrt(torch.diagonal(prior.covariances, dim1=-2, dim2=-1)).max()
-    return float(prior.means.abs().max() + 4 * spread)
-
-
-def analyse_decoder(decoder: LeakyReLUNetwork, prior: GaussianMixture | None = None, *, box: float | None = None) -> list[CheckResult]:
-    """Piecewise affine?  Injective?  Weakly injective?  How many linear regions in the box?"""
-    from models.regions import count_linear_regions
-
-    from .injectivity import REGIONS_MAX_DIM, check_injective, check_weakly_injective
-
-    box = default_box(prior) if box is None else float(box)
-    if not box > 0:
-        raise ValueError(f"--box: expected a positive half-width, got {box}")
-    # Not a numerical check: the loader accepts only Linear and (leaky) ReLU layers, which are piecewise affine.
-    results = [CheckResult("piecewise_affine", True, details={"summary": f"by construction: Linear + (leaky) ReLU layers, widths {decoder.widths}"})]
-    exact = decoder.in_dim <= REGIONS_MAX_DIM
-    injective = check_injective(decoder, box=box if exact else None)
-    scope = f"box [-{box:g}, {box:g}]^{decoder.in_dim}" if exact else "R^m"
-    conclusive = injective.details.get("conclusive", True)
-    results.append(_summarised(injective, f"method {injective.details.get('method', '?')}, on {scope}"
-                                          + ("" if conclusive else "; inconclusive (only a sufficient criterion applied)")))
-    if exact:
-        weak = check_weakly_injective(decoder, box=box)
-        results.append(_summarised(weak, f"box {box:g}"))
-        regions = count_linear_regions(decoder, box)
-        results.append(CheckResult("linear_regions", True, float(regions), details={"summary": f"{regions} regions meet the box [-{box:g}, {box:g}]^{decoder.in_dim}"}))
-    return results
-
-
-def _summarised(result: CheckResult, summary: str) -> CheckResult:
-    return CheckResult(result.name, result.holds, result.statistic, result.tolerance, result.witness, {**result.details, "summary": summary})

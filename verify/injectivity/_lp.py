@@ -4,8 +4,7 @@ A *piece* is a polyhedron {G z <= g} on which f(z) = A z + c. Programs run in
 scaled variables u = z / rho (rho: the length scale of the domain), with
 output rows divided by the output scale ``out``, so that every slack and every
 residual is relative. Many independent small programs are solved as one
-block-diagonal program: the blocks share no variable, so optimising the sum of
-their objectives optimises each block.
+block-diagonal program (``models.solver.solve_blocks``).
 """
 
 from __future__ import annotations
@@ -14,14 +13,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.optimize import linprog
 
-FEASIBILITY_RTOL = 1e-9
-"""Relative slack within which two pieces count as touching (phase 1 of the collision programs)."""
+from models.solver import TIGHT_OPTIONS, Block, solve_blocks
 
-# Tighter than HiGHS's default 1e-7, so that the solver's own slack stays below FEASIBILITY_RTOL's scale.
-_OPTIONS = {"primal_feasibility_tolerance": 1e-9, "dual_feasibility_tolerance": 1e-9}
+from ..tolerances import FEASIBILITY_RTOL
+
 # Pairs per block-diagonal program.
 PAIR_BATCH = 256
 
@@ -47,52 +43,6 @@ class Scales:
 
     rho: float
     out: float
-
-
-def solve(cost, **problem):
-    """``scipy.optimize.linprog`` with HiGHS.
-
-    HiGHS's presolve declares some degenerate, feasible programs infeasible or gives up on
-    them (with tight tolerances), so an "infeasible" or failed answer is checked by solving
-    again without presolve; a failure after that goes to the interior-point solver (the
-    simplex gives up on some programs with free unbounded variables).
-    """
-    result = linprog(cost, method="highs", options=_OPTIONS, **problem)
-    if result.status in (2, 4):
-        result = linprog(cost, method="highs", options={**_OPTIONS, "presolve": False}, **problem)
-    if result.status == 4:
-        result = linprog(cost, method="highs-ipm", options=_OPTIONS, **problem)
-    return result
-
-
-@dataclass
-class Block:
-    """One small program: minimise cost·x subject to A_ub x <= b_ub and lower <= x <= upper."""
-
-    cost: np.ndarray
-    A_ub: np.ndarray
-    b_ub: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-
-
-def solve_blocks(blocks: list[Block]) -> list[np.ndarray | None]:
-    """Optimal x of every block (None where a block is infeasible or fails), one program if possible."""
-    if not blocks:
-        return []
-    result = solve(
-        np.concatenate([b.cost for b in blocks]),
-        A_ub=sp.block_diag([b.A_ub for b in blocks], format="csr"),
-        b_ub=np.concatenate([b.b_ub for b in blocks]),
-        bounds=np.column_stack([np.concatenate([b.lower for b in blocks]), np.concatenate([b.upper for b in blocks])]),
-    )
-    if result.status == 0:
-        sizes = np.cumsum([0] + [b.cost.shape[0] for b in blocks])
-        return [result.x[a:b] for a, b in zip(sizes[:-1], sizes[1:])]
-    if len(blocks) == 1:
-        return [None]
-    # Some block is infeasible or troublesome: find it by solving the blocks one at a time.
-    return [solve_blocks([b])[0] for b in blocks]
 
 
 # ---------------------------------------------------------------------- collisions
@@ -195,7 +145,7 @@ def largest_collision(pairs, s: Scales, separation_tol: float, dirs: np.ndarray)
             continue
         out.touching += len(touching)
         # The slack of phase 1 plus room for the solver's own tolerance, so that phase 2 is feasible.
-        allowed = np.maximum(slack[touching], FEASIBILITY_RTOL) + 2 * _OPTIONS["primal_feasibility_tolerance"]
+        allowed = np.maximum(slack[touching], FEASIBILITY_RTOL) + 2 * TIGHT_OPTIONS["primal_feasibility_tolerance"]
         values, _ = pair_separations([batch[k] for k in touching], allowed, s, dirs)
         for row in np.flatnonzero(np.isneginf(values).any(axis=1)):
             values[row] = pair_separations([batch[touching[row]]], 10 * allowed[row:row + 1], s, dirs)[0][0]

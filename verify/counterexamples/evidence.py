@@ -13,24 +13,14 @@ from collections.abc import Callable
 import torch
 
 from models import GaussianMixture, LeakyReLUNetwork
+from models.validation import DTYPE
 
-from ._ce_maps import polygon_area, pushforward_density_1d
-from .check_result import CheckResult
-from .equivalence import fit_affine
-from .two_sample import check_same_distribution
-
-DTYPE = torch.float64
-# Log densities computed two ways agree to rounding (a few ulps of terms of size ~10).
-LOG_DENSITY_ATOL = 1e-9
-# A map preserves a law when the change-of-variables identity holds to this (log scale),
-# and round trips return to the start to this relative error.
-PRESERVE_ATOL = 1e-9
-# Exact geometric identities (determinants, vertices, areas) in float64.
-GEOMETRY_ATOL = 1e-12
-# An affine relation between latents fits to rounding (~1e-15); "not affine" means far above this.
-AFFINE_FIT_RTOL = 1e-6
-# Decoders that agree agree to rounding, relative to ‖x‖ + 1.
-DECODER_RTOL = 1e-12
+from ..affine_fit import fit_affine
+from ..check_result import CheckResult
+from ..injectivity import check_injective, check_weakly_injective
+from ..tolerances import EXACT_MAP_RTOL, GEOMETRY_ATOL, GRID_LOG_DENSITY_ATOL, NOT_AFFINE_RTOL, PRESERVE_ATOL
+from ..two_sample import check_same_distribution
+from .maps import QUAD_VERTICES, SQUARE_VERTICES, polygon_area, pushforward_density_1d
 
 
 def grid_2d(low: float, high: float, k: int) -> torch.Tensor:
@@ -43,16 +33,12 @@ def grid_2d(low: float, high: float, k: int) -> torch.Tensor:
 def embedding_injective(network: LeakyReLUNetwork) -> CheckResult:
     """The embedding g is injective: every slope > 0 and every layer of full column rank (THEORY.md's
     sufficient criterion), so g# is injective on laws and latents keep their relation."""
-    from .injectivity import check_injective
-
     result = check_injective(network, method="rank")
     return dataclasses.replace(result, name="embedding_injective")
 
 
 def weak_injectivity(network: LeakyReLUNetwork) -> CheckResult:
     """``verify.injectivity.check_weakly_injective`` on the decoder."""
-    from .injectivity import check_weakly_injective
-
     return check_weakly_injective(network)
 
 
@@ -65,13 +51,13 @@ def same_density_1d(network: LeakyReLUNetwork, log_a: Callable, log_b: Callable,
     gap = (density_a.log() - density_b.log()).abs()
     worst = int(gap.argmax())
     statistic = float(gap[worst])
-    holds = statistic <= LOG_DENSITY_ATOL
+    holds = statistic <= GRID_LOG_DENSITY_ATOL
     finite = counts[torch.isfinite(counts)]
     details = {"method": "exact pushforward density on a grid of the image", "n_points": x.shape[0],
                "preimages_min": float(finite.min()) if len(finite) else math.nan,
                "preimages_max": float(finite.max()) if len(finite) else math.nan,
                "density_range": (float(density_a.min()), float(density_a.max()))}
-    return CheckResult("same_law:density", holds, statistic, LOG_DENSITY_ATOL, witness=None if holds else x[worst], details=details)
+    return CheckResult("same_law:density", holds, statistic, GRID_LOG_DENSITY_ATOL, passes_when="<=", domain=f"{x.shape[0]} grid points of the image", method="exact 1-D pushforward densities", witness=None if holds else x[worst], details=details)
 
 
 def linear_pushforward_log_density(prior: GaussianMixture, projection: LeakyReLUNetwork) -> Callable:
@@ -108,7 +94,7 @@ def two_sample(counterexample, n: int, seed: int) -> CheckResult:
 def different_components(j_a: int, j_b: int) -> CheckResult:
     """No invertible affine h has h#P = P' when J != J': h maps components to distinct components (Lemma A)."""
     holds = j_a != j_b
-    return CheckResult("no_affine_relation:components", holds, float(abs(j_a - j_b)), 0.0,
+    return CheckResult("no_affine_relation:components", holds, float(abs(j_a - j_b)), 0.0, passes_when=">", domain="the two priors", method="counting components (Lemma A)",
                        witness={"J": j_a, "J'": j_b},
                        details={"reason": "an invertible affine map sends a J-component mixture to a J-component mixture"})
 
@@ -138,17 +124,17 @@ def prior_preserved(phi: Callable, phi_inverse: Callable, log_source: Callable, 
     details = {"method": f"change of variables on a grid for {label}", "n_points": grid.shape[0],
                "density_gap": float(density_gap.max()), "round_trip_error": float(round_trip.max()),
                "log_abs_det_range": (float(log_det.min()), float(log_det.max()))}
-    return CheckResult("same_law:prior_preserved", holds, statistic, PRESERVE_ATOL, witness=None if holds else grid[worst], details=details)
+    return CheckResult("same_law:prior_preserved", holds, statistic, PRESERVE_ATOL, passes_when="<=", domain=f"{grid.shape[0]} grid points", method=f"change of variables for {label}", witness=None if holds else grid[worst], details=details)
 
 
 def latents_not_affine(z_from: torch.Tensor, z_to: torch.Tensor, relation: str) -> CheckResult:
     """The only relation between the latents (``relation``) is far from affine: the least-squares
-    affine fit leaves a relative residual above ``AFFINE_FIT_RTOL``."""
+    affine fit leaves a relative residual above ``NOT_AFFINE_RTOL``."""
     fit = fit_affine(z_from, z_to)
     residual = (z_to - fit.map(z_from)).norm(dim=1)
-    holds = fit.relative_residual > AFFINE_FIT_RTOL
+    holds = fit.relative_residual > NOT_AFFINE_RTOL
     witness = {"affine_fit": fit.map, "worst_point": z_from[int(residual.argmax())], "worst_residual": float(residual.max())}
-    return CheckResult("no_affine_relation:latents", holds, fit.relative_residual, AFFINE_FIT_RTOL, witness=witness,
+    return CheckResult("no_affine_relation:latents", holds, fit.relative_residual, NOT_AFFINE_RTOL, passes_when=">", domain=f"{z_from.shape[0]} latent pairs", method="least-squares affine fit", witness=witness,
                        details={"relation": relation, "r2": fit.r2, "n": z_from.shape[0]})
 
 
@@ -156,8 +142,6 @@ def area_preserving_bijection(phi: LeakyReLUNetwork, matrix: torch.Tensor) -> Ch
     """CE3: φ is affine with determinant 1 on both triangles of the square, maps the square's vertices
     to Q's, and keeps each triangle's orientation with the two images on opposite sides of the
     diagonal: so φ is a bijection of the square onto Q that preserves area, and φ#U(square) = U(Q)."""
-    from ._ce_maps import QUAD_VERTICES, SQUARE_VERTICES
-
     inside = torch.tensor([[2.0 / 3.0, 1.0 / 3.0], [1.0 / 3.0, 2.0 / 3.0]], dtype=DTYPE)  # below, above the diagonal
     pieces, _ = phi.local_affine(inside)
     det_error = float((torch.linalg.det(pieces) - 1.0).abs().max())
@@ -172,7 +156,7 @@ def area_preserving_bijection(phi: LeakyReLUNetwork, matrix: torch.Tensor) -> Ch
     details = {"method": "exact: determinant 1 on each piece, vertices, orientation", "determinants": torch.linalg.det(pieces),
                "vertex_error": vertex_error, "area_Q": polygon_area(QUAD_VERTICES), "images_on_opposite_sides": opposite}
     witness = None if holds else {"determinants": torch.linalg.det(pieces), "pieces": pieces, "vertex_images": phi(SQUARE_VERTICES)}
-    return CheckResult("same_law:area_preserving_bijection", holds, statistic, GEOMETRY_ATOL, witness=witness, details=details)
+    return CheckResult("same_law:area_preserving_bijection", holds, statistic, GEOMETRY_ATOL, passes_when="<=", domain="the square and its image", method="exact: pieces, determinants, vertices", witness=witness, details=details)
 
 
 def not_a_parallelogram(vertices: torch.Tensor) -> CheckResult:
@@ -183,14 +167,14 @@ def not_a_parallelogram(vertices: torch.Tensor) -> CheckResult:
     turns = edges[:, 0] * torch.roll(edges, -1, 0)[:, 1] - edges[:, 1] * torch.roll(edges, -1, 0)[:, 0]
     convex = bool((turns > 0).all())
     holds = defect > GEOMETRY_ATOL and convex
-    return CheckResult("no_affine_relation:support", holds, defect, GEOMETRY_ATOL, witness={"vertices": vertices},
+    return CheckResult("no_affine_relation:support", holds, defect, GEOMETRY_ATOL, passes_when=">", domain="the support", method="exact: vertices of the support", witness={"vertices": vertices},
                        details={"reason": "affine images of the square are parallelograms", "convex": convex, "turns": turns})
 
 
 def decoder_mismatch_under_symmetries(decoder_a: Callable, decoder_b: Callable, grid: torch.Tensor) -> CheckResult:
     """CE4: the affine h with h#N(0, 1) = N(0, 1) are h = ±id; for each, f(z) != f'(h(z)) somewhere.
 
-    Holds iff the smaller of the two largest mismatches exceeds ``DECODER_RTOL`` (relative to ‖f(z)‖ + 1).
+    Holds iff the smaller of the two largest mismatches exceeds ``EXACT_MAP_RTOL`` (relative to ‖f(z)‖ + 1).
     """
     x_a = decoder_a(grid)
     scale = x_a.norm(dim=1) + 1.0
@@ -200,8 +184,8 @@ def decoder_mismatch_under_symmetries(decoder_a: Callable, decoder_b: Callable, 
         i = int(error.argmax())
         worst["h = id" if sign > 0 else "h = −id"] = {"z": grid[i], "relative_mismatch": float(error[i])}
     statistic = min(v["relative_mismatch"] for v in worst.values())
-    holds = statistic > DECODER_RTOL
-    return CheckResult("no_affine_relation:decoder", holds, statistic, DECODER_RTOL, witness=worst,
+    holds = statistic > EXACT_MAP_RTOL
+    return CheckResult("no_affine_relation:decoder", holds, statistic, EXACT_MAP_RTOL, passes_when=">", domain=f"{grid.shape[0]} grid points", method="every affine symmetry of the prior (h = ±id)", witness=worst,
                        details={"reason": "h#N(0, 1) = N(0, 1) forces h = ±id; f = f' ∘ h fails for both"})
 
 
@@ -211,7 +195,7 @@ def decoders_agree(decoder_a: Callable, decoder_b: Callable, support: torch.Tens
     error = (x_a - x_b).norm(dim=1) / (x_a.norm(dim=1) + 1.0)
     worst = int(error.argmax())
     statistic = float(error[worst])
-    holds = statistic <= DECODER_RTOL
-    return CheckResult("same_law:decoders_agree_on_support", holds, statistic, DECODER_RTOL,
+    holds = statistic <= EXACT_MAP_RTOL
+    return CheckResult("same_law:decoders_agree_on_support", holds, statistic, EXACT_MAP_RTOL, passes_when="<=", domain=f"{support.shape[0]} points of the support", method="pointwise",
                        witness=None if holds else support[worst], details={"method": "f = f' pointwise on a grid of the support",
                                                                            "n_points": support.shape[0]})

@@ -1,4 +1,4 @@
-"""Checks of the assumptions that the counterexamples drop (THEORY.md, CE1–CE5).
+"""Checks of the assumptions that the counterexamples drop (``docs/theory.md``, CE1–CE5).
 
 Each returns a ``CheckResult`` that holds when the assumption holds, and carries a
 witness when it fails; ``dropped`` turns a failing one into the evidence a
@@ -12,18 +12,11 @@ from collections.abc import Callable
 
 import torch
 
-from models._validation import as_tensor, check_nonnegative_float, check_positive_int, make_generator
+from models.regions import EXACT_MAX_DIM, linear_regions
+from models.validation import DTYPE, check_generator, check_int, check_real, check_tensor
 
-from .check_result import CheckResult
-
-DTYPE = torch.float64
-# Second differences of an affine map cancel to a few ulps of the values involved; 1e-12 leaves
-# a margin of 1000 over float64 rounding and sits far below h² times any curvature at h >= 1e-5.
-AFFINE_RTOL = 1e-12
-# A jump is a change larger than this fraction of the function's scale over an interval
-# as narrow as float64 allows (a Lipschitz map changes by about L · 1e-16 · |z| there).
-JUMP_RTOL = 1e-8
-RANK_RTOL = 1e-10
+from ..check_result import CheckResult
+from ..tolerances import JUMP_RTOL, LOCAL_RANK_RTOL, SECOND_DIFFERENCE_RTOL
 
 
 def dropped(assumption: str, check: CheckResult) -> CheckResult:
@@ -32,12 +25,14 @@ def dropped(assumption: str, check: CheckResult) -> CheckResult:
     The statistic, tolerance and witness are the failing check's; its name and details
     are kept under ``details``.
     """
-    return CheckResult(f"dropped:{assumption}", not check.holds, check.statistic, check.tolerance, witness=check.witness,
-                       details={"check": check.name, "check_holds": bool(check.holds), **check.details})
+    holds = None if check.holds is None else not check.holds
+    return CheckResult(f"dropped:{assumption}", holds, check.statistic, check.tolerance, None, check.witness,
+                       verified=check.verified, domain=check.domain, method=f"the check {check.name} ({check.method})",
+                       details={"check": check.name, "check_verdict": check.verdict, **check.details})
 
 
 def _as_points(value, name: str, dim: int | None = None) -> torch.Tensor:
-    points = as_tensor(value, name, dtype=DTYPE, device=torch.device("cpu"), ndim=2)
+    points = check_tensor(value, name, dtype=DTYPE, device=torch.device("cpu"), ndim=2)
     if dim is not None and points.shape[1] != dim:
         raise ValueError(f"{name}: expected points of dimension {dim}, got shape {tuple(points.shape)}")
     if points.shape[0] == 0:
@@ -45,7 +40,7 @@ def _as_points(value, name: str, dim: int | None = None) -> torch.Tensor:
     return points
 
 
-def check_piecewise_affine(fn: Callable, points, *, h_max: float = 0.1, n_scales: int = 14, rtol: float = AFFINE_RTOL,
+def check_piecewise_affine(fn: Callable, points, *, h_max: float = 0.1, n_scales: int = 14, rtol: float = SECOND_DIFFERENCE_RTOL,
                            generator=0) -> CheckResult:
     """Is ``fn`` affine near each of ``points`` (as a piecewise-affine map is, away from its kinks)?
 
@@ -78,9 +73,9 @@ def check_piecewise_affine(fn: Callable, points, *, h_max: float = 0.1, n_scales
     z = _as_points(points, "points")
     if not (isinstance(h_max, (int, float)) and h_max > 0 and math.isfinite(h_max)):
         raise ValueError(f"h_max: expected a positive number, got {h_max!r}")
-    check_positive_int(n_scales, "n_scales")
-    rtol = check_nonnegative_float(rtol, "rtol")
-    gen = make_generator(generator)
+    check_int(n_scales, "n_scales")
+    rtol = check_real(rtol, "rtol", low=0.0)
+    gen = check_generator(generator)
     v = torch.randn(z.shape, generator=gen, dtype=DTYPE)
     v = v / v.norm(dim=1, keepdim=True)
     centre = fn(z)
@@ -105,7 +100,9 @@ def check_piecewise_affine(fn: Callable, points, *, h_max: float = 0.1, n_scales
         second = torch.stack(differences, dim=1)[worst]
         witness = {"z": z[worst], "direction": v[worst], "steps": steps, "second_difference": second,
                    "second_difference_over_h2": second / steps.square()}
-    return CheckResult("piecewise_affine", holds, statistic, 1.0, witness=witness, details=details)
+    # Affine near every point seen is not affine near every point: only curvature is conclusive.
+    return CheckResult("piecewise_affine", None if holds else False, statistic, 1.0, "<=", witness, domain=f"{z.shape[0]} points",
+                       method="sampled: second differences along a random direction at each point", details=details)
 
 
 def check_continuous(fn: Callable, start, end, *, n_grid: int = 256, n_candidates: int = 3, rtol: float = JUMP_RTOL) -> CheckResult:
@@ -124,15 +121,15 @@ def check_continuous(fn: Callable, start, end, *, n_grid: int = 256, n_candidate
         ``witness`` when it fails: the location of the jump, the values on both sides and
         its size.
     """
-    a = as_tensor(start, "start", dtype=DTYPE, device=torch.device("cpu"), ndim=1)
-    b = as_tensor(end, "end", dtype=DTYPE, device=torch.device("cpu"), ndim=1)
+    a = check_tensor(start, "start", dtype=DTYPE, device=torch.device("cpu"), ndim=1)
+    b = check_tensor(end, "end", dtype=DTYPE, device=torch.device("cpu"), ndim=1)
     if a.shape != b.shape:
         raise ValueError(f"end: expected shape {tuple(a.shape)} to match start, got {tuple(b.shape)}")
     if bool((a == b).all()):
         raise ValueError("end: expected a point different from start")
-    check_positive_int(n_grid, "n_grid", minimum=2)
-    check_positive_int(n_candidates, "n_candidates")
-    rtol = check_nonnegative_float(rtol, "rtol")
+    check_int(n_grid, "n_grid", minimum=2)
+    check_int(n_candidates, "n_candidates")
+    rtol = check_real(rtol, "rtol", low=0.0)
 
     def at(s: torch.Tensor) -> torch.Tensor:
         return fn(a + s.unsqueeze(1) * (b - a))
@@ -162,8 +159,10 @@ def check_continuous(fn: Callable, start, end, *, n_grid: int = 256, n_candidate
     holds = size <= tolerance
     witness = None if holds else {"z": a + 0.5 * (lo + hi) * (b - a), "left": left, "right": right, "jump": size,
                                   "interval_width": float((hi - lo) * (b - a).norm())}
-    return CheckResult("continuous", holds, size, tolerance, witness=witness,
-                       details={"n_grid": n_grid, "n_candidates": n_candidates, "rtol": rtol})
+    # No jump found along one segment says nothing of the rest: only a jump is conclusive.
+    return CheckResult("continuous", None if holds else False, size, tolerance, "<=", witness, domain="the segment start-end",
+                       method="sampled: the largest changes on a grid, bisected", details={"n_grid": n_grid, "n_candidates": n_candidates,
+                                                                                            "rtol": rtol})
 
 
 def check_full_support(log_density: Callable, points) -> CheckResult:
@@ -184,10 +183,12 @@ def check_full_support(log_density: Callable, points) -> CheckResult:
     fraction = float(zero.double().mean())
     holds = fraction == 0.0
     witness = None if holds else {"z": z[int(torch.nonzero(zero)[0])], "log_density": -math.inf}
-    return CheckResult("full_support", holds, fraction, 0.0, witness=witness, details={"n_points": z.shape[0]})
+    # Positive at the points seen is not positive everywhere: only a zero is conclusive.
+    return CheckResult("full_support", None if holds else False, fraction, 0.0, "<=", witness, domain=f"{z.shape[0]} points",
+                       method="the density at each point", details={"n_points": z.shape[0]})
 
 
-def check_nondegenerate_covariance(covariance, rtol: float = RANK_RTOL) -> CheckResult:
+def check_nondegenerate_covariance(covariance, rtol: float = LOCAL_RANK_RTOL) -> CheckResult:
     """Is ``covariance`` positive definite?  Smallest over largest eigenvalue against ``rtol``.
 
     Returns
@@ -196,27 +197,31 @@ def check_nondegenerate_covariance(covariance, rtol: float = RANK_RTOL) -> Check
         ``statistic``: λ_min / λ_max; holds iff > ``rtol``. ``witness`` when it fails: a
         unit direction of (near) zero variance, and the eigenvalues.
     """
-    cov = as_tensor(covariance, "covariance", dtype=DTYPE, device=torch.device("cpu"), ndim=2)
+    cov = check_tensor(covariance, "covariance", dtype=DTYPE, device=torch.device("cpu"), ndim=2)
     if cov.shape[0] != cov.shape[1] or cov.shape[0] == 0:
         raise ValueError(f"covariance: expected a square matrix, got shape {tuple(cov.shape)}")
     asymmetry = float((cov - cov.T).abs().max())
     if asymmetry > 1e-10 * (float(cov.abs().max()) + 1e-300):
         raise ValueError(f"covariance: expected a symmetric matrix (asymmetry {asymmetry:.3g})")
-    rtol = check_nonnegative_float(rtol, "rtol")
+    rtol = check_real(rtol, "rtol", low=0.0)
     eigenvalues, vectors = torch.linalg.eigh(0.5 * (cov + cov.T))
     largest = float(eigenvalues[-1])
     ratio = float(eigenvalues[0]) / largest if largest > 0 else 0.0
     holds = ratio > rtol
     rank = int((eigenvalues > rtol * max(largest, 0.0)).sum()) if largest > 0 else 0
     witness = None if holds else {"direction": vectors[:, 0], "eigenvalues": eigenvalues}
-    return CheckResult("nondegenerate_covariance", holds, ratio, rtol, witness=witness, details={"rank": rank, "dim": cov.shape[0]})
+    return CheckResult("nondegenerate_covariance", holds, ratio, rtol, ">", witness, domain="the covariance",
+                       method="closed form: eigenvalues", details={"rank": rank, "dim": cov.shape[0]})
 
 
-def check_full_rank_somewhere(network, points, rtol: float = RANK_RTOL) -> CheckResult:
-    """Condition (ii) of weak injectivity for piecewise-affine f (THEORY.md): some piece met has rank A_i = m.
+def check_full_rank_somewhere(network, points, rtol: float = LOCAL_RANK_RTOL) -> CheckResult:
+    """Condition (ii) of weak injectivity for piecewise-affine f: some piece has rank A_i = m.
 
     The local matrices at ``points`` (exact, from the activation pattern) are tested for
-    rank m; numerical rank counts singular values above rtol · σ_max.
+    rank m; numerical rank counts singular values above rtol · σ_max. A full-rank point
+    decides "holds". Otherwise the verdict is exact only when every piece is seen: an
+    affine network (one piece), or, for m <= ``models.regions.EXACT_MAX_DIM``, the
+    linear regions of R^m; else it is unknown.
 
     Returns
     -------
@@ -231,6 +236,21 @@ def check_full_rank_somewhere(network, points, rtol: float = RANK_RTOL) -> Check
     ranks = (singular > rtol * top).sum(dim=1)
     best = int(ranks.max())
     m = network.in_dim
-    holds = best == m
-    witness = {"z": z[int(ranks.argmax())]} if holds else {"z": z[0], "local_matrix": a[0], "singular_values": singular[0]}
-    return CheckResult("full_rank_piece", holds, float(best), float(m), witness=witness, details={"n_points": z.shape[0], "rtol": rtol})
+    details = {"n_points": z.shape[0], "rtol": rtol}
+    if best == m:
+        return CheckResult("full_rank_piece", True, float(best), float(m), ">=", {"z": z[int(ranks.argmax())]},
+                           domain=f"R^{m}", method="a point whose local matrix has rank m", details=details)
+    witness = {"z": z[0], "local_matrix": a[0], "singular_values": singular[0]}
+    if network.depth == 1:
+        return CheckResult("full_rank_piece", False, float(best), float(m), ">=", witness, domain=f"R^{m}",
+                           method="exact: an affine map has one piece", details=details)
+    if m > EXACT_MAX_DIM:
+        return CheckResult("full_rank_piece", None, float(best), float(m), ">=", witness, domain=f"{z.shape[0]} points",
+                           method="sampled: local matrices at the points", details=details)
+    pieces = linear_regions(network.to("cpu", DTYPE), None)
+    values = torch.linalg.svdvals(torch.stack([r.A for r in pieces]))
+    region_ranks = (values > rtol * values[:, :1].clamp_min(torch.finfo(DTYPE).tiny)).sum(dim=1)
+    best = max(best, int(region_ranks.max()))
+    return CheckResult("full_rank_piece", best == m, float(best), float(m), ">=", None if best == m else witness, domain=f"R^{m}",
+                       method=f"exact: the rank of every one of the {len(pieces)} linear regions of R^{m}",
+                       details={**details, "regions": len(pieces)})

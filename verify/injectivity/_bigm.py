@@ -22,9 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
 
-from . import _lp
+from models.solver import Block, solve_blocks, solve_milp
 
 
 @dataclass
@@ -175,13 +174,9 @@ def maximise_separation(builder: _Builder, z1, z2, direction: np.ndarray, time_l
     options = {"mip_rel_gap": 1e-9}
     if time_limit is not None:
         options["time_limit"] = float(time_limit)
-    problem = dict(integrality=np.array(builder.integer), bounds=Bounds(np.array(builder.lb), np.array(builder.ub)),
-                   constraints=LinearConstraint(builder.matrix(), np.array(builder.lo), np.array(builder.hi)))
     start = time.perf_counter()
-    result = milp(cost, options=options, **problem)
-    if result.status == 4:
-        # HiGHS's presolve can fail on degenerate programs (e.g. duplicated units); solve without it.
-        result = milp(cost, options={**options, "presolve": False}, **problem)
+    result = solve_milp(cost, integrality=builder.integer, lower=builder.lb, upper=builder.ub, matrix=builder.matrix(),
+                        row_lower=builder.lo, row_upper=builder.hi, options=options)
     seconds = time.perf_counter() - start
     if result.x is None:
         return MilpOutcome(-math.inf if result.status == 2 else math.nan, None, None, None, result.status, seconds)
@@ -211,7 +206,7 @@ def relaxation_bounds(layers: Layers, low: np.ndarray, high: np.ndarray) -> list
                 cost = np.zeros(A.shape[1])
                 cost[y] = sign * W[j]
                 blocks.append(_range_block(A, lo, hi, lb, ub, cost))
-        solutions = _lp.solve_blocks(blocks)
+        solutions = solve_blocks(blocks)
         l_old, u_old = bounds[l_index]
         l_new, u_new = l_old.copy(), u_old.copy()
         for j in range(W.shape[0]):
@@ -224,9 +219,9 @@ def relaxation_bounds(layers: Layers, low: np.ndarray, high: np.ndarray) -> list
     return bounds
 
 
-def _range_block(A, lo, hi, lb, ub, cost) -> _lp.Block:
+def _range_block(A, lo, hi, lb, ub, cost) -> Block:
     """lo <= A x <= hi written as A_ub x <= b_ub (equalities as two rows)."""
     finite_hi, finite_lo = np.isfinite(hi), np.isfinite(lo)
     A_ub = sp.vstack([A[finite_hi], -A[finite_lo]]).toarray()
     b_ub = np.concatenate([hi[finite_hi], -lo[finite_lo]])
-    return _lp.Block(cost, A_ub, b_ub, lb, ub)
+    return Block(cost, A_ub, b_ub, lb, ub)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.regions import chebyshev_center
+from models.solver import chebyshev_center
 
 from ._lp import Piece
 

@@ -12,9 +12,7 @@ from typing import Any
 import torch
 
 from models import GaussianMixture, LeakyReLUNetwork
-from models._validation import as_points, check_positive_int, make_generator
-
-DTYPE = torch.float64
+from models.validation import DTYPE, check_generator, check_int, check_points
 
 
 # --------------------------------------------------------------------------- sampled models
@@ -47,8 +45,8 @@ class SampledModel:
             raise ValueError(f"decoder: expected a callable z -> x, got {type(decoder).__name__}")
         self._prior = prior
         self._decoder = decoder
-        self._latent_dim = check_positive_int(latent_dim, "latent_dim")
-        self._observed_dim = check_positive_int(observed_dim, "observed_dim")
+        self._latent_dim = check_int(latent_dim, "latent_dim")
+        self._observed_dim = check_int(observed_dim, "observed_dim")
         self._description = str(description)
         self._latent_log_prob = latent_log_prob if latent_log_prob is not None else (
             prior.log_prob if isinstance(prior, GaussianMixture) else None)
@@ -77,12 +75,12 @@ class SampledModel:
         """Log density of the prior at z (N, m); ``ValueError`` if the prior has none."""
         if self._latent_log_prob is None:
             raise ValueError("z: this model's prior has no density (it is degenerate)")
-        points, _ = as_points(z, "z", self._latent_dim, dtype=DTYPE, device=torch.device("cpu"))
+        points, _ = check_points(z, "z", self._latent_dim, dtype=DTYPE, device=torch.device("cpu"))
         return self._latent_log_prob(points)
 
     def sample_latent(self, n: int, generator=None) -> torch.Tensor:
-        check_positive_int(n, "n", minimum=0)
-        generator = make_generator(generator)
+        check_int(n, "n", minimum=0)
+        generator = check_generator(generator)
         if isinstance(self._prior, GaussianMixture):
             return self._prior.sample(n, generator)
         return self._prior(n, generator)

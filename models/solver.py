@@ -1,0 +1,142 @@
+"""The one wrapper around the HiGHS solver (through scipy) for every linear and mixed-integer program.
+
+Linear regions (``models.regions``), the collision and preimage programs of the
+injectivity checks and their mixed-integer programs all solve through here, so
+that retries, options and batching are decided once:
+
+* HiGHS's presolve declares some degenerate but feasible programs infeasible, or
+  gives up on them, so an "infeasible" or failed answer is checked by solving again
+  without presolve; a failure after that goes to the interior-point solver (the
+  simplex gives up on some programs with free unbounded variables).
+* Many small independent programs are solved as one block-diagonal program
+  (:func:`solve_blocks`): the blocks share no variable, so optimising the sum of
+  their objectives optimises each block.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, milp
+
+__all__ = ["Block", "chebyshev_center", "chebyshev_centers", "solve_blocks", "solve_lp", "solve_milp",
+           "TIGHT_OPTIONS"]
+
+TIGHT_OPTIONS = {"primal_feasibility_tolerance": 1e-9, "dual_feasibility_tolerance": 1e-9}
+"""Tighter than HiGHS's default 1e-7, so that the solver's own slack stays below the scale of the
+relative feasibility tolerances of the collision programs (1e-9)."""
+
+# Blocks per batched Chebyshev program: large enough to amortise the solver call,
+# small enough that one slow block does not hold up the rest.
+CHEBYSHEV_BATCH = 256
+
+# scipy's linprog status codes.
+OPTIMAL, ITERATION_LIMIT, INFEASIBLE, UNBOUNDED, NUMERICAL = 0, 1, 2, 3, 4
+
+
+def solve_lp(cost, *, options: dict | None = None, **problem) -> OptimizeResult:
+    """``scipy.optimize.linprog`` by HiGHS, with the retries of the module docstring.
+
+    ``problem`` takes linprog's keywords (``A_ub``, ``b_ub``, ``A_eq``, ``b_eq``, ``bounds``).
+    """
+    options = dict(options or {})
+    result = linprog(cost, method="highs", options=options, **problem)
+    if result.status in (INFEASIBLE, NUMERICAL):
+        result = linprog(cost, method="highs", options={**options, "presolve": False}, **problem)
+    if result.status == NUMERICAL:
+        result = linprog(cost, method="highs-ipm", options=options, **problem)
+    return result
+
+
+def solve_milp(cost, *, integrality, lower, upper, matrix, row_lower, row_upper, options: dict | None = None) -> OptimizeResult:
+    """``scipy.optimize.milp`` by HiGHS: min cost·x subject to row_lower <= matrix x <= row_upper,
+    lower <= x <= upper, x_i integer where ``integrality[i]``; solved again without presolve if
+    presolve fails (it does on some degenerate programs, e.g. duplicated units)."""
+    problem = dict(integrality=np.asarray(integrality), bounds=Bounds(np.asarray(lower), np.asarray(upper)),
+                   constraints=LinearConstraint(matrix, np.asarray(row_lower), np.asarray(row_upper)))
+    options = dict(options or {})
+    result = milp(cost, options=options, **problem)
+    if result.status == NUMERICAL:
+        result = milp(cost, options={**options, "presolve": False}, **problem)
+    return result
+
+
+@dataclass
+class Block:
+    """One small program: minimise cost·x subject to A_ub x <= b_ub and lower <= x <= upper."""
+
+    cost: np.ndarray
+    A_ub: np.ndarray
+    b_ub: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def solve_blocks(blocks: list[Block], *, options: dict | None = TIGHT_OPTIONS) -> list[np.ndarray | None]:
+    """Optimal x of every block (None where a block is infeasible or fails), one program if possible."""
+    if not blocks:
+        return []
+    result = solve_lp(
+        np.concatenate([b.cost for b in blocks]),
+        A_ub=sp.block_diag([b.A_ub for b in blocks], format="csr"),
+        b_ub=np.concatenate([b.b_ub for b in blocks]),
+        bounds=np.column_stack([np.concatenate([b.lower for b in blocks]), np.concatenate([b.upper for b in blocks])]),
+        options=options,
+    )
+    if result.status == OPTIMAL:
+        sizes = np.cumsum([0] + [b.cost.shape[0] for b in blocks])
+        return [result.x[a:b] for a, b in zip(sizes[:-1], sizes[1:])]
+    if len(blocks) == 1:
+        return [None]
+    # Some block is infeasible or troublesome: find it by solving the blocks one at a time.
+    return [solve_blocks([b], options=options)[0] for b in blocks]
+
+
+def chebyshev_center(G, g, radius_cap: float | None = None) -> tuple[np.ndarray | None, float]:
+    """Largest ball in {z : G z <= g}: its centre (m,) and radius.
+
+    Returns (None, -inf) when the polyhedron is empty. ``radius_cap`` bounds the
+    radius, so that unbounded polyhedra have an answer.
+    """
+    G, g = np.asarray(G, dtype=np.float64), np.asarray(g, dtype=np.float64)
+    m = G.shape[1]
+    if G.shape[0] == 0:
+        return np.zeros(m), (math.inf if radius_cap is None else float(radius_cap))
+    norms = np.linalg.norm(G, axis=1)
+    cost = np.zeros(m + 1)
+    cost[-1] = -1.0
+    bounds = [(None, None)] * m + [(0.0, radius_cap)]
+    result = solve_lp(cost, A_ub=np.hstack([G, norms[:, None]]), b_ub=g, bounds=bounds)
+    if result.status == INFEASIBLE:
+        return None, -math.inf
+    if result.status == UNBOUNDED:
+        return np.zeros(m), math.inf
+    if result.status != OPTIMAL:
+        raise RuntimeError(f"Chebyshev program failed: {result.message}")
+    return result.x[:m], float(result.x[m])
+
+
+def chebyshev_centers(polytopes: list[tuple[np.ndarray, np.ndarray]], radius_cap: float) -> tuple[np.ndarray, np.ndarray]:
+    """Chebyshev centres (B, m) and radii (B,) of non-empty polytopes, one block-diagonal program per batch."""
+    m = polytopes[0][0].shape[1]
+    centres, radii = [], []
+    for start in range(0, len(polytopes), CHEBYSHEV_BATCH):
+        chunk = polytopes[start:start + CHEBYSHEV_BATCH]
+        blocks = [sp.csr_matrix(np.hstack([G, np.linalg.norm(G, axis=1)[:, None]])) for G, _ in chunk]
+        cost = np.tile(np.r_[np.zeros(m), -1.0], len(chunk))
+        bounds = np.tile(np.array([[-np.inf, np.inf]] * m + [[0.0, radius_cap]]), (len(chunk), 1))
+        result = solve_lp(cost, A_ub=sp.block_diag(blocks, format="csr"), b_ub=np.concatenate([g for _, g in chunk]), bounds=bounds)
+        if result.status != OPTIMAL:
+            # A block the batch cannot handle (numerically empty): fall back to one program each.
+            for G, g in chunk:
+                centre, radius = chebyshev_center(G, g, radius_cap)
+                centres.append(np.zeros(m) if centre is None else centre)
+                radii.append(radius)
+            continue
+        x = result.x.reshape(len(chunk), m + 1)
+        centres.extend(x[:, :m])
+        radii.extend(x[:, m])
+    return np.array(centres).reshape(-1, m), np.array(radii)

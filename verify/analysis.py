@@ -1,0 +1,44 @@
+"""The verdicts ``python -m verify check`` prints for a user's decoder."""
+
+from __future__ import annotations
+
+import torch
+
+from models import GaussianMixture, LeakyReLUNetwork
+from models.regions import EXACT_MAX_DIM, count_linear_regions
+from models.validation import check_instance, check_real
+
+from .check_result import CheckResult
+from .injectivity import check_injective, check_weakly_injective
+
+__all__ = ["DEFAULT_BOX", "analyse_decoder", "default_box"]
+
+DEFAULT_BOX = 3.0
+"""Half-width of the latent box checked when no prior says where the mass is."""
+
+
+def default_box(prior: GaussianMixture | None) -> float:
+    """A cube that holds the prior's mass: 4 standard deviations around the means, or ``DEFAULT_BOX``."""
+    if prior is None:
+        return DEFAULT_BOX
+    spread = torch.sqrt(torch.diagonal(prior.covariances, dim1=-2, dim2=-1)).max()
+    return float(prior.means.abs().max() + 4 * spread)
+
+
+def analyse_decoder(decoder: LeakyReLUNetwork, prior: GaussianMixture | None = None, *, box: float | None = None) -> list[CheckResult]:
+    """Piecewise affine?  Injective?  Weakly injective?  How many linear regions in the box?"""
+    check_instance(decoder, LeakyReLUNetwork, "decoder")
+    if prior is not None:
+        check_instance(prior, GaussianMixture, "prior")
+    box = default_box(prior) if box is None else check_real(box, "box", low=0.0, low_open=True)
+    # Not a numerical check: a LeakyReLUNetwork is made of affine layers and leaky ReLUs, which are piecewise affine.
+    results = [CheckResult("piecewise_affine", True, domain=f"R^{decoder.in_dim}",
+                           method=f"by construction: affine layers and (leaky) ReLUs, widths {decoder.widths}")]
+    exact = decoder.in_dim <= EXACT_MAX_DIM
+    results.append(check_injective(decoder, box=box if exact else None))
+    if exact:
+        results.append(check_weakly_injective(decoder, box=box))
+        regions = count_linear_regions(decoder, box)
+        results.append(CheckResult("linear_regions", True, float(regions), domain=f"box [-{box:g}, {box:g}]^{decoder.in_dim}",
+                                   method=f"exact enumeration: {regions} regions meet the box"))
+    return results

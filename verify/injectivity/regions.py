@@ -1,0 +1,37 @@
+"""``regions``: exact on the box (or on R^m), over the linear regions.
+
+A rank-deficient region collapses a chord (witness: its two ends); two regions R_i,
+R_j collide iff {(z, z') in R_i × R_j : A_i z + c_i = A_j z' + c_j} has a point with
+z != z'. Pairs are cleared first when their projected images are disjoint, or when
+the two affine pieces are transversal (range(A_i) meets range([A_i − A_j, c_i − c_j])
+only in 0, which forbids any collision; ``_pairs``). The remaining pairs get linear
+programs: does the image of one meet the other (phase 1), and if so, the largest
+w·(z − z') over a positive spanning set of m + 1 directions w (phase 2; a candidate
+is re-solved without slack before it counts).
+"""
+
+from __future__ import annotations
+
+import time
+
+from models.regions import linear_regions
+
+from ..check_result import CheckResult
+from ._shared import Options, base_details, candidate_pairs, pair_verdict, pieces_of, region_rank_witness
+from .tolerances import Tolerances
+
+NAME = "injective/regions"
+HOW = "exact: every pair of linear regions (transversality, then linear programs)"
+
+
+def decide(net, box, tol: Tolerances, options: Options | None = None, regions=None) -> CheckResult:
+    start = time.perf_counter()
+    regions = linear_regions(net, box) if regions is None else regions
+    pieces = pieces_of(regions)
+    details = {**base_details(net, box, tol, "regions"), "regions": len(regions)}
+    failed = region_rank_witness(net, regions, pieces, tol, NAME, details, box, HOW)
+    if failed is not None:
+        return failed
+    pairs, counts = candidate_pairs(regions, pieces, tol)
+    result = pair_verdict(net, regions, pieces, pairs, tol, NAME, {**details, **counts}, box, HOW)
+    return result.with_details(seconds=time.perf_counter() - start)

@@ -1,0 +1,173 @@
+"""Weak injectivity (conditions (i) and (ii), ``docs/theory.md``), decided region by region."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from models.regions import linear_regions
+from models.validation import DTYPE, check_box, check_generator, check_int
+
+from ..check_result import CheckResult
+from . import _cover, _lp
+from . import rank as rank_method
+from ._shared import base_details, image_boxes, least_singular, pieces_of
+from .tolerances import Tolerances, check_network, domain_name, tolerances
+
+NAME = "weakly_injective"
+
+
+def check_weakly_injective(network, *, box=None, max_candidates: int = 256, budget: int = 20000, generator=0) -> CheckResult:
+    """Conditions (i) and (ii) of weak injectivity, decided region by region.
+
+    (ii) holds iff some full-dimensional region has rank A_i = m. (i) holds iff some
+    z0 in the interior of a full-rank region has f⁻¹(f(z0)) = {z0}: candidates
+    (Chebyshev centres, then random points of full-rank regions, at most
+    ``max_candidates``) are certified by one program per other region giving the
+    distance from f(z0) to its image; if none is certified, the exact polyhedral
+    difference (at most ``budget`` programs) decides. On a box, f is restricted to
+    the box. A network that ``check_injective(method="rank")`` certifies is
+    injective, hence weakly injective, and is reported without enumeration.
+
+    Returns
+    -------
+    CheckResult
+        Holds: witness {z0, region, x0, delta} (every point of the image within
+        ∞-distance delta of x0 has exactly one preimage); ``statistic`` the margin
+        delta / out. Fails: witness names the failing condition and its evidence.
+        Unknown when the budget of the exact difference ran out.
+    """
+    net = check_network(network)
+    check_box(box, net.in_dim)
+    check_int(max_candidates, "max_candidates", minimum=1, maximum=10**7)
+    check_int(budget, "budget", minimum=1, maximum=10**9)
+    gen = check_generator(generator, allow_none=False)
+    tol = tolerances(net, box)
+    details = base_details(net, box, tol, "regions")
+    if rank_method.decide(net, box, tol).holds:
+        return _weak_from_rank(net, box, tol, details)
+    regions = linear_regions(net, box)
+    pieces = pieces_of(regions)
+    sigma = least_singular(pieces)
+    full_rank = sigma > tol.rank
+    details.update(regions=len(regions), full_rank_regions=int(full_rank.sum()))
+    if not full_rank.any():
+        evidence = {"condition": "(ii)", "reason": "every region is rank deficient: the image is not m-dimensional",
+                    "max_sigma_min": float(sigma.max()), "rank_tolerance": tol.rank}
+        return CheckResult(NAME, False, float(sigma.max()) / tol.lipschitz, tol.rank / tol.lipschitz, ">", evidence,
+                           domain=domain_name(net, box), method="exact: the rank of every linear region",
+                           details={**details, "rests_on": "(ii) fails"})
+    return _condition_i(net, box, tol, regions, pieces, full_rank, details, max_candidates, budget, gen)
+
+
+def _result(net, box, tol, holds, statistic, witness, details, how) -> CheckResult:
+    return CheckResult(NAME, holds, statistic, tol.collision / tol.out, ">", witness, domain=domain_name(net, box),
+                       method=how, details=details)
+
+
+def _weak_from_rank(net, box, tol, details) -> CheckResult:
+    bounds = check_box(box, net.in_dim)
+    z0 = torch.zeros(net.in_dim, dtype=DTYPE) if bounds is None else 0.5 * (bounds[0] + bounds[1])
+    witness = {"z0": z0, "x0": net(z0), "pattern": net.activation_pattern(z0), "delta": math.inf}
+    details = {**details, "rests_on": "injective by the layerwise rank criterion, hence (i) and (ii)"}
+    return _result(net, box, tol, True, math.inf, witness, details, "layerwise rank criterion (injective, hence weakly injective)")
+
+
+def _unique_preimage_margin(pieces, boxes, i: int, z0: np.ndarray, tol: Tolerances):
+    """Relative ∞-distance from f(z0) to the images of the other pieces (inf if none is near)."""
+    x0 = pieces[i].A @ z0 + pieces[i].c
+    others = [k for k in range(len(pieces)) if k != i]
+    if boxes is not None:
+        # The ∞-distance to an image is at least the distance to its bounding box.
+        gap = np.maximum(boxes[0][others] - x0, x0 - boxes[1][others]).max(axis=1) / tol.out
+        near = [k for k, r in zip(others, gap) if r <= 1e-6]
+        far = gap[gap > 1e-6]
+        floor = float(far.min()) if far.size else math.inf
+    else:
+        near, floor = others, math.inf
+    if not near:
+        return floor, None
+    distances, points = _lp.image_distances([pieces[k] for k in near], x0, _lp.Scales(tol.rho, tol.out))
+    closest = int(np.argmin(distances))
+    return min(floor, float(distances[closest])), (near[closest], points[closest])
+
+
+def _second_preimage(net, i: int, z0: np.ndarray, near) -> dict:
+    """Evidence against (i) at one candidate: another preimage of f(z0), re-checked by a forward pass."""
+    z0_t, z1_t = torch.as_tensor(z0), torch.as_tensor(near[1])
+    return {"z0": z0_t, "region": i, "second_preimage": z1_t, "second_region": near[0],
+            "residual": float((net(z0_t) - net(z1_t)).norm()), "separation": float((z0_t - z1_t).norm())}
+
+
+def _candidates(regions, full_rank: np.ndarray, per_region: int, generator) -> list[tuple[int, np.ndarray]]:
+    """Interior points of full-rank regions (largest first), then random points of their balls."""
+    order = sorted(np.flatnonzero(full_rank), key=lambda i: -regions[i].radius)
+    out = [(int(i), regions[i].interior_point.cpu().numpy()) for i in order]
+    for _ in range(per_region - 1):
+        for i in order:
+            r = regions[i]
+            direction = torch.randn(r.interior_point.shape[0], generator=generator, dtype=torch.float64)
+            step = 0.9 * r.radius * float(torch.rand((), generator=generator, dtype=torch.float64)) / float(direction.norm())
+            out.append((int(i), (r.interior_point.cpu() + step * direction).numpy()))
+    return out
+
+
+def _condition_i(net, box, tol, regions, pieces, full_rank, details, max_candidates, budget, gen) -> CheckResult:
+    boxes = image_boxes(regions, pieces)
+    tried, second = 0, None
+    for i, z0 in _candidates(regions, full_rank, 4, gen)[:max_candidates]:
+        tried += 1
+        margin, near = _unique_preimage_margin(pieces, boxes, i, z0, tol)
+        if margin > tol.collision / tol.out:
+            return _weak_holds(net, box, regions, pieces, i, z0, margin, tol, {**details, "candidates_tried": tried},
+                               "(ii) by a full-rank region; (i) by a candidate certified by linear programs")
+        if second is None and near is not None:
+            second = _second_preimage(net, i, z0, near)
+    details = {**details, "candidates_tried": tried}
+    return _exact_condition_i(net, box, tol, regions, pieces, boxes, full_rank, details, budget, second, gen)
+
+
+def _ball_points(centre: np.ndarray, radius: float, count: int, generator) -> list[np.ndarray]:
+    """The centre, then random points of the inscribed ball (a centre may sit on a lower-dimensional image)."""
+    points = [centre]
+    for _ in range(count - 1):
+        direction = torch.randn(centre.shape[0], generator=generator, dtype=torch.float64).numpy()
+        points.append(centre + 0.5 * radius * direction / max(np.linalg.norm(direction), 1e-300))
+    return points
+
+
+def _exact_condition_i(net, box, tol, regions, pieces, boxes, full_rank, details, budget, second, gen) -> CheckResult:
+    programs, exhausted = 0, False
+    cap = tol.rho
+    for i in np.flatnonzero(full_rank):
+        covers = [c for k in range(len(pieces)) if k != i
+                  and (c := _cover.same_plane_cover(pieces[i], pieces[k], tol.rank, tol.collision)) is not None]
+        cell, used, out_of_budget = _cover.uncovered_cell(pieces[i].G, pieces[i].g, covers, tol.radius, cap, max(budget - programs, 1))
+        programs += used
+        exhausted |= out_of_budget
+        if cell is None:
+            continue
+        for z0 in _ball_points(cell[0], cell[1], 8, gen):
+            margin, _ = _unique_preimage_margin(pieces, boxes, int(i), z0, tol)
+            if margin > tol.collision / tol.out:
+                return _weak_holds(net, box, regions, pieces, int(i), z0, margin, tol, {**details, "programs": programs},
+                                   "(ii) by a full-rank region; (i) by exact polyhedral difference, certified by linear programs")
+    details.update(programs=programs)
+    how = "exact: polyhedral difference of the full-rank regions and the images of the others"
+    if exhausted:
+        details.update(rests_on="inconclusive: the budget of the exact difference ran out")
+        return _result(net, box, tol, None, 0.0, {"example": second}, details, how)
+    details.update(rests_on="(i) fails: every full-rank region is covered by the images of the others (exact difference)")
+    evidence = {"condition": "(i)", "reason": "every point of every full-rank region has another preimage", "example": second}
+    return _result(net, box, tol, False, 0.0, evidence, details, how)
+
+
+def _weak_holds(net, box, regions, pieces, i, z0, margin, tol, details, rests_on) -> CheckResult:
+    x0 = pieces[i].A @ z0 + pieces[i].c
+    witness = {"z0": torch.as_tensor(z0), "region": i, "pattern": regions[i].pattern, "x0": torch.as_tensor(x0),
+               "delta": margin * tol.out, "forward_check": float(np.linalg.norm(net(torch.as_tensor(z0)).numpy() - x0))}
+    return _result(net, box, tol, True, margin, witness, {**details, "rests_on": rests_on},
+                   "exact: linear programs certify a unique preimage near x0")
+
