@@ -1,6 +1,6 @@
 """Time ``LeakyReLUNetwork.local_affine`` against the autograd baseline.
 
-Baseline (DESIGN.md, "Baselines and anchors"): ``torch.func.vmap(torch.func.jacrev(module))``
+Baseline: ``torch.func.vmap(torch.func.jacrev(module))``
 on the same batch, where ``module = network.to_torch()``. Both run in float64 on the
 CPU (or ``--device``). The script prints both times (best of several repeats after
 warm-up), their ratio and the largest absolute difference between the two Jacobians.

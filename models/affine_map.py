@@ -101,7 +101,7 @@ class AffineMap:
         return max(gram_error, float(self._offset.abs().max()) if self.out_dim else 0.0)
 
     def is_orthogonal(self, tol: float = 1e-10) -> bool:
-        """True for an orthogonal map (THEORY.md: A orthogonal and b = 0), to ``tol`` in max norm."""
+        """True for an orthogonal map (A orthogonal and b = 0), to ``tol`` in max norm."""
         return self.orthogonality_error() <= tol
 
     def to(self, device=None, dtype=None) -> "AffineMap":

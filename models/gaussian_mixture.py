@@ -1,4 +1,4 @@
-"""Finite Gaussian mixtures, the latent priors of THEORY.md."""
+"""Finite Gaussian mixtures, the latent priors of ``docs/theory.md``."""
 
 from __future__ import annotations
 
@@ -162,7 +162,7 @@ class GaussianMixture:
 
     # ------------------------------------------------------------------ transformations
     def affine(self, matrix: Any, offset: Any = None) -> "GaussianMixture":
-        """The pushforward under z -> A z + b (Lemma A of THEORY.md): again a mixture.
+        """The pushforward under z -> A z + b (Lemma A of ``docs/theory.md``): again a mixture.
 
         Parameters
         ----------

@@ -131,7 +131,7 @@ def random_network(
     With ``injective=True`` every layer is W = U diag(s) Vᵀ with orthonormal U, V
     and s spread so that cond(W) <= ``max_condition``; widths must not decrease
     and slopes must be > 0, so each layer, hence the network, is injective
-    (THEORY.md, T2). With ``injective=False`` weights are Gaussian with variance
+    (``docs/theory.md``, T2). With ``injective=False`` weights are Gaussian with variance
     1 / fan-in and no shape restriction applies.
     """
     if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence):

@@ -12,8 +12,8 @@ from torch import nn
 
 from verify import cli
 from verify.check_result import CheckResult
-from verify.theorems import REGISTRY
 from verify.suite import Step
+from verify.theorems import REGISTRY
 
 
 def test_list_prints_every_entry_with_its_note(capsys):

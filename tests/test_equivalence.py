@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from hypothesis import given, settings
 
 from models import AffineMap, GenerativeModel, LeakyReLUNetwork, random_model, random_network
 from models.joint_network import joint_network
-from verify.decoder_agreement import check_same_decoder
 from models.strategies import affine_maps, generative_models
+from verify.decoder_agreement import check_same_decoder
 from verify.equivalence import check_affine_equivalence, fit_affine, recover_affine_map
 from verify.suite import equivalent_model, random_invertible_affine
-
-import pytest
 
 
 def _pair(seed: int, latent_dim: int = 2):

@@ -9,7 +9,16 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models import AffineMap, GaussianMixture, GenerativeModel, LeakyReLUNetwork, NotInjectiveError, random_gmm, random_model, random_network
+from models import (
+    AffineMap,
+    GaussianMixture,
+    GenerativeModel,
+    LeakyReLUNetwork,
+    NotInjectiveError,
+    random_gmm,
+    random_model,
+    random_network,
+)
 from models.strategies import affine_maps, gaussian_mixtures, generative_models, injective_networks
 
 F64 = torch.float64

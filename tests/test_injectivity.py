@@ -14,6 +14,7 @@ from models.random import random_network
 from models.strategies import injective_networks, networks
 from verify.check_result import CheckResult
 from verify.injectivity import (
+    METHODS,
     InfinitePreimagesError,
     check_injective,
     check_weakly_injective,
@@ -94,7 +95,7 @@ def test_injective_relu_network_that_rank_cannot_certify():
     # [I; −I] then [I, −I] is the identity: injective, though the ReLU layer is not.
     net = _net([[[1, 0], [0, 1], [-1, 0], [0, -1]], [[1, 0, -1, 0], [0, 1, 0, -1]]], [[0] * 4, [0, 0]])
     assert check_injective(net, method="rank").holds is None
-    for method in ("auto", "regions", "milp", "orientation"):
+    for method in ["auto", *(name for name, m in METHODS.items() if m.KIND == "exact")]:
         result = check_injective(net, box=2.0, method=method)
         assert result.holds is True and result.method.startswith("exact"), method
     assert check_injective(net, box=None, method="regions").holds
@@ -108,7 +109,16 @@ def test_square_coherent_map_is_certified_by_orientation():
 
 
 # ---------------------------------------------------------------------- collisions
-@pytest.mark.parametrize("method", ["auto", "regions", "milp", "search"])
+NON_SQUARE_METHODS = ["auto", *(name for name, m in METHODS.items() if m.KIND != "sufficient" and not m.SQUARE_ONLY)]
+
+
+def test_the_method_table_describes_every_method():
+    assert METHODS and any(m.KIND == "exact" for m in METHODS.values())
+    for name, module in METHODS.items():
+        assert module.NAME == f"injective/{name}" and module.KIND in ("exact", "sufficient", "refutes")
+
+
+@pytest.mark.parametrize("method", NON_SQUARE_METHODS)
 def test_abs_fails_with_a_verified_collision(method):
     net = abs_net()
     result = check_injective(net, box=2.0, method=method)
@@ -190,7 +200,7 @@ def test_weak_injectivity_of_injective_networks_needs_no_enumeration():
 @pytest.mark.parametrize("seed", [0, 1])
 def test_every_method_fails_on_a_planted_fold(seed):
     net = folded(random_network((2, 3, 4), 0.3, generator=seed))
-    for method in ("auto", "regions", "milp", "search"):
+    for method in NON_SQUARE_METHODS:
         assert_collision(net, check_injective(net, box=2.0, method=method))
 
 

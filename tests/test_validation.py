@@ -1,4 +1,4 @@
-"""Bad input raises ``ValueError`` naming the offending argument (DESIGN.md, numerical conventions)."""
+"""Bad input raises ``ValueError`` naming the offending argument (every argument, before any computation)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A canonical representative of the affine class of a model (THEORY.md, last check).
+"""A canonical representative of the affine class of a model (``docs/theory.md``, the checks).
 
 Models related by an invertible affine reparametrisation (f ∘ h⁻¹, h#P) share one
 canonical form: whiten the prior (mean 0, covariance I), which leaves an orthogonal

@@ -1,4 +1,4 @@
-"""Deconvolution (THEORY.md, T5): the law of x = f(z) + ε determines the law of f(z).
+"""Deconvolution (``docs/theory.md``, T5): the law of x = f(z) + ε determines the law of f(z).
 
 With ε ~ N(0, σ² I) independent of z, the characteristic functions satisfy
 

@@ -19,8 +19,8 @@ from the problem; ``_lp``, ``_bigm``, ``_pairs``, ``_cover`` and ``_witness`` ho
 linear programs, the big-M encoding, the pair pruning, the polyhedral difference
 and the witness re-check.
 
-Adding a method: a file with ``decide(net, box, tol, options) -> CheckResult`` and
-one entry in ``check.METHODS``.
+Adding a method: a file with ``NAME``, ``KIND``, ``NEEDS_BOX``, ``SQUARE_ONLY`` and
+``decide(net, box, tol, options) -> CheckResult``, and its module in ``check.METHODS``.
 """
 
 from .check import METHODS, check_injective, find_collision

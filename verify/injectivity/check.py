@@ -18,14 +18,10 @@ from . import milp, orientation, rank, regions, search
 from ._shared import Options
 from .tolerances import Tolerances, check_network, tolerances
 
-METHODS = {
-    "rank": rank.decide,
-    "orientation": orientation.decide,
-    "regions": regions.decide,
-    "milp": milp.decide,
-    "search": search.decide,
-}
-"""Every exact or sampling method by name; ``check_injective(method=...)`` also takes "auto"."""
+METHODS = {module.NAME.split("/")[1]: module for module in (rank, orientation, regions, milp, search)}
+"""Every method by name: a module with ``decide(net, box, tol, options)``, its ``KIND`` ("exact",
+"sufficient": only "holds" is a verdict, "refutes": only "fails" is), ``NEEDS_BOX`` and
+``SQUARE_ONLY``. ``check_injective(method=...)`` also takes "auto", which chains them."""
 
 
 def _auto(net, box, tol: Tolerances, options: Options) -> CheckResult:
@@ -94,7 +90,12 @@ def check_injective(network, *, box=None, method: str = "auto", time_limit: floa
     tol = tolerances(net, box)
     if method == "auto":
         return _auto(net, box, tol, options)
-    return METHODS[method](net, box, tol, options)
+    chosen = METHODS[method]
+    if chosen.NEEDS_BOX and box is None:
+        raise ValueError(f"box: the {method} method needs a bounded box")
+    if chosen.SQUARE_ONLY and net.out_dim != net.in_dim:
+        raise ValueError(f"network: the {method} method needs a square map (n = m), got n = {net.out_dim}, m = {net.in_dim}")
+    return chosen.decide(net, box, tol, options)
 
 
 def find_collision(network, *, box=None, n_samples: int = 4096, max_pairs: int = 256, generator=0) -> CheckResult:

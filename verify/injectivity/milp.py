@@ -22,6 +22,9 @@ from ._witness import collision_witness
 from .tolerances import Tolerances
 
 NAME = "injective/milp"
+KIND = "exact"
+NEEDS_BOX = True
+SQUARE_ONLY = False
 HOW = "exact: mixed-integer programs (two copies of the network, big-M)"
 MILP_MAX_CUTS = 32
 """Spurious MILP optima (collisions within the solver's tolerance only) cut off per coordinate."""

@@ -38,6 +38,9 @@ from .preimages import preimages
 from .tolerances import Tolerances
 
 NAME = "injective/orientation"
+KIND = "exact"
+NEEDS_BOX = False
+SQUARE_ONLY = True
 HOW = "exact: orientation of every region, then the degree (preimages of a regular value)"
 
 

@@ -15,6 +15,9 @@ from ._shared import Options, base_details
 from .tolerances import Tolerances, domain_name
 
 NAME = "injective/rank"
+KIND = "sufficient"  # a "holds" is a proof; a failed criterion proves nothing
+NEEDS_BOX = False
+SQUARE_ONLY = False
 
 
 def decide(net, box, tol: Tolerances, options: Options | None = None) -> CheckResult:

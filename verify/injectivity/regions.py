@@ -21,6 +21,9 @@ from ._shared import Options, base_details, candidate_pairs, pair_verdict, piece
 from .tolerances import Tolerances
 
 NAME = "injective/regions"
+KIND = "exact"
+NEEDS_BOX = False
+SQUARE_ONLY = False
 HOW = "exact: every pair of linear regions (transversality, then linear programs)"
 
 

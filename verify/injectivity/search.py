@@ -24,6 +24,9 @@ from ._witness import collision_witness
 from .tolerances import Tolerances
 
 NAME = "injective/search"
+KIND = "refutes"  # only a "fails" is a verdict
+NEEDS_BOX = False
+SQUARE_ONLY = False
 HOW = "sampled: random points, then pairwise programs on the region pairs they suggest (can only refute)"
 
 
