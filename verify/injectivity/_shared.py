@@ -8,12 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from models.validation import check_box
-
 from ..check_result import CheckResult
 from . import _lp, _pairs
-from ._witness import collision_witness, null_chord
-from .tolerances import Tolerances, domain_name
+from ._witness import chord_witness, collision_witness
+from .tolerances import Frame, Tolerances
 
 
 def pieces_of(regions) -> list[_lp.Piece]:
@@ -30,49 +28,57 @@ def least_singular(pieces: list[_lp.Piece]) -> np.ndarray:
     return np.linalg.svd(A, compute_uv=False)[:, -1]
 
 
-def box_detail(box, network):
-    bounds = check_box(box, network.in_dim)
-    return "R^m" if bounds is None else (bounds[0], bounds[1])
+def box_detail(frame: Frame):
+    bounds = frame.box
+    return "R^m" if bounds is None else tuple(torch.as_tensor(frame.to_latent(t.numpy())) for t in bounds)
 
 
-def base_details(net, box, tol: Tolerances, method: str) -> dict:
-    scope = "on all of R^m" if box is None else "on the box (f restricted to the box)"
-    return {"method": method, "scope": scope, "domain": box_detail(box, net), "tolerances": tol.as_dict()}
+def base_details(frame: Frame, tol: Tolerances, method: str) -> dict:
+    scope = "on all of R^m" if frame.box is None else "on the box (f restricted to the box)"
+    return {"method": method, "scope": scope, "domain": box_detail(frame), "tolerances": tol.as_dict(),
+            "frame": {"anchor": frame.anchor, "scale": frame.scale, "out": frame.out}}
 
 
 def evidence_details(evidence: dict) -> dict:
-    return {"collision_residual": evidence["residual"], "collision_tolerance": evidence["tolerance"],
-            "witness_verified": evidence["verified"], "witness_separation": evidence["separation"]}
+    return {"collision_residual": evidence["residual"], "witness_verified": evidence["verified"],
+            "witness_separation": evidence["separation"], "exact_witness": evidence["exact"],
+            **({"witness_reason": evidence["reason"]} if evidence["reason"] else {})}
 
 
-def verdict(name: str, holds, statistic, tol: Tolerances, witness, details: dict, net, box, how: str) -> CheckResult:
-    """An injectivity result: the statistic is a relative separation, passing when <= tol.separation."""
-    return CheckResult(name, holds, statistic, tol.separation, "<=", witness, domain=domain_name(net, box), method=how,
+def verdict(name: str, holds, statistic, tol: Tolerances, witness, details: dict, frame: Frame, how: str, *,
+            verified: bool = False) -> CheckResult:
+    """An injectivity result: the statistic is a relative separation (normalized units), passing when <= tol.separation."""
+    return CheckResult(name, holds, statistic, tol.separation, "<=", witness, verified=verified, domain=frame.domain, method=how,
                        details=details)
 
 
-def rank_deficient_witness(net, pieces, centres, patterns, tol: Tolerances, name, details, box, how) -> CheckResult | None:
-    """A failing result from the first rank-deficient piece (centres: interior points), or None."""
+def collision_verdict(name, statistic, tol, evidence: dict, details: dict, frame: Frame, how: str) -> CheckResult:
+    """"fails" with the exact witness when it was confirmed, else unknown with the reason."""
+    details = {**details, **evidence_details(evidence)}
+    if evidence["verified"]:
+        return verdict(name, False, statistic, tol, (evidence["z1"], evidence["z2"]), details, frame, how, verified=True)
+    return verdict(name, None, statistic, tol, None, {**details, "reason": evidence["reason"]}, frame, how)
+
+
+def rank_deficient_witness(frame: Frame, pieces, centres, patterns, tol: Tolerances, name, details, how) -> CheckResult | None:
+    """A failing result from the first piece that is rank deficient exactly (centres: interior points,
+    normalized units), or None; pieces that are only numerically near rank deficiency are left
+    to the pair tests."""
     sigma = least_singular(pieces)
-    bad = np.flatnonzero(sigma <= tol.rank)
-    if bad.size == 0:
-        return None
-    i = int(bad[0])
-    p = pieces[i]
-    with np.errstate(divide="ignore", over="ignore"):
-        budget = 0.5 * tol.collision / np.float64(sigma[i])  # inf when sigma is 0 (or tiny)
-    z1, z2 = null_chord(p.G, p.g, np.asarray(centres[i], dtype=np.float64), p.A, min(budget, 2 * tol.rho))
-    evidence = collision_witness(net, z1, z2, tol)
-    details = {**details, "criterion": "rank-deficient region", "region": i, "sigma_min": float(sigma[i]),
-               "rank_tolerance": tol.rank, "pattern": patterns[i], **evidence_details(evidence)}
-    holds = False if evidence["verified"] else None
-    return verdict(name, holds, evidence["separation"] / tol.rho, tol, (evidence["z1"], evidence["z2"]), details, net, box,
-                   f"{how}: a rank-deficient region collapses a chord")
+    for i in np.flatnonzero(sigma <= tol.rank):
+        evidence = chord_witness(frame, patterns[i], np.asarray(centres[i], dtype=np.float64), tol.rho)
+        if evidence is None:
+            continue
+        details = {**details, "criterion": "rank-deficient region", "region": int(i), "sigma_min": float(sigma[i]),
+                   "rank_tolerance": tol.rank, "pattern": patterns[i]}
+        return collision_verdict(name, evidence["separation"] / (frame.scale * tol.rho), tol, evidence, details, frame,
+                                 f"{how}: a rank-deficient region collapses a chord")
+    return None
 
 
-def region_rank_witness(net, regions, pieces, tol, name, details, box, how):
+def region_rank_witness(frame: Frame, regions, pieces, tol, name, details, how):
     centres = [r.interior_point.cpu().numpy() for r in regions]
-    return rank_deficient_witness(net, pieces, centres, [r.pattern for r in regions], tol, name, details, box, how)
+    return rank_deficient_witness(frame, pieces, centres, [r.pattern for r in regions], tol, name, details, how)
 
 
 def image_boxes(regions, pieces):
@@ -96,24 +102,25 @@ def candidate_pairs(regions, pieces, tol: Tolerances) -> tuple[list[tuple[int, i
     return remaining, counts
 
 
-def pair_verdict(net, regions, pieces, pairs, tol: Tolerances, name: str, details: dict, box, how: str) -> CheckResult:
-    """Exact verdict over the given region pairs (after the rank test)."""
+def pair_verdict(frame: Frame, regions, pieces, pairs, tol: Tolerances, name: str, details: dict, how: str) -> CheckResult:
+    """The verdict over the given region pairs (after the rank test)."""
     scales = _lp.Scales(tol.rho, tol.out)
-    search = _lp.largest_collision([(pieces[i], pieces[j]) for i, j in pairs], scales, tol.separation, _lp.directions(net.in_dim))
+    search = _lp.largest_collision([(pieces[i], pieces[j]) for i, j in pairs], scales, tol.separation,
+                                   _lp.directions(frame.network.in_dim))
     statistic = search.statistic
     details = {**details, "pairs": len(pairs), "touching_pairs": search.touching, "unresolved_pairs": search.unresolved}
     if search.witness is None:
         if search.unresolved:
-            return verdict(name, None, statistic, tol, None, {**details, "reason": "some pair programs failed"}, net, box, how)
+            return verdict(name, None, statistic, tol, None, {**details, "reason": "some pair programs failed"}, frame, how)
         certificate = {"criterion": "no two regions collide (transversality, then pairwise linear programs)",
-                       "domain": box_detail(box, net), "regions": len(regions), "pairs_checked": len(pairs)}
-        return verdict(name, True, statistic, tol, certificate, details, net, box, how)
-    k, z1, z2 = search.witness
-    evidence = collision_witness(net, z1, z2, tol)
+                       "domain": box_detail(frame), "regions": len(regions), "pairs_checked": len(pairs),
+                       "certificate": "numerical: the region enumeration and the pair programs are not re-checked exactly"}
+        return verdict(name, True, statistic, tol, certificate, details, frame, how)
+    k, u1, u2 = search.witness
     i, j = pairs[k]
-    details = {**details, "criterion": "two regions collide", "regions_pair": (i, j), **evidence_details(evidence)}
-    return verdict(name, False if evidence["verified"] else None, statistic, tol, (evidence["z1"], evidence["z2"]), details,
-                   net, box, how)
+    evidence = collision_witness(frame, u1, u2, tol)
+    return collision_verdict(name, statistic, tol, evidence, {**details, "criterion": "two regions collide", "regions_pair": (i, j)},
+                             frame, how)
 
 
 @dataclass(frozen=True)

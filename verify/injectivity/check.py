@@ -16,7 +16,7 @@ from models.validation import check_box, check_generator, check_int, check_real
 from ..check_result import CheckResult
 from . import milp, orientation, rank, regions, search
 from ._shared import Options
-from .tolerances import Tolerances, check_network, tolerances
+from .tolerances import Frame, Tolerances, check_network, frame, tolerances
 
 METHODS = {module.NAME.split("/")[1]: module for module in (rank, orientation, regions, milp, search)}
 """Every method by name: a module with ``decide(net, box, tol, options)``, its ``KIND`` ("exact",
@@ -24,7 +24,7 @@ METHODS = {module.NAME.split("/")[1]: module for module in (rank, orientation, r
 ``SQUARE_ONLY``. ``check_injective(method=...)`` also takes "auto", which chains them."""
 
 
-def _auto(net, box, tol: Tolerances, options: Options) -> CheckResult:
+def _auto(fr: Frame, tol: Tolerances, options: Options) -> CheckResult:
     start, stages = time.perf_counter(), []
 
     def decided(result: CheckResult) -> CheckResult:
@@ -32,24 +32,25 @@ def _auto(net, box, tol: Tolerances, options: Options) -> CheckResult:
                    "seconds": time.perf_counter() - start}
         return result.replace(name="injective", details=details)
 
-    first = rank.decide(net, box, tol, options)
+    first = rank.decide(fr, tol, options)
     stages.append(first.name)
     if first.holds:
         return decided(first)
-    sampled = search.decide(net, box, tol, options)
+    sampled = search.decide(fr, tol, options)
     stages.append(sampled.name)
     if sampled.holds is False:
         return decided(sampled)
-    if net.in_dim <= EXACT_MAX_DIM:
-        exact = regions.decide(net, box, tol, options)
-    elif box is None:
+    m = fr.network.in_dim
+    if m <= EXACT_MAX_DIM:
+        exact = regions.decide(fr, tol, options)
+    elif fr.box is None:
         # No exact method for unbounded domains in this dimension: the search is all there is.
-        reason = f"for m = {net.in_dim} > {EXACT_MAX_DIM} the exact method (MILP) needs a box"
+        reason = f"for m = {m} > {EXACT_MAX_DIM} the exact method (MILP) needs a box"
         return sampled.replace(name="injective", details={**sampled.details, "method": "auto", "decided_by": None,
                                                            "stages": stages, "reason": reason,
                                                            "seconds": time.perf_counter() - start})
     else:
-        exact = milp.decide(net, box, tol, options)
+        exact = milp.decide(fr, tol, options)
     stages.append(exact.name)
     return decided(exact)
 
@@ -87,15 +88,16 @@ def check_injective(network, *, box=None, method: str = "auto", time_limit: floa
     options = Options(time_limit=None if time_limit is None else check_real(time_limit, "time_limit", low=0.0, low_open=True),
                       n_samples=check_int(n_samples, "n_samples", minimum=2, maximum=10**7),
                       generator=check_generator(generator, allow_none=False))
-    tol = tolerances(net, box)
+    fr = frame(net, box)
+    tol = tolerances(fr.unit, fr.box)
     if method == "auto":
-        return _auto(net, box, tol, options)
+        return _auto(fr, tol, options)
     chosen = METHODS[method]
     if chosen.NEEDS_BOX and box is None:
         raise ValueError(f"box: the {method} method needs a bounded box")
     if chosen.SQUARE_ONLY and net.out_dim != net.in_dim:
         raise ValueError(f"network: the {method} method needs a square map (n = m), got n = {net.out_dim}, m = {net.in_dim}")
-    return chosen.decide(net, box, tol, options)
+    return chosen.decide(fr, tol, options)
 
 
 def find_collision(network, *, box=None, n_samples: int = 4096, max_pairs: int = 256, generator=0) -> CheckResult:
@@ -116,4 +118,5 @@ def find_collision(network, *, box=None, n_samples: int = 4096, max_pairs: int =
     options = Options(n_samples=check_int(n_samples, "n_samples", minimum=2, maximum=10**7),
                       max_pairs=check_int(max_pairs, "max_pairs", minimum=1, maximum=10**6),
                       generator=check_generator(generator, allow_none=False))
-    return search.decide(net, box, tolerances(net, box), options)
+    fr = frame(net, box)
+    return search.decide(fr, tolerances(fr.unit, fr.box), options)

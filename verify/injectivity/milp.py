@@ -13,13 +13,12 @@ import time
 import numpy as np
 
 from models.regions import pattern_halfspaces
-from models.validation import check_box
 
 from ..check_result import CheckResult
 from . import _bigm, _lp
 from ._shared import Options, base_details, box_detail, evidence_details, verdict
 from ._witness import collision_witness
-from .tolerances import Tolerances
+from .tolerances import Frame, Tolerances
 
 NAME = "injective/milp"
 KIND = "exact"
@@ -30,20 +29,22 @@ MILP_MAX_CUTS = 32
 """Spurious MILP optima (collisions within the solver's tolerance only) cut off per coordinate."""
 
 
-def decide(net, box, tol: Tolerances, options: Options | None = None) -> CheckResult:
-    bounds = check_box(box, net.in_dim)
-    if bounds is None:
+def decide(frame: Frame, tol: Tolerances, options: Options | None = None) -> CheckResult:
+    """On the frame's normalized network and box: every variable of the programs is of order 1,
+    whatever the box's position and size (solver tolerances are absolute)."""
+    net, box = frame.unit, frame.box
+    if box is None:
         raise ValueError("box: the MILP method needs a bounded box")
     time_limit = None if options is None else options.time_limit
-    low, high = bounds[0].numpy(), bounds[1].numpy()
+    low, high = box[0].numpy(), box[1].numpy()
     layers = _bigm.Layers.of(net)
     start = time.perf_counter()
     program = _bigm.collision_program(layers, _bigm.relaxation_bounds(layers, low, high), low, high, tol.out)
-    details = {**base_details(net, box, tol, "milp"), "binaries": len(program[1].binaries) + len(program[2].binaries),
+    details = {**base_details(frame, tol, "milp"), "binaries": len(program[1].binaries) + len(program[2].binaries),
                "programs": [], "excluded_pattern_pairs": 0}
     statistic, conclusive = 0.0, True
     for k in range(net.in_dim):
-        value, solved, failed = _coordinate(net, box, tol, program, k, time_limit, details)
+        value, solved, failed = _coordinate(frame, tol, program, k, time_limit, details)
         if failed is not None:
             return failed
         conclusive &= solved
@@ -51,18 +52,20 @@ def decide(net, box, tol: Tolerances, options: Options | None = None) -> CheckRe
     details["seconds"] = time.perf_counter() - start
     if not conclusive:
         details["reason"] = "a program stopped before optimality (time limit or too many spurious optima)"
-        return verdict(NAME, None, statistic, tol, None, details, net, box, HOW)
-    certificate = {"criterion": "max (z1_k − z2_k) subject to f(z1) = f(z2) is 0 for every k (MILP)", "domain": box_detail(box, net)}
-    return verdict(NAME, True, statistic, tol, certificate, details, net, box, HOW)
+        return verdict(NAME, None, statistic, tol, None, details, frame, HOW)
+    certificate = {"criterion": "max (z1_k − z2_k) subject to f(z1) = f(z2) is 0 for every k (MILP)", "domain": box_detail(frame),
+                   "certificate": "numerical: the solver's optimality is not re-checked exactly"}
+    return verdict(NAME, True, statistic, tol, certificate, details, frame, HOW)
 
 
-def _coordinate(net, box, tol, program, k, time_limit, details):
+def _coordinate(frame, tol, program, k, time_limit, details):
     """max (z1_k − z2_k): (relative value, solved to optimality, failing result or None).
 
     An optimum that the pair program of its two patterns does not confirm lies within the
     solver's own tolerance only; both orders of that pattern pair are cut off and the
     program solved again, at most ``MILP_MAX_CUTS`` times.
     """
+    net = frame.unit
     builder, first, second = program
     for _ in range(MILP_MAX_CUTS):
         outcome = _bigm.maximise_separation(builder, first.z, second.z, np.eye(net.in_dim)[k], time_limit)
@@ -70,7 +73,7 @@ def _coordinate(net, box, tol, program, k, time_limit, details):
         if outcome.x is None or outcome.value / tol.rho <= tol.separation:
             value = outcome.value / tol.rho if math.isfinite(outcome.value) else 0.0
             return max(value, 0.0), outcome.status in (0, 2), None
-        failed = _witness(net, box, tol, outcome, first, second, details)
+        failed = _witness(frame, tol, outcome, first, second, details)
         if failed is not None:
             return outcome.value / tol.rho, True, failed
         swapped = outcome.x.copy()
@@ -81,14 +84,15 @@ def _coordinate(net, box, tol, program, k, time_limit, details):
     return 0.0, False, None
 
 
-def _witness(net, box, tol, outcome, first, second, details) -> CheckResult | None:
-    """The MILP point, confirmed (and made exact) by the pairwise program of the two patterns its
-    binaries fix; None when neither that program nor polishing the point yields a verified collision."""
+def _witness(frame, tol, outcome, first, second, details) -> CheckResult | None:
+    """The MILP point, confirmed by the pairwise program of the two patterns its binaries fix and by
+    the exact check; None when no verified collision comes of it."""
+    net, box = frame.unit, frame.box
     pieces = tuple(_lp.Piece(*pattern_halfspaces(net, copy.pattern(outcome.x), box)) for copy in (first, second))
     found = _lp.largest_collision([pieces], _lp.Scales(tol.rho, tol.out), tol.separation, _lp.directions(net.in_dim)).witness
-    z1, z2 = (found[1], found[2]) if found is not None else (outcome.z1, outcome.z2)
-    evidence = collision_witness(net, z1, z2, tol)
-    if not evidence["verified"] or float((evidence["z1"] - evidence["z2"]).abs().max()) / tol.rho <= tol.separation:
+    u1, u2 = (found[1], found[2]) if found is not None else (outcome.z1, outcome.z2)
+    evidence = collision_witness(frame, u1, u2, tol)
+    if not evidence["verified"]:
         return None
     details = {**details, "criterion": "MILP collision", **evidence_details(evidence)}
-    return verdict(NAME, False, outcome.value / tol.rho, tol, (evidence["z1"], evidence["z2"]), details, net, box, HOW)
+    return verdict(NAME, False, outcome.value / tol.rho, tol, (evidence["z1"], evidence["z2"]), details, frame, HOW, verified=True)

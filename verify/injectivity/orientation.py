@@ -26,7 +26,7 @@ from . import regions as regions_method
 from ._shared import (
     Options,
     base_details,
-    evidence_details,
+    collision_verdict,
     least_singular,
     pair_verdict,
     pieces_of,
@@ -34,8 +34,8 @@ from ._shared import (
     verdict,
 )
 from ._witness import collision_witness
-from .preimages import preimages
-from .tolerances import Tolerances
+from .preimages import unit_preimages
+from .tolerances import Frame, Tolerances
 
 NAME = "injective/orientation"
 KIND = "exact"
@@ -44,52 +44,55 @@ SQUARE_ONLY = True
 HOW = "exact: orientation of every region, then the degree (preimages of a regular value)"
 
 
-def decide(net, box, tol: Tolerances, options: Options | None = None) -> CheckResult:
+def decide(frame: Frame, tol: Tolerances, options: Options | None = None) -> CheckResult:
+    net = frame.unit
     if net.out_dim != net.in_dim:
         raise ValueError(f"network: the orientation method needs a square map (n = m), got n = {net.out_dim}, m = {net.in_dim}")
-    regions = linear_regions(net, box)
+    regions = linear_regions(net, frame.box)
     pieces = pieces_of(regions)
-    details = {**base_details(net, box, tol, "orientation"), "regions": len(regions)}
-    failed = region_rank_witness(net, regions, pieces, tol, NAME, details, box, HOW)
+    details = {**base_details(frame, tol, "orientation"), "regions": len(regions)}
+    failed = region_rank_witness(frame, regions, pieces, tol, NAME, details, HOW)
     if failed is not None:
         return failed
     signs = np.sign([np.linalg.det(p.A) for p in pieces])
     details["determinant_signs"] = {"positive": int((signs > 0).sum()), "negative": int((signs < 0).sum())}
     if np.all(signs == signs[0]):
-        return _coherent_verdict(net, box, tol, regions, details, int(signs[0]))
+        return _coherent_verdict(frame, tol, regions, details, int(signs[0]))
     # Neighbours have overlapping images; the fewer units they differ in, the likelier they share a facet.
     overlapping = _pairs.overlapping_pairs(len(regions), _pairs.image_intervals(regions, pieces), 2 * tol.collision)
     pairs = sorted(((int(i), int(j)) for i, j in overlapping if signs[i] != signs[j]),
                    key=lambda ij: int((regions[ij[0]].pattern != regions[ij[1]].pattern).sum()))
-    result = pair_verdict(net, regions, pieces, pairs, tol, NAME, details, box, HOW)
+    result = pair_verdict(frame, regions, pieces, pairs, tol, NAME, details, HOW)
     if result.holds is False:
         return result.with_details(criterion="regions of opposite orientation fold onto each other")
     # Opposite signs with no collision found cannot happen for a continuous map; report rather than guess.
     return result.replace(holds=None, witness=None, details={**result.details, "reason": "opposite orientations but no collision found"})
 
 
-def _coherent_verdict(net, box, tol, regions, details, sign) -> CheckResult:
+def _coherent_verdict(frame: Frame, tol, regions, details, sign) -> CheckResult:
     """Coherent on all of R^m, f is proper with every local degree of one sign, so it is a
     homeomorphism iff one regular value has exactly one preimage (degree one); that count
     decides, on R^m and hence on any box."""
+    net, box = frame.unit, frame.box
     everywhere = regions if box is None else linear_regions(net, None)
     pieces = pieces_of(everywhere)
     signs = np.sign([np.linalg.det(p.A) for p in pieces])
     if np.all(signs == sign) and np.all(least_singular(pieces) > tol.rank):
         value, found = _regular_value_preimages(net, everywhere)
-        details = {**details, "regions_of_R^m": len(everywhere), "regular_value": value, "preimages": len(found)}
+        details = {**details, "regions_of_R^m": len(everywhere), "regular_value": frame.f_anchor + frame.out * value.numpy(),
+                   "preimages": len(found)}
         if len(found) == 1:
             certificate = {"criterion": "coherently oriented on all of R^m with degree one (one preimage of a regular value): "
                                         "a homeomorphism" + ("" if box is None else ", hence injective on the box"),
-                           "sign": sign, "regular_value": value}
-            return verdict(NAME, True, 0.0, tol, certificate, details, net, None, HOW)
+                           "sign": sign, "regular_value": details["regular_value"],
+                           "certificate": "numerical: the regions of R^m and the preimage count are not re-checked exactly"}
+            return verdict(NAME, True, 0.0, tol, certificate, details, frame, HOW).replace(domain=f"R^{net.in_dim}")
         if box is None:
-            evidence = collision_witness(net, found[0], found[1], tol)
-            details = {**details, **evidence_details(evidence),
+            evidence = collision_witness(frame, found[0], found[1], tol)
+            details = {**details,
                        "criterion": f"coherently oriented but of degree {len(found)}: a regular value has {len(found)} preimages"}
-            return verdict(NAME, False if evidence["verified"] else None, evidence["separation"], tol,
-                           (evidence["z1"], evidence["z2"]), details, net, box, HOW)
-    result = regions_method.decide(net, box, tol, regions=regions)
+            return collision_verdict(NAME, evidence["separation"] / frame.scale, tol, evidence, details, frame, HOW)
+    result = regions_method.decide(frame, tol, regions=regions)
     return result.replace(name=NAME, details={**result.details, "method": "orientation",
                                               "criterion": "not a homeomorphism of R^m: decided by the pairwise programs on the box"})
 
@@ -101,4 +104,4 @@ def _regular_value_preimages(net, regions):
     offset = torch.rand(widest.interior_point.shape[0], generator=generator, dtype=DTYPE) - 0.5
     z = widest.interior_point.cpu() + 0.5 * widest.radius * offset / max(float(offset.norm()), 1e-12)
     value = net(z)
-    return value, list(preimages(net, value))
+    return value, list(unit_preimages(net, value.numpy(), None))

@@ -1,4 +1,10 @@
-"""Preimages of one point: solve A_i z = x − c_i inside every linear region."""
+"""Preimages of one point: solve A_i z = x − c_i inside every linear region.
+
+The regions and the solves are those of the check's normalized frame (``tolerances.frame``),
+so that points far from the origin, large offsets or rescalings change nothing: two
+preimages are merged only when they are closer than ``SEPARATION_RTOL`` of the frame's
+length scale, not of their distance from the origin.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from models.validation import DTYPE, check_box, check_tensor
 
 from . import _lp
 from ._shared import image_boxes, pieces_of
-from .tolerances import Tolerances, check_network, tolerances
+from .tolerances import Tolerances, check_network, frame, tolerances
 
 
 class InfinitePreimagesError(ValueError):
@@ -24,12 +30,12 @@ def _check_point(net, x) -> np.ndarray:
     return check_tensor(x, "x", shape=(net.out_dim,)).numpy()
 
 
-def _solution_set(p: _lp.Piece, x: np.ndarray, tol: Tolerances):
+def _solution_set(p: _lp.Piece, x: np.ndarray, tol: Tolerances, resolution: float):
     """Solutions of A z + c = x in the piece: ("none" | "point" | "infinite", point or None)."""
     u, sv, vh = np.linalg.svd(p.A, full_matrices=True)
     rank = int((sv > tol.rank).sum())
     z = vh[:rank].T @ ((u[:, :rank].T @ (x - p.c)) / sv[:rank])
-    if np.linalg.norm(p.A @ z + p.c - x) > tol.collision:
+    if np.linalg.norm(p.A @ z + p.c - x) > max(tol.collision, resolution):
         return "none", None
     if rank == p.A.shape[1]:
         inside = np.all(p.G @ z <= p.g + tol.radius)
@@ -48,17 +54,28 @@ def _solution_set(p: _lp.Piece, x: np.ndarray, tol: Tolerances):
     return ("infinite", z + null @ centre) if radius > tol.radius else ("point", z + null @ centre)
 
 
-def preimage_scan(net, x: np.ndarray, box, regions=None):
-    """(points (k, m), regions with a positive-dimensional solution set, tolerances)."""
+def unit_preimages(net, x: np.ndarray, box, regions=None, resolution: float = 0.0) -> np.ndarray:
+    """The preimages of x under a network already in normalized units (raises when infinitely many)."""
+    found, infinite, _ = preimage_scan(net, x, box, regions, resolution)
+    if infinite:
+        raise InfinitePreimagesError(f"x: has infinitely many preimages (a positive-dimensional set in region {infinite[0]})")
+    return found
+
+
+def preimage_scan(net, x: np.ndarray, box, regions=None, resolution: float = 0.0):
+    """(points (k, m), regions with a positive-dimensional solution set, tolerances), all in the units
+    of ``net`` (a frame's normalized network). ``resolution``: how precisely x itself is known (a
+    float x far from 0 is known to its rounding only), added to the residual tolerance."""
     tol = tolerances(net, box)
     regions = linear_regions(net, box) if regions is None else regions
     pieces = pieces_of(regions)
     boxes = image_boxes(regions, pieces)
     points, infinite = [], []
     for i, p in enumerate(pieces):
-        if boxes is not None and (np.any(x < boxes[0][i] - tol.collision) or np.any(x > boxes[1][i] + tol.collision)):
+        slack = max(tol.collision, resolution)
+        if boxes is not None and (np.any(x < boxes[0][i] - slack) or np.any(x > boxes[1][i] + slack)):
             continue
-        kind, z = _solution_set(p, x, tol)
+        kind, z = _solution_set(p, x, tol, resolution)
         if kind == "point":
             points.append(z)
         elif kind == "infinite":
@@ -75,6 +92,13 @@ def _distinct(points: list[np.ndarray], m: int, tol: Tolerances) -> np.ndarray:
     return np.array(kept).reshape(len(kept), m)
 
 
+def _resolution(fr, x: np.ndarray) -> float:
+    """How precisely a float x and the frame's offset f(anchor) are known, in normalized output units:
+    64 ulps of the larger (a point computed as f(z) in float64 carries rounding of that size)."""
+    size = max(float(np.abs(x).max()), float(np.abs(fr.f_anchor).max()))
+    return 64 * float(np.finfo(np.float64).eps) * size * np.sqrt(x.shape[0]) / fr.out
+
+
 def preimages(network, x, *, box=None) -> torch.Tensor:
     """All preimages of one point x, as a (k, m) float64 tensor (k = 0 off the image).
 
@@ -89,10 +113,9 @@ def preimages(network, x, *, box=None) -> torch.Tensor:
     net = check_network(network)
     point = _check_point(net, x)
     check_box(box, net.in_dim)
-    found, infinite, _ = preimage_scan(net, point, box)
-    if infinite:
-        raise InfinitePreimagesError(f"x: has infinitely many preimages (a positive-dimensional set in region {infinite[0]})")
-    return torch.as_tensor(found, dtype=DTYPE).reshape(-1, net.in_dim)
+    fr = frame(net, box)
+    found = unit_preimages(fr.unit, fr.output_to_unit(point), fr.box, resolution=_resolution(fr, point))
+    return torch.as_tensor(fr.to_latent(found), dtype=DTYPE).reshape(-1, net.in_dim)
 
 
 def count_preimages(network, x, *, box=None) -> int | float:
@@ -100,5 +123,6 @@ def count_preimages(network, x, *, box=None) -> int | float:
     net = check_network(network)
     point = _check_point(net, x)
     check_box(box, net.in_dim)
-    found, infinite, _ = preimage_scan(net, point, box)
+    fr = frame(net, box)
+    found, infinite, _ = preimage_scan(fr.unit, fr.output_to_unit(point), fr.box, resolution=_resolution(fr, point))
     return math.inf if infinite else int(found.shape[0])

@@ -18,7 +18,7 @@ from models.regions import linear_regions
 
 from ..check_result import CheckResult
 from ._shared import Options, base_details, candidate_pairs, pair_verdict, pieces_of, region_rank_witness
-from .tolerances import Tolerances
+from .tolerances import Frame, Tolerances
 
 NAME = "injective/regions"
 KIND = "exact"
@@ -27,14 +27,15 @@ SQUARE_ONLY = False
 HOW = "exact: every pair of linear regions (transversality, then linear programs)"
 
 
-def decide(net, box, tol: Tolerances, options: Options | None = None, regions=None) -> CheckResult:
+def decide(frame: Frame, tol: Tolerances, options: Options | None = None, regions=None) -> CheckResult:
+    """``regions``: the linear regions of ``frame.unit`` on ``frame.box``, if already enumerated."""
     start = time.perf_counter()
-    regions = linear_regions(net, box) if regions is None else regions
+    regions = linear_regions(frame.unit, frame.box) if regions is None else regions
     pieces = pieces_of(regions)
-    details = {**base_details(net, box, tol, "regions"), "regions": len(regions)}
-    failed = region_rank_witness(net, regions, pieces, tol, NAME, details, box, HOW)
+    details = {**base_details(frame, tol, "regions"), "regions": len(regions)}
+    failed = region_rank_witness(frame, regions, pieces, tol, NAME, details, HOW)
     if failed is not None:
         return failed
     pairs, counts = candidate_pairs(regions, pieces, tol)
-    result = pair_verdict(net, regions, pieces, pairs, tol, NAME, {**details, **counts}, box, HOW)
+    result = pair_verdict(frame, regions, pieces, pairs, tol, NAME, {**details, **counts}, HOW)
     return result.with_details(seconds=time.perf_counter() - start)

@@ -15,13 +15,13 @@ from scipy.spatial import cKDTree
 
 from models.regions import box_scale, pattern_halfspaces
 from models.solver import chebyshev_center
-from models.validation import DTYPE, check_box
+from models.validation import DTYPE
 
 from ..check_result import CheckResult
 from . import _lp
-from ._shared import Options, base_details, evidence_details, rank_deficient_witness, verdict
+from ._shared import Options, base_details, collision_verdict, evidence_details, rank_deficient_witness, verdict
 from ._witness import collision_witness
-from .tolerances import Tolerances
+from .tolerances import Frame, Tolerances
 
 NAME = "injective/search"
 KIND = "refutes"  # only a "fails" is a verdict
@@ -30,14 +30,15 @@ SQUARE_ONLY = False
 HOW = "sampled: random points, then pairwise programs on the region pairs they suggest (can only refute)"
 
 
-def decide(net, box, tol: Tolerances, options: Options | None = None) -> CheckResult:
+def decide(frame: Frame, tol: Tolerances, options: Options | None = None) -> CheckResult:
     options = options or Options()
+    net, box = frame.unit, frame.box
     generator = options.generator if options.generator is not None else torch.Generator().manual_seed(0)
     start = time.perf_counter()
     z = _sample(net, box, options.n_samples, generator)
     patterns, labels = _unique_rows(net.activation_pattern(z))
-    details = {**base_details(net, box, tol, "search"), "samples": options.n_samples, "patterns_seen": int(patterns.shape[0])}
-    failed = _sampled_rank_deficiency(net, box, tol, z, patterns, labels, details)
+    details = {**base_details(frame, tol, "search"), "samples": options.n_samples, "patterns_seen": int(patterns.shape[0])}
+    failed = _sampled_rank_deficiency(frame, tol, z, patterns, labels, details)
     if failed is not None:
         return failed
     pairs = _neighbour_pairs(z.numpy(), net(z).numpy(), labels.numpy(), 8, options.max_pairs)
@@ -47,21 +48,19 @@ def decide(net, box, tol: Tolerances, options: Options | None = None) -> CheckRe
     statistic, found = search.statistic, search.witness
     details.update(pairs=len(pairs), touching_pairs=search.touching, seconds=time.perf_counter() - start)
     if found is not None:
-        evidence = collision_witness(net, found[1], found[2], tol)
+        evidence = collision_witness(frame, found[1], found[2], tol)
         if evidence["verified"]:
-            details.update(criterion="collision found by search", **evidence_details(evidence))
-            return verdict(NAME, False, statistic, tol, (evidence["z1"], evidence["z2"]), details, net, box, HOW)
+            return collision_verdict(NAME, statistic, tol, evidence, {**details, "criterion": "collision found by search"}, frame, HOW)
         details["unverified_candidate"] = evidence_details(evidence)
     details["reason"] = "no collision found (search can only refute)"
-    return verdict(NAME, None, statistic, tol, None, details, net, box, HOW)
+    return verdict(NAME, None, statistic, tol, None, details, frame, HOW)
 
 
 def _sample(net, box, n_samples: int, generator: torch.Generator) -> torch.Tensor:
-    bounds = check_box(box, net.in_dim)
     u = torch.rand(n_samples, net.in_dim, generator=generator, dtype=DTYPE)
-    if bounds is None:
+    if box is None:
         return (2 * u - 1) * 2 * box_scale(net, None)
-    return bounds[0] + u * (bounds[1] - bounds[0])
+    return box[0] + u * (box[1] - box[0])
 
 
 def _neighbour_pairs(z: np.ndarray, fz: np.ndarray, labels: np.ndarray, k: int, max_pairs: int) -> list[tuple[int, int]]:
@@ -89,8 +88,9 @@ def _unique_rows(pattern: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return unique[:, :-1], labels
 
 
-def _sampled_rank_deficiency(net, box, tol, z, patterns, labels, details) -> CheckResult | None:
-    """A witness from a rank-deficient full-dimensional region met by the samples, or None."""
+def _sampled_rank_deficiency(frame, tol, z, patterns, labels, details) -> CheckResult | None:
+    """A witness from an exactly rank-deficient full-dimensional region met by the samples, or None."""
+    net, box = frame.unit, frame.box
     first = torch.full((patterns.shape[0],), len(labels), dtype=torch.long).scatter_reduce(
         0, labels, torch.arange(len(labels)), reduce="amin")
     A, _ = net.local_affine(z[first])
@@ -102,5 +102,7 @@ def _sampled_rank_deficiency(net, box, tol, z, patterns, labels, details) -> Che
         piece = _lp.Piece(*pattern_halfspaces(net, patterns[label], box))
         centre, radius = chebyshev_center(piece.G, piece.g, box_scale(net, box))
         if centre is not None and radius > tol.radius:
-            return rank_deficient_witness(net, [piece], [centre], [patterns[label]], tol, NAME, details, box, HOW)
+            failed = rank_deficient_witness(frame, [piece], [centre], [patterns[label]], tol, NAME, details, HOW)
+            if failed is not None:
+                return failed
     return None

@@ -11,10 +11,11 @@ from models.regions import linear_regions
 from models.validation import DTYPE, check_box, check_generator, check_int
 
 from ..check_result import CheckResult
+from ..exact import rank
 from . import _cover, _lp
 from . import rank as rank_method
 from ._shared import base_details, image_boxes, least_singular, pieces_of
-from .tolerances import Tolerances, check_network, domain_name, tolerances
+from .tolerances import Frame, Tolerances, check_network, frame, tolerances
 
 NAME = "weakly_injective"
 
@@ -44,35 +45,37 @@ def check_weakly_injective(network, *, box=None, max_candidates: int = 256, budg
     check_int(max_candidates, "max_candidates", minimum=1, maximum=10**7)
     check_int(budget, "budget", minimum=1, maximum=10**9)
     gen = check_generator(generator, allow_none=False)
-    tol = tolerances(net, box)
-    details = base_details(net, box, tol, "regions")
-    if rank_method.decide(net, box, tol).holds:
-        return _weak_from_rank(net, box, tol, details)
-    regions = linear_regions(net, box)
+    fr = frame(net, box)
+    tol = tolerances(fr.unit, fr.box)
+    details = base_details(fr, tol, "regions")
+    if rank_method.decide(fr, tol).holds:
+        return _weak_from_rank(fr, tol, details)
+    regions = linear_regions(fr.unit, fr.box)
     pieces = pieces_of(regions)
     sigma = least_singular(pieces)
-    full_rank = sigma > tol.rank
+    # Full rank decided exactly: a tiny singular value of a low-gain piece is not a rank deficiency.
+    full_rank = np.array([rank(fr.exact.piece(r.pattern.cpu().numpy())[0]) == net.in_dim for r in regions])
     details.update(regions=len(regions), full_rank_regions=int(full_rank.sum()))
     if not full_rank.any():
-        evidence = {"condition": "(ii)", "reason": "every region is rank deficient: the image is not m-dimensional",
-                    "max_sigma_min": float(sigma.max()), "rank_tolerance": tol.rank}
-        return CheckResult(NAME, False, float(sigma.max()) / tol.lipschitz, tol.rank / tol.lipschitz, ">", evidence,
-                           domain=domain_name(net, box), method="exact: the rank of every linear region",
-                           details={**details, "rests_on": "(ii) fails"})
-    return _condition_i(net, box, tol, regions, pieces, full_rank, details, max_candidates, budget, gen)
+        evidence = {"condition": "(ii)", "reason": "every region is rank deficient (exact ranks): the image is not m-dimensional",
+                    "max_sigma_min": float(sigma.max())}
+        return CheckResult(NAME, False, 0.0, float(net.in_dim), ">=", evidence, domain=fr.domain,
+                           method="the exact rank of every linear region", details={**details, "rests_on": "(ii) fails"})
+    return _condition_i(fr, tol, regions, pieces, full_rank, details, max_candidates, budget, gen)
 
 
-def _result(net, box, tol, holds, statistic, witness, details, how) -> CheckResult:
-    return CheckResult(NAME, holds, statistic, tol.collision / tol.out, ">", witness, domain=domain_name(net, box),
+def _result(fr: Frame, tol, holds, statistic, witness, details, how, *, verified: bool = False) -> CheckResult:
+    return CheckResult(NAME, holds, statistic, tol.collision / tol.out, ">", witness, verified=verified, domain=fr.domain,
                        method=how, details=details)
 
 
-def _weak_from_rank(net, box, tol, details) -> CheckResult:
-    bounds = check_box(box, net.in_dim)
-    z0 = torch.zeros(net.in_dim, dtype=DTYPE) if bounds is None else 0.5 * (bounds[0] + bounds[1])
+def _weak_from_rank(fr: Frame, tol, details) -> CheckResult:
+    net = fr.network
+    z0 = torch.as_tensor(fr.anchor, dtype=DTYPE)
     witness = {"z0": z0, "x0": net(z0), "pattern": net.activation_pattern(z0), "delta": math.inf}
-    details = {**details, "rests_on": "injective by the layerwise rank criterion, hence (i) and (ii)"}
-    return _result(net, box, tol, True, math.inf, witness, details, "layerwise rank criterion (injective, hence weakly injective)")
+    details = {**details, "rests_on": "injective by the layerwise rank criterion (exact ranks), hence (i) and (ii)"}
+    return _result(fr, tol, True, math.inf, witness, details, "layerwise rank criterion (injective, hence weakly injective)",
+                   verified=True)
 
 
 def _unique_preimage_margin(pieces, boxes, i: int, z0: np.ndarray, tol: Tolerances):
@@ -94,9 +97,10 @@ def _unique_preimage_margin(pieces, boxes, i: int, z0: np.ndarray, tol: Toleranc
     return min(floor, float(distances[closest])), (near[closest], points[closest])
 
 
-def _second_preimage(net, i: int, z0: np.ndarray, near) -> dict:
-    """Evidence against (i) at one candidate: another preimage of f(z0), re-checked by a forward pass."""
-    z0_t, z1_t = torch.as_tensor(z0), torch.as_tensor(near[1])
+def _second_preimage(fr: Frame, i: int, u0: np.ndarray, near) -> dict:
+    """Evidence against (i) at one candidate: another preimage of f(z0), re-checked by a forward pass (original units)."""
+    net = fr.network
+    z0_t, z1_t = torch.as_tensor(fr.to_latent(u0)), torch.as_tensor(fr.to_latent(near[1]))
     return {"z0": z0_t, "region": i, "second_preimage": z1_t, "second_region": near[0],
             "residual": float((net(z0_t) - net(z1_t)).norm()), "separation": float((z0_t - z1_t).norm())}
 
@@ -114,19 +118,19 @@ def _candidates(regions, full_rank: np.ndarray, per_region: int, generator) -> l
     return out
 
 
-def _condition_i(net, box, tol, regions, pieces, full_rank, details, max_candidates, budget, gen) -> CheckResult:
+def _condition_i(fr: Frame, tol, regions, pieces, full_rank, details, max_candidates, budget, gen) -> CheckResult:
     boxes = image_boxes(regions, pieces)
     tried, second = 0, None
     for i, z0 in _candidates(regions, full_rank, 4, gen)[:max_candidates]:
         tried += 1
         margin, near = _unique_preimage_margin(pieces, boxes, i, z0, tol)
         if margin > tol.collision / tol.out:
-            return _weak_holds(net, box, regions, pieces, i, z0, margin, tol, {**details, "candidates_tried": tried},
+            return _weak_holds(fr, regions, pieces, i, z0, margin, tol, {**details, "candidates_tried": tried},
                                "(ii) by a full-rank region; (i) by a candidate certified by linear programs")
         if second is None and near is not None:
-            second = _second_preimage(net, i, z0, near)
+            second = _second_preimage(fr, i, z0, near)
     details = {**details, "candidates_tried": tried}
-    return _exact_condition_i(net, box, tol, regions, pieces, boxes, full_rank, details, budget, second, gen)
+    return _exact_condition_i(fr, tol, regions, pieces, boxes, full_rank, details, budget, second, gen)
 
 
 def _ball_points(centre: np.ndarray, radius: float, count: int, generator) -> list[np.ndarray]:
@@ -138,7 +142,7 @@ def _ball_points(centre: np.ndarray, radius: float, count: int, generator) -> li
     return points
 
 
-def _exact_condition_i(net, box, tol, regions, pieces, boxes, full_rank, details, budget, second, gen) -> CheckResult:
+def _exact_condition_i(fr: Frame, tol, regions, pieces, boxes, full_rank, details, budget, second, gen) -> CheckResult:
     programs, exhausted = 0, False
     cap = tol.rho
     for i in np.flatnonzero(full_rank):
@@ -152,22 +156,25 @@ def _exact_condition_i(net, box, tol, regions, pieces, boxes, full_rank, details
         for z0 in _ball_points(cell[0], cell[1], 8, gen):
             margin, _ = _unique_preimage_margin(pieces, boxes, int(i), z0, tol)
             if margin > tol.collision / tol.out:
-                return _weak_holds(net, box, regions, pieces, int(i), z0, margin, tol, {**details, "programs": programs},
+                return _weak_holds(fr, regions, pieces, int(i), z0, margin, tol, {**details, "programs": programs},
                                    "(ii) by a full-rank region; (i) by exact polyhedral difference, certified by linear programs")
     details.update(programs=programs)
     how = "exact: polyhedral difference of the full-rank regions and the images of the others"
     if exhausted:
         details.update(rests_on="inconclusive: the budget of the exact difference ran out")
-        return _result(net, box, tol, None, 0.0, {"example": second}, details, how)
+        return _result(fr, tol, None, 0.0, {"example": second}, details, how)
     details.update(rests_on="(i) fails: every full-rank region is covered by the images of the others (exact difference)")
     evidence = {"condition": "(i)", "reason": "every point of every full-rank region has another preimage", "example": second}
-    return _result(net, box, tol, False, 0.0, evidence, details, how)
+    return _result(fr, tol, False, 0.0, evidence, details, how)
 
 
-def _weak_holds(net, box, regions, pieces, i, z0, margin, tol, details, rests_on) -> CheckResult:
-    x0 = pieces[i].A @ z0 + pieces[i].c
-    witness = {"z0": torch.as_tensor(z0), "region": i, "pattern": regions[i].pattern, "x0": torch.as_tensor(x0),
-               "delta": margin * tol.out, "forward_check": float(np.linalg.norm(net(torch.as_tensor(z0)).numpy() - x0))}
-    return _result(net, box, tol, True, margin, witness, {**details, "rests_on": rests_on},
-                   "exact: linear programs certify a unique preimage near x0")
+def _weak_holds(fr: Frame, regions, pieces, i, u0, margin, tol, details, rests_on) -> CheckResult:
+    net = fr.network
+    z0 = torch.as_tensor(fr.to_latent(u0))
+    x0 = fr.f_anchor + fr.out * (pieces[i].A @ u0 + pieces[i].c)
+    witness = {"z0": z0, "region": i, "pattern": regions[i].pattern, "x0": torch.as_tensor(x0),
+               "delta": margin * tol.out * fr.out, "forward_check": float(np.linalg.norm(net(z0).numpy() - x0))}
+    return _result(fr, tol, True, margin, witness, {**details, "rests_on": rests_on,
+                                                    "certificate": "numerical: the regions and the programs are not re-checked exactly"},
+                   "linear programs certify a unique preimage near x0")
 
