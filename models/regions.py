@@ -52,6 +52,7 @@ import numpy as np
 import torch
 from scipy.spatial import HalfspaceIntersection, QhullError
 
+from .deadline import Deadline
 from .leaky_relu_network import LeakyReLUNetwork
 from .solver import chebyshev_center, chebyshev_centers
 from .validation import check_box, check_instance, check_real, check_tensor
@@ -290,7 +291,7 @@ def _check_tolerance(network, box, radius_tol) -> float:
     return check_real(radius_tol, "radius_tol", low=0.0)
 
 
-def linear_regions(network: LeakyReLUNetwork, box: Any, *, radius_tol: float | None = None) -> list[Region]:
+def linear_regions(network: LeakyReLUNetwork, box: Any, *, radius_tol: float | None = None, time_limit=None) -> list[Region]:
     """All linear regions of ``network`` that meet ``box`` (full-dimensional cells of the box).
 
     Parameters
@@ -302,6 +303,8 @@ def linear_regions(network: LeakyReLUNetwork, box: Any, *, radius_tol: float | N
         (unbounded cells, Chebyshev radii capped at the domain scale).
     radius_tol : float, optional
         Chebyshev radius a region must exceed; default ``default_radius_tolerance``.
+    time_limit : float or models.deadline.Deadline, optional
+        Stop with ``TimeLimitExceeded`` past it (checked after every cell split).
 
     Returns
     -------
@@ -312,9 +315,14 @@ def linear_regions(network: LeakyReLUNetwork, box: Any, *, radius_tol: float | N
     bounds = check_box(box, network.in_dim)
     tol = _check_tolerance(network, box, radius_tol)
     cap = box_scale(network, box)
+    deadline = Deadline.of(time_limit)
     cells = [_root(bounds, network.in_dim)]
-    for W, b, slope in zip(weights[:-1], biases[:-1], slopes):
-        cells = [child for cell in cells for child in _split_layer(cell, W, b, slope, tol, cap)]
+    for layer, (W, b, slope) in enumerate(zip(weights[:-1], biases[:-1], slopes)):
+        split = []
+        for cell in cells:
+            deadline.check(f"the enumeration of linear regions (layer {layer + 1}, {len(split)} cells so far)")
+            split.extend(_split_layer(cell, W, b, slope, tol, cap))
+        cells = split
     return _finish(cells, weights[-1], biases[-1], tol, cap, network.device)
 
 
@@ -343,9 +351,9 @@ def _finish(cells: list[_Cell], W: np.ndarray, b: np.ndarray, tol: float, cap: f
     return regions
 
 
-def count_linear_regions(network: LeakyReLUNetwork, box: Any, *, radius_tol: float | None = None) -> int:
+def count_linear_regions(network: LeakyReLUNetwork, box: Any, *, radius_tol: float | None = None, time_limit=None) -> int:
     """The number of linear regions of ``network`` that meet ``box`` (see ``linear_regions``)."""
-    return len(linear_regions(network, box, radius_tol=radius_tol))
+    return len(linear_regions(network, box, radius_tol=radius_tol, time_limit=time_limit))
 
 
 def pattern_halfspaces(network: LeakyReLUNetwork, pattern: Any, box: Any = None):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import torch
 
 from models import GaussianMixture, LeakyReLUNetwork
+from models.deadline import TimeLimitExceeded
 from models.regions import EXACT_MAX_DIM, count_linear_regions
 from models.validation import check_instance, check_real
 
 from .check_result import CheckResult
 from .injectivity import check_injective, check_weakly_injective
 
-__all__ = ["DEFAULT_BOX", "analyse_decoder", "default_box"]
+__all__ = ["DEFAULT_BOX", "DEFAULT_TIME_LIMIT", "analyse_decoder", "default_box"]
 
 DEFAULT_BOX = 3.0
 """Half-width of the latent box checked when no prior says where the mass is."""
@@ -25,8 +26,16 @@ def default_box(prior: GaussianMixture | None) -> float:
     return float(prior.means.abs().max() + 4 * spread)
 
 
-def analyse_decoder(decoder: LeakyReLUNetwork, prior: GaussianMixture | None = None, *, box: float | None = None) -> list[CheckResult]:
-    """Piecewise affine?  Injective?  Weakly injective?  How many linear regions in the box?"""
+DEFAULT_TIME_LIMIT = 60.0
+"""Seconds each exact check of ``python -m verify check`` may take before it answers unknown."""
+
+
+def analyse_decoder(decoder: LeakyReLUNetwork, prior: GaussianMixture | None = None, *, box: float | None = None,
+                    time_limit: float | None = DEFAULT_TIME_LIMIT) -> list[CheckResult]:
+    """Piecewise affine?  Injective?  Weakly injective?  How many linear regions in the box?
+
+    Each exact check stops after ``time_limit`` seconds with an unknown verdict that says where.
+    """
     check_instance(decoder, LeakyReLUNetwork, "decoder")
     if prior is not None:
         check_instance(prior, GaussianMixture, "prior")
@@ -35,10 +44,14 @@ def analyse_decoder(decoder: LeakyReLUNetwork, prior: GaussianMixture | None = N
     results = [CheckResult("piecewise_affine", True, domain=f"R^{decoder.in_dim}",
                            method=f"by construction: affine layers and (leaky) ReLUs, widths {decoder.widths}")]
     exact = decoder.in_dim <= EXACT_MAX_DIM
-    results.append(check_injective(decoder, box=box if exact else None))
+    results.append(check_injective(decoder, box=box if exact else None, time_limit=time_limit))
     if exact:
-        results.append(check_weakly_injective(decoder, box=box))
-        regions = count_linear_regions(decoder, box)
-        results.append(CheckResult("linear_regions", True, float(regions), domain=f"box [-{box:g}, {box:g}]^{decoder.in_dim}",
-                                   method=f"exact enumeration: {regions} regions meet the box"))
+        results.append(check_weakly_injective(decoder, box=box, time_limit=time_limit))
+        domain = f"box [-{box:g}, {box:g}]^{decoder.in_dim}"
+        try:
+            regions = count_linear_regions(decoder, box, time_limit=time_limit)
+            results.append(CheckResult("linear_regions", True, float(regions), domain=domain,
+                                       method=f"exact enumeration: {regions} regions meet the box"))
+        except TimeLimitExceeded as stop:
+            results.append(CheckResult("linear_regions", None, domain=domain, method=f"stopped: {stop}"))
     return results

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 
 from models import LeakyReLUNetwork, joint_network
+from models.deadline import Deadline, TimeLimitExceeded
 from models.regions import EXACT_MAX_DIM, linear_regions
 from models.validation import DTYPE, check_instance, check_points, check_real
 
@@ -43,7 +44,7 @@ def _cell_points(cells) -> torch.Tensor:
 
 
 def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale: float, points=None,
-                       rtol: float = DECODER_RTOL) -> CheckResult:
+                       rtol: float = DECODER_RTOL, time_limit: float | None = None) -> CheckResult:
     """Is f = g on all of R^m?  Exact for m <= 3 (every cell of the common refinement); else sampled,
     and then only a difference is conclusive.
 
@@ -58,6 +59,9 @@ def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale
         Extra latent points to compare at (e.g. prior samples); required when m > 3.
     rtol : float
         Largest accepted relative error ``‖f(z) − g(z)‖ / (‖f(z)‖ + ‖A_f(z)‖·ρ)``.
+    time_limit : float, optional
+        Seconds for the enumeration of the cells; past it the verdict rests on the given
+        points only (a difference found there still decides "fails"; agreement is unknown).
 
     Returns
     -------
@@ -76,7 +80,7 @@ def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale
     f, g = f.to(dtype=DTYPE), g.to(f.device, DTYPE)
     if points is not None:
         points = check_points(points, "points", f.in_dim, device=f.device)[0]
-    z, exact, how = _cells(f, g, points)
+    z, exact, how = _cells(f, g, points, Deadline(time_limit))
     errors = _value_error(f, g, z, latent_scale)
     worst = int(errors.argmax())
     statistic = float(errors[worst])
@@ -87,16 +91,25 @@ def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale
                        method=("exact: " if exact else "sampled: ") + how, details=details)
 
 
-def _cells(f: LeakyReLUNetwork, g: LeakyReLUNetwork, points):
+def _cells(f: LeakyReLUNetwork, g: LeakyReLUNetwork, points, deadline: Deadline):
     """Latent points to compare at, whether they visit every cell, and how they were chosen."""
     extra = [] if points is None else [points]
+    try:
+        return _enumerated(f, g, extra, deadline)
+    except TimeLimitExceeded as stop:
+        if not extra:
+            raise ValueError(f"time_limit: {stop}, and no points were given to compare at") from None
+        return extra[0], False, f"the given points only ({stop})"
+
+
+def _enumerated(f, g, extra, deadline):
     if f.in_dim <= EXACT_MAX_DIM:
         joint = joint_network(f, g)
         if joint is not None:
-            cells = linear_regions(joint.to("cpu"), None)
+            cells = linear_regions(joint.to("cpu"), None, time_limit=deadline)
             inside = _cell_points(cells).to(f.device)
             return torch.cat([inside, *extra]), True, f"2m + 1 points inside each of the {len(cells)} cells of the common refinement on R^m"
-        regions = linear_regions(f.to("cpu"), None) + linear_regions(g.to("cpu"), None)
+        regions = linear_regions(f.to("cpu"), None, time_limit=deadline) + linear_regions(g.to("cpu"), None, time_limit=deadline)
         inside = _cell_points(regions).to(f.device)
         how = "points inside the regions of f and of g (their slopes differ, so no joint network), and the given points"
         return torch.cat([inside, *extra]), False, how

@@ -86,6 +86,7 @@ def check_affine_equivalence(
     decoder_rtol: float = DECODER_RTOL,
     prior_rtol: float = SAME_MIXTURE_RTOL,
     generator=0,
+    time_limit: float | None = None,
 ) -> CheckResult:
     """Is there an invertible affine h with h#P_a = P_b and f_a = f_b ∘ h?  (T2's conclusion.)
 
@@ -95,6 +96,9 @@ def check_affine_equivalence(
     (``check_same_mixture`` to ``prior_rtol``), and satisfy f_a = f_b ∘ h
     (``check_same_decoder`` to ``decoder_rtol``: exact on R^m for m <= 3; otherwise
     only sampled, and a sampled agreement leaves the verdict unknown).
+
+    ``time_limit`` (seconds) bounds the enumeration of the decoders' common cells; past it
+    the decoders are compared at the samples only (and agreement there is unknown).
 
     Returns
     -------
@@ -141,7 +145,7 @@ def check_affine_equivalence(
                                                          "invertible": invertible, "recovered_map": h})
     prior_check = check_same_mixture(model_a.prior.affine(h), model_b.prior, rtol=prior_rtol)
     decoder_check = check_same_decoder(model_a.decoder, model_b.decoder.precompose(h), latent_scale=latent_scale(model_a.prior),
-                                       points=z_a, rtol=decoder_rtol)
+                                       points=z_a, rtol=decoder_rtol, time_limit=time_limit)
     details.update(prior=prior_check.to_dict(), decoder=decoder_check.to_dict())
     if prior_check.holds is False or decoder_check.holds is False:
         holds = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from models import GenerativeModel
 from models.io import load_decoder, load_prior
 
-from ..analysis import analyse_decoder
+from ..analysis import DEFAULT_TIME_LIMIT, analyse_decoder
 from ..atomic import write_json_atomic
 from ..plots import write_plots
 from .common import check_outputs
@@ -18,6 +18,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--prior", metavar="PRIOR.json", help="a Gaussian-mixture prior: {weights, means, covariances}")
     parser.add_argument("--box", type=float, default=None,
                         help="half-width of the latent box for exact checks (default 3, or 4 prior standard deviations)")
+    parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT,
+                        help=f"seconds each exact check may take before it answers unknown (default {DEFAULT_TIME_LIMIT:g})")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="load a whole pickled nn.Sequential; this RUNS CODE from the file, use only for files you trust")
     parser.add_argument("--json", metavar="PATH", help="write the verdicts as JSON (atomically)")
@@ -32,7 +34,9 @@ def run(args) -> int:
     prior = load_prior(args.prior, latent_dim=decoder.in_dim) if args.prior else None
     if args.box is not None and not args.box > 0:
         raise ValueError(f"--box: expected a positive half-width, got {args.box}")
-    results = analyse_decoder(decoder, prior, box=args.box)
+    if not args.time_limit > 0:
+        raise ValueError(f"--time-limit: expected a positive number of seconds, got {args.time_limit}")
+    results = analyse_decoder(decoder, prior, box=args.box, time_limit=args.time_limit)
     print(f"decoder: {decoder}")
     verdicts = {"holds": "yes", "fails": "no", "unknown": "unknown"}
     for result in results:

@@ -133,7 +133,7 @@ class CollisionSearch:
     unresolved: int = 0
 
 
-def largest_collision(pairs, s: Scales, separation_tol: float, dirs: np.ndarray) -> CollisionSearch:
+def largest_collision(pairs, s: Scales, separation_tol: float, dirs: np.ndarray, *, deadline=None) -> CollisionSearch:
     """Search the pairs for a collision (z, z') with w·(z − z') / rho > ``separation_tol``.
 
     Phase 1 keeps the pairs whose images meet (relative slack <= FEASIBILITY_RTOL); phase 2
@@ -142,6 +142,8 @@ def largest_collision(pairs, s: Scales, separation_tol: float, dirs: np.ndarray)
     """
     out = CollisionSearch()
     for start in range(0, len(pairs), PAIR_BATCH):
+        if deadline is not None:
+            deadline.check(f"the pair programs ({start} of {len(pairs)} pairs done, no collision so far)")
         batch = pairs[start:start + PAIR_BATCH]
         slack = pair_violations(batch, s)
         out.unresolved += int(np.isinf(slack).sum())

@@ -3,10 +3,12 @@ the pairs that need collision programs and the verdict over those pairs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+
+from models.deadline import Deadline
 
 from ..check_result import CheckResult
 from . import _lp, _pairs
@@ -102,11 +104,12 @@ def candidate_pairs(regions, pieces, tol: Tolerances) -> tuple[list[tuple[int, i
     return remaining, counts
 
 
-def pair_verdict(frame: Frame, regions, pieces, pairs, tol: Tolerances, name: str, details: dict, how: str) -> CheckResult:
+def pair_verdict(frame: Frame, regions, pieces, pairs, tol: Tolerances, name: str, details: dict, how: str,
+                 deadline: Deadline | None = None) -> CheckResult:
     """The verdict over the given region pairs (after the rank test)."""
     scales = _lp.Scales(tol.rho, tol.out)
     search = _lp.largest_collision([(pieces[i], pieces[j]) for i, j in pairs], scales, tol.separation,
-                                   _lp.directions(frame.network.in_dim))
+                                   _lp.directions(frame.network.in_dim), deadline=deadline)
     statistic = search.statistic
     details = {**details, "pairs": len(pairs), "touching_pairs": search.touching, "unresolved_pairs": search.unresolved}
     if search.witness is None:
@@ -125,13 +128,13 @@ def pair_verdict(frame: Frame, regions, pieces, pairs, tol: Tolerances, name: st
 
 @dataclass(frozen=True)
 class Options:
-    """What a method may need besides the network, the box and the tolerances.
+    """What a method may need besides the frame and the tolerances.
 
-    time_limit: seconds for the whole check (None: no limit); n_samples, max_pairs,
+    deadline: when the whole check stops (``models.deadline.Deadline``); n_samples, max_pairs,
     generator: the sampling of the search.
     """
 
-    time_limit: float | None = None
+    deadline: Deadline = field(default_factory=Deadline)
     n_samples: int = 4096
     max_pairs: int = 256
     generator: torch.Generator | None = None

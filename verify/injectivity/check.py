@@ -8,10 +8,12 @@ is then unknown.
 
 from __future__ import annotations
 
+import math
 import time
 
+from models.deadline import Deadline, TimeLimitExceeded
 from models.regions import EXACT_MAX_DIM
-from models.validation import check_box, check_generator, check_int, check_real
+from models.validation import check_box, check_generator, check_int
 
 from ..check_result import CheckResult
 from . import milp, orientation, rank, regions, search
@@ -68,8 +70,8 @@ def check_injective(network, *, box=None, method: str = "auto", time_limit: floa
     method : {"auto", "rank", "orientation", "regions", "milp", "search"}
         See the package docstring.
     time_limit : float, optional
-        Seconds per MILP (``milp``); a program that stops early makes the verdict
-        unknown unless it already found a collision.
+        Seconds for the whole check; past it the verdict is unknown, and ``details`` say
+        where it stopped (a solver call under way finishes first, within its own limit).
     n_samples, generator
         Sampling of ``search`` (also the first stage of ``auto``).
 
@@ -85,19 +87,21 @@ def check_injective(network, *, box=None, method: str = "auto", time_limit: floa
     check_box(box, net.in_dim)
     if method != "auto" and method not in METHODS:
         raise ValueError(f"method: expected one of {('auto', *METHODS)}, got {method!r}")
-    options = Options(time_limit=None if time_limit is None else check_real(time_limit, "time_limit", low=0.0, low_open=True),
-                      n_samples=check_int(n_samples, "n_samples", minimum=2, maximum=10**7),
+    chosen = None if method == "auto" else METHODS[method]
+    if chosen is not None and chosen.NEEDS_BOX and box is None:
+        raise ValueError(f"box: the {method} method needs a bounded box")
+    if chosen is not None and chosen.SQUARE_ONLY and net.out_dim != net.in_dim:
+        raise ValueError(f"network: the {method} method needs a square map (n = m), got n = {net.out_dim}, m = {net.in_dim}")
+    options = Options(deadline=Deadline(time_limit), n_samples=check_int(n_samples, "n_samples", minimum=2, maximum=10**7),
                       generator=check_generator(generator, allow_none=False))
     fr = frame(net, box)
     tol = tolerances(fr.unit, fr.box)
-    if method == "auto":
-        return _auto(fr, tol, options)
-    chosen = METHODS[method]
-    if chosen.NEEDS_BOX and box is None:
-        raise ValueError(f"box: the {method} method needs a bounded box")
-    if chosen.SQUARE_ONLY and net.out_dim != net.in_dim:
-        raise ValueError(f"network: the {method} method needs a square map (n = m), got n = {net.out_dim}, m = {net.in_dim}")
-    return chosen.decide(fr, tol, options)
+    try:
+        return _auto(fr, tol, options) if chosen is None else chosen.decide(fr, tol, options)
+    except TimeLimitExceeded as stop:
+        return CheckResult("injective" if chosen is None else chosen.NAME, None, math.nan, tol.separation, "<=", None,
+                           domain=fr.domain, method=f"stopped: {stop}",
+                           details={"reason": str(stop), "stopped_during": stop.what, "seconds": options.deadline.elapsed()})
 
 
 def find_collision(network, *, box=None, n_samples: int = 4096, max_pairs: int = 256, generator=0) -> CheckResult:

@@ -35,7 +35,7 @@ def decide(frame: Frame, tol: Tolerances, options: Options | None = None) -> Che
     net, box = frame.unit, frame.box
     if box is None:
         raise ValueError("box: the MILP method needs a bounded box")
-    time_limit = None if options is None else options.time_limit
+    deadline = (options or Options()).deadline
     low, high = box[0].numpy(), box[1].numpy()
     layers = _bigm.Layers.of(net)
     start = time.perf_counter()
@@ -44,7 +44,7 @@ def decide(frame: Frame, tol: Tolerances, options: Options | None = None) -> Che
                "programs": [], "excluded_pattern_pairs": 0}
     statistic, conclusive = 0.0, True
     for k in range(net.in_dim):
-        value, solved, failed = _coordinate(frame, tol, program, k, time_limit, details)
+        value, solved, failed = _coordinate(frame, tol, program, k, deadline, details)
         if failed is not None:
             return failed
         conclusive &= solved
@@ -58,7 +58,7 @@ def decide(frame: Frame, tol: Tolerances, options: Options | None = None) -> Che
     return verdict(NAME, True, statistic, tol, certificate, details, frame, HOW)
 
 
-def _coordinate(frame, tol, program, k, time_limit, details):
+def _coordinate(frame, tol, program, k, deadline, details):
     """max (z1_k − z2_k): (relative value, solved to optimality, failing result or None).
 
     An optimum that the pair program of its two patterns does not confirm lies within the
@@ -68,7 +68,8 @@ def _coordinate(frame, tol, program, k, time_limit, details):
     net = frame.unit
     builder, first, second = program
     for _ in range(MILP_MAX_CUTS):
-        outcome = _bigm.maximise_separation(builder, first.z, second.z, np.eye(net.in_dim)[k], time_limit)
+        deadline.check(f"the MILP of coordinate {k + 1} of {net.in_dim}")
+        outcome = _bigm.maximise_separation(builder, first.z, second.z, np.eye(net.in_dim)[k], deadline.remaining())
         details["programs"].append({"coordinate": k, "value": outcome.value, "status": outcome.status, "seconds": outcome.seconds})
         if outcome.x is None or outcome.value / tol.rho <= tol.separation:
             value = outcome.value / tol.rho if math.isfinite(outcome.value) else 0.0

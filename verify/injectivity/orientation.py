@@ -48,7 +48,8 @@ def decide(frame: Frame, tol: Tolerances, options: Options | None = None) -> Che
     net = frame.unit
     if net.out_dim != net.in_dim:
         raise ValueError(f"network: the orientation method needs a square map (n = m), got n = {net.out_dim}, m = {net.in_dim}")
-    regions = linear_regions(net, frame.box)
+    deadline = (options or Options()).deadline
+    regions = linear_regions(net, frame.box, time_limit=deadline)
     pieces = pieces_of(regions)
     details = {**base_details(frame, tol, "orientation"), "regions": len(regions)}
     failed = region_rank_witness(frame, regions, pieces, tol, NAME, details, HOW)
@@ -57,24 +58,24 @@ def decide(frame: Frame, tol: Tolerances, options: Options | None = None) -> Che
     signs = np.sign([np.linalg.det(p.A) for p in pieces])
     details["determinant_signs"] = {"positive": int((signs > 0).sum()), "negative": int((signs < 0).sum())}
     if np.all(signs == signs[0]):
-        return _coherent_verdict(frame, tol, regions, details, int(signs[0]))
+        return _coherent_verdict(frame, tol, regions, details, int(signs[0]), deadline)
     # Neighbours have overlapping images; the fewer units they differ in, the likelier they share a facet.
     overlapping = _pairs.overlapping_pairs(len(regions), _pairs.image_intervals(regions, pieces), 2 * tol.collision)
     pairs = sorted(((int(i), int(j)) for i, j in overlapping if signs[i] != signs[j]),
                    key=lambda ij: int((regions[ij[0]].pattern != regions[ij[1]].pattern).sum()))
-    result = pair_verdict(frame, regions, pieces, pairs, tol, NAME, details, HOW)
+    result = pair_verdict(frame, regions, pieces, pairs, tol, NAME, details, HOW, deadline)
     if result.holds is False:
         return result.with_details(criterion="regions of opposite orientation fold onto each other")
     # Opposite signs with no collision found cannot happen for a continuous map; report rather than guess.
     return result.replace(holds=None, witness=None, details={**result.details, "reason": "opposite orientations but no collision found"})
 
 
-def _coherent_verdict(frame: Frame, tol, regions, details, sign) -> CheckResult:
+def _coherent_verdict(frame: Frame, tol, regions, details, sign, deadline) -> CheckResult:
     """Coherent on all of R^m, f is proper with every local degree of one sign, so it is a
     homeomorphism iff one regular value has exactly one preimage (degree one); that count
     decides, on R^m and hence on any box."""
     net, box = frame.unit, frame.box
-    everywhere = regions if box is None else linear_regions(net, None)
+    everywhere = regions if box is None else linear_regions(net, None, time_limit=deadline)
     pieces = pieces_of(everywhere)
     signs = np.sign([np.linalg.det(p.A) for p in pieces])
     if np.all(signs == sign) and np.all(least_singular(pieces) > tol.rank):
@@ -92,7 +93,7 @@ def _coherent_verdict(frame: Frame, tol, regions, details, sign) -> CheckResult:
             details = {**details,
                        "criterion": f"coherently oriented but of degree {len(found)}: a regular value has {len(found)} preimages"}
             return collision_verdict(NAME, evidence["separation"] / frame.scale, tol, evidence, details, frame, HOW)
-    result = regions_method.decide(frame, tol, regions=regions)
+    result = regions_method.decide(frame, tol, Options(deadline=deadline), regions=regions)
     return result.replace(name=NAME, details={**result.details, "method": "orientation",
                                               "criterion": "not a homeomorphism of R^m: decided by the pairwise programs on the box"})
 

@@ -30,12 +30,13 @@ HOW = "exact: every pair of linear regions (transversality, then linear programs
 def decide(frame: Frame, tol: Tolerances, options: Options | None = None, regions=None) -> CheckResult:
     """``regions``: the linear regions of ``frame.unit`` on ``frame.box``, if already enumerated."""
     start = time.perf_counter()
-    regions = linear_regions(frame.unit, frame.box) if regions is None else regions
+    deadline = (options or Options()).deadline
+    regions = linear_regions(frame.unit, frame.box, time_limit=deadline) if regions is None else regions
     pieces = pieces_of(regions)
     details = {**base_details(frame, tol, "regions"), "regions": len(regions)}
     failed = region_rank_witness(frame, regions, pieces, tol, NAME, details, HOW)
     if failed is not None:
         return failed
     pairs, counts = candidate_pairs(regions, pieces, tol)
-    result = pair_verdict(frame, regions, pieces, pairs, tol, NAME, {**details, **counts}, HOW)
+    result = pair_verdict(frame, regions, pieces, pairs, tol, NAME, {**details, **counts}, HOW, deadline)
     return result.with_details(seconds=time.perf_counter() - start)

@@ -44,7 +44,8 @@ def decide(frame: Frame, tol: Tolerances, options: Options | None = None) -> Che
     pairs = _neighbour_pairs(z.numpy(), net(z).numpy(), labels.numpy(), 8, options.max_pairs)
     pieces = {label: _lp.Piece(*pattern_halfspaces(net, patterns[label], box)) for pair in pairs for label in pair}
     scales = _lp.Scales(tol.rho, tol.out)
-    search = _lp.largest_collision([(pieces[a], pieces[b]) for a, b in pairs], scales, tol.separation, _lp.directions(net.in_dim))
+    search = _lp.largest_collision([(pieces[a], pieces[b]) for a, b in pairs], scales, tol.separation, _lp.directions(net.in_dim),
+                                   deadline=options.deadline)
     statistic, found = search.statistic, search.witness
     details.update(pairs=len(pairs), touching_pairs=search.touching, seconds=time.perf_counter() - start)
     if found is not None:

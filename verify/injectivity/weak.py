@@ -7,6 +7,7 @@ import math
 import numpy as np
 import torch
 
+from models.deadline import Deadline, TimeLimitExceeded
 from models.regions import linear_regions
 from models.validation import DTYPE, check_box, check_generator, check_int
 
@@ -20,7 +21,8 @@ from .tolerances import Frame, Tolerances, check_network, frame, tolerances
 NAME = "weakly_injective"
 
 
-def check_weakly_injective(network, *, box=None, max_candidates: int = 256, budget: int = 20000, generator=0) -> CheckResult:
+def check_weakly_injective(network, *, box=None, max_candidates: int = 256, budget: int = 20000, generator=0,
+                           time_limit: float | None = None) -> CheckResult:
     """Conditions (i) and (ii) of weak injectivity, decided region by region.
 
     (ii) holds iff some full-dimensional region has rank A_i = m. (i) holds iff some
@@ -38,19 +40,29 @@ def check_weakly_injective(network, *, box=None, max_candidates: int = 256, budg
         Holds: witness {z0, region, x0, delta} (every point of the image within
         ∞-distance delta of x0 has exactly one preimage); ``statistic`` the margin
         delta / out. Fails: witness names the failing condition and its evidence.
-        Unknown when the budget of the exact difference ran out.
+        Unknown when the budget of the exact difference or ``time_limit`` (seconds) ran out.
     """
     net = check_network(network)
     check_box(box, net.in_dim)
     check_int(max_candidates, "max_candidates", minimum=1, maximum=10**7)
     check_int(budget, "budget", minimum=1, maximum=10**9)
     gen = check_generator(generator, allow_none=False)
+    deadline = Deadline(time_limit)
     fr = frame(net, box)
     tol = tolerances(fr.unit, fr.box)
+    try:
+        return _decide(fr, tol, max_candidates, budget, gen, deadline)
+    except TimeLimitExceeded as stop:
+        return CheckResult(NAME, None, math.nan, tol.collision / tol.out, ">", None, domain=fr.domain, method=f"stopped: {stop}",
+                           details={"reason": str(stop), "stopped_during": stop.what, "seconds": deadline.elapsed()})
+
+
+def _decide(fr: Frame, tol, max_candidates, budget, gen, deadline) -> CheckResult:
+    net = fr.network
     details = base_details(fr, tol, "regions")
     if rank_method.decide(fr, tol).holds:
         return _weak_from_rank(fr, tol, details)
-    regions = linear_regions(fr.unit, fr.box)
+    regions = linear_regions(fr.unit, fr.box, time_limit=deadline)
     pieces = pieces_of(regions)
     sigma = least_singular(pieces)
     # Full rank decided exactly: a tiny singular value of a low-gain piece is not a rank deficiency.
@@ -61,7 +73,7 @@ def check_weakly_injective(network, *, box=None, max_candidates: int = 256, budg
                     "max_sigma_min": float(sigma.max())}
         return CheckResult(NAME, False, 0.0, float(net.in_dim), ">=", evidence, domain=fr.domain,
                            method="the exact rank of every linear region", details={**details, "rests_on": "(ii) fails"})
-    return _condition_i(fr, tol, regions, pieces, full_rank, details, max_candidates, budget, gen)
+    return _condition_i(fr, tol, regions, pieces, full_rank, details, max_candidates, budget, gen, deadline)
 
 
 def _result(fr: Frame, tol, holds, statistic, witness, details, how, *, verified: bool = False) -> CheckResult:
@@ -118,10 +130,11 @@ def _candidates(regions, full_rank: np.ndarray, per_region: int, generator) -> l
     return out
 
 
-def _condition_i(fr: Frame, tol, regions, pieces, full_rank, details, max_candidates, budget, gen) -> CheckResult:
+def _condition_i(fr: Frame, tol, regions, pieces, full_rank, details, max_candidates, budget, gen, deadline) -> CheckResult:
     boxes = image_boxes(regions, pieces)
     tried, second = 0, None
     for i, z0 in _candidates(regions, full_rank, 4, gen)[:max_candidates]:
+        deadline.check(f"the candidates of condition (i) ({tried} tried)")
         tried += 1
         margin, near = _unique_preimage_margin(pieces, boxes, i, z0, tol)
         if margin > tol.collision / tol.out:
@@ -130,7 +143,7 @@ def _condition_i(fr: Frame, tol, regions, pieces, full_rank, details, max_candid
         if second is None and near is not None:
             second = _second_preimage(fr, i, z0, near)
     details = {**details, "candidates_tried": tried}
-    return _exact_condition_i(fr, tol, regions, pieces, boxes, full_rank, details, budget, second, gen)
+    return _exact_condition_i(fr, tol, regions, pieces, boxes, full_rank, details, budget, second, gen, deadline)
 
 
 def _ball_points(centre: np.ndarray, radius: float, count: int, generator) -> list[np.ndarray]:
@@ -142,10 +155,11 @@ def _ball_points(centre: np.ndarray, radius: float, count: int, generator) -> li
     return points
 
 
-def _exact_condition_i(fr: Frame, tol, regions, pieces, boxes, full_rank, details, budget, second, gen) -> CheckResult:
+def _exact_condition_i(fr: Frame, tol, regions, pieces, boxes, full_rank, details, budget, second, gen, deadline) -> CheckResult:
     programs, exhausted = 0, False
     cap = tol.rho
     for i in np.flatnonzero(full_rank):
+        deadline.check(f"the polyhedral difference of condition (i) ({programs} programs)")
         covers = [c for k in range(len(pieces)) if k != i
                   and (c := _cover.same_plane_cover(pieces[i], pieces[k], tol.rank, tol.collision)) is not None]
         cell, used, out_of_budget = _cover.uncovered_cell(pieces[i].G, pieces[i].g, covers, tol.radius, cap, max(budget - programs, 1))

@@ -1,0 +1,54 @@
+"""Every exact check honours its time limit: past it the verdict is unknown and says where it stopped."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from models import random_model, random_network
+from models.deadline import Deadline, TimeLimitExceeded
+from models.regions import linear_regions
+from verify import check_affine_equivalence, check_injective, check_weakly_injective
+
+# Generous: the limit plus one solver call on a loaded two-core machine (a test, not a benchmark).
+SLACK = 5.0
+
+
+def _large():
+    return random_network((3, 16, 16, 12), 0.2, injective=False, generator=0)
+
+
+@pytest.mark.parametrize("method", ["auto", "regions", "milp"])
+def test_check_injective_stops_at_its_time_limit(method):
+    start = time.monotonic()
+    result = check_injective(_large(), box=3.0, method=method, time_limit=0.5)
+    assert time.monotonic() - start < 0.5 + SLACK
+    if result.holds is None:
+        assert "time limit" in result.details["reason"] or "stopped" in (result.method or "")
+    else:
+        assert result.verified or result.holds is True  # finished in time: a verdict, as usual
+
+
+def test_weak_injectivity_and_regions_stop_at_their_time_limit():
+    start = time.monotonic()
+    result = check_weakly_injective(random_network((3, 16, 16, 16, 12), 0.0, injective=False, generator=1), box=3.0,
+                                    time_limit=0.3)
+    assert time.monotonic() - start < 0.3 + SLACK
+    assert result.holds is None and "time limit" in result.details["reason"]
+    with pytest.raises(TimeLimitExceeded, match="time limit"):
+        linear_regions(_large(), 3.0, time_limit=0.05)
+
+
+def test_a_deadline_is_validated_and_counts_down():
+    with pytest.raises(ValueError, match="^time_limit"):
+        Deadline(0.0)
+    deadline = Deadline(10.0)
+    assert not deadline.expired() and 0 < deadline.remaining() <= 10.0
+    assert Deadline(None).remaining() is None and not Deadline(None).expired()
+
+
+def test_affine_equivalence_falls_back_to_samples_past_its_time_limit():
+    model = random_model(3, 20, hidden=(16, 16), generator=0)
+    result = check_affine_equivalence(model, model, n=200, time_limit=1e-3)
+    assert result.holds is None and result.details["decoder"]["details"]["exact"] is False
