@@ -250,10 +250,12 @@ def _split_unit(cell: _Cell, a: np.ndarray, beta: float, tol: float, cap: float)
     return _split_by_programs(cell, *plane, tol, cap)
 
 
-def _split_layer(cell: _Cell, W: np.ndarray, b: np.ndarray, slope: float, tol: float, cap: float) -> list[_Cell]:
+def _split_layer(cell: _Cell, W: np.ndarray, b: np.ndarray, slope: float, tol: float, cap: float, deadline=None) -> list[_Cell]:
     P, p = W @ cell.M, W @ cell.d + b
     pieces = [(cell, np.zeros(W.shape[0], dtype=bool))]
     for j in range(W.shape[0]):
+        if deadline is not None:
+            deadline.check(f"the enumeration of linear regions (unit {j + 1} of a layer of {W.shape[0]})")
         next_pieces = []
         for piece, bits in pieces:
             for child, bit in _split_unit(piece, P[j], p[j], tol, cap):
@@ -321,7 +323,7 @@ def linear_regions(network: LeakyReLUNetwork, box: Any, *, radius_tol: float | N
         split = []
         for cell in cells:
             deadline.check(f"the enumeration of linear regions (layer {layer + 1}, {len(split)} cells so far)")
-            split.extend(_split_layer(cell, W, b, slope, tol, cap))
+            split.extend(_split_layer(cell, W, b, slope, tol, cap, deadline))
         cells = split
     return _finish(cells, weights[-1], biases[-1], tol, cap, network.device)
 
