@@ -183,7 +183,7 @@ def maximise_separation(builder: _Builder, z1, z2, direction: np.ndarray, time_l
     return MilpOutcome(-float(result.fun), result.x, result.x[z1], result.x[z2], result.status, seconds)
 
 
-def relaxation_bounds(layers: Layers, low: np.ndarray, high: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def relaxation_bounds(layers: Layers, low: np.ndarray, high: np.ndarray, deadline=None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Pre-activation bounds from the linear relaxation of one copy, layer by layer.
 
     Starts from interval bounds; the bounds of layer l are the minima and maxima of its
@@ -192,6 +192,8 @@ def relaxation_bounds(layers: Layers, low: np.ndarray, high: np.ndarray) -> list
     """
     bounds = interval_bounds(layers, low, high)
     for l_index in range(1, len(bounds)):
+        if deadline is not None:
+            deadline.check(f"the linear-relaxation bounds of layer {l_index + 1}")
         # The layers before l, with layer l as the (affine) output.
         sub = Layers(layers.weights[:l_index + 1], layers.biases[:l_index + 1], layers.slopes[:l_index])
         builder = _Builder()

@@ -39,7 +39,7 @@ def decide(frame: Frame, tol: Tolerances, options: Options | None = None) -> Che
     low, high = box[0].numpy(), box[1].numpy()
     layers = _bigm.Layers.of(net)
     start = time.perf_counter()
-    program = _bigm.collision_program(layers, _bigm.relaxation_bounds(layers, low, high), low, high, tol.out)
+    program = _bigm.collision_program(layers, _bigm.relaxation_bounds(layers, low, high, deadline), low, high, tol.out)
     details = {**base_details(frame, tol, "milp"), "binaries": len(program[1].binaries) + len(program[2].binaries),
                "programs": [], "excluded_pattern_pairs": 0}
     statistic, conclusive = 0.0, True
