@@ -257,11 +257,11 @@ def cut_step(cells: Cells, j: int, layer: _Layer, prob: Problem) -> list[tuple[i
 
     cc = np.flatnonzero(cut)
     cutg = cut[cell]
-    p, q, pc, common = _crossing_pairs(cells, cell, counts, pos & cutg, neg & cutg, npos[cc], nneg[cc], m)
+    p, q, common = _crossing_pairs(cells, cell, counts, pos & cutg, neg & cutg, m)
     xn, rn = _crossings(cells, v, p, q)
     bn = common
     set_bit(bn, slice(None), hid)
-    new_cell = cc[pc]
+    new_cell = cell[p]
 
     # Output cells: uncut ones, then the active and the inactive child of each cut cell.
     uc = np.flatnonzero(~cut)
@@ -301,31 +301,72 @@ def cut_step(cells: Cells, j: int, layer: _Layer, prob: Problem) -> list[tuple[i
     return _group_by_next(out, key[order])
 
 
-def _crossing_pairs(cells, cell, counts, pos, neg, np_c, nn_c, m):
+# Odd multipliers of the linear hash of an edge key (a cell and m − 1 hyperplanes); a match
+# is always confirmed on the bitsets themselves, so a collision can only cost a lookup.
+_HASH_RNG = np.random.default_rng(0x5EED)
+
+
+def _multipliers(n: int) -> np.ndarray:
+    return _HASH_RNG.integers(1, 2**63, size=n, dtype=np.uint64) | np.uint64(1)
+
+
+_WORD_MULT = _multipliers(64)
+_CELL_MULT = _multipliers(1)[0]
+
+
+def _edge_keys(bits: np.ndarray, cell: np.ndarray, m: int) -> np.ndarray:
+    """Hashes (n, m) of the m edges of simple generators: the cell with each of the m
+    hyperplanes dropped in turn."""
+    n, W = bits.shape
+    rows = np.arange(n)
+    base = (bits * _WORD_MULT[:W]).sum(axis=1, dtype=np.uint64) + cell.astype(np.uint64) * _CELL_MULT
+    rest = bits.copy()
+    keys = np.empty((n, m), dtype=np.uint64)
+    for i in range(m):
+        word = np.argmax(rest != 0, axis=1)
+        value = rest[rows, word]
+        low = value & (~value + np.uint64(1))
+        rest[rows, word] = value ^ low
+        keys[:, i] = base - low * _WORD_MULT[word]
+    return keys
+
+
+def _crossing_pairs(cells, cell, counts, pos, neg, m):
     """Edges of the cut cells between a positive and a negative generator.
+
+    Between simple generators (on exactly m hyperplanes) an edge is a shared set of m − 1
+    hyperplanes, found by joining the generators' m edge keys. A non-simple generator is
+    paired with every generator of the other sign in its cell; such a pair is an edge when the
+    two share at least m − 1 hyperplanes and, if both are non-simple, no third generator of
+    the cell lies on all of the shared ones.
 
     Returns
     -------
     p, q : ndarray (K,)
         Generator indices (positive end, negative end).
-    pc : ndarray (K,)
-        Index of each edge's cell among the cut cells.
     common : ndarray (K, W)
         The hyperplanes both ends lie on.
     """
-    pidx = np.flatnonzero(pos)
-    nidx = np.flatnonzero(neg)
-    npairs = np_c * nn_c
-    pc, loc = _ranges(np.zeros(len(npairs), dtype=np.int64), npairs)
-    nnr = nn_c[pc]
-    p = pidx[_excl_cumsum(np_c)[pc] + loc // nnr]
-    q = nidx[_excl_cumsum(nn_c)[pc] + loc % nnr]
+    deg = popcount_rows(cells.bits)
+    simple = deg == m
+    gp = np.flatnonzero(pos & simple)
+    gq = np.flatnonzero(neg & simple)
+    kp = _edge_keys(cells.bits[gp], cell[gp], m).ravel()
+    kq = _edge_keys(cells.bits[gq], cell[gq], m).ravel()
+    order = np.argsort(kq)
+    kq = kq[order]
+    at = np.clip(np.searchsorted(kq, kp), 0, max(len(kq) - 1, 0))
+    hit = np.flatnonzero(kq[at] == kp) if len(kq) else np.zeros(0, dtype=np.int64)
+    p = gp[hit // m]
+    q = gq[order[at[hit]] // m]
+    irregular = np.flatnonzero((pos | neg) & ~simple)
+    if len(irregular):
+        p2, q2 = _irregular_pairs(cells, cell, counts, pos, neg, irregular)
+        p, q = np.concatenate([p, p2]), np.concatenate([q, q2])
     common = cells.bits[p] & cells.bits[q]
-    keep = popcount_rows(common) >= m - 1
-    p, q, pc, common = p[keep], q[keep], pc[keep], common[keep]
-    deg_p = popcount_rows(cells.bits[p])
-    deg_q = popcount_rows(cells.bits[q])
-    both = np.flatnonzero((deg_p > m) & (deg_q > m))
+    keep = (popcount_rows(common) >= m - 1) & (cell[p] == cell[q])
+    p, q, common = p[keep], q[keep], common[keep]
+    both = np.flatnonzero(~simple[p] & ~simple[q])
     if len(both):
         # Both ends non-simple: the cardinality test is not enough; an edge needs that no
         # third generator of the cell lies on every hyperplane the two ends share.
@@ -336,8 +377,23 @@ def _crossing_pairs(cells, cell, counts, pos, neg, np_c, nn_c, m):
         blocked = np.bincount(owner[inside], minlength=len(both)) > 0
         keep = np.ones(len(p), dtype=bool)
         keep[both[blocked]] = False
-        p, q, pc, common = p[keep], q[keep], pc[keep], common[keep]
-    return p, q, pc, common
+        p, q, common = p[keep], q[keep], common[keep]
+    return p, q, common
+
+
+def _irregular_pairs(cells, cell, counts, pos, neg, irregular):
+    """Every (positive, negative) pair of a cell that has a non-simple end among ``irregular``,
+    each pair once."""
+    c_of = cell[irregular]
+    owner, w = _ranges(cells.start[c_of], counts[c_of])
+    g = irregular[owner]
+    opposite = np.where(pos[g], neg[w], pos[w])
+    # A pair of two irregular generators is produced from both ends: keep it from its positive one.
+    twice = np.isin(w, irregular) & neg[g]
+    keep = opposite & ~twice
+    g, w = g[keep], w[keep]
+    is_pos = pos[g]
+    return np.where(is_pos, g, w), np.where(is_pos, w, g)
 
 
 def _crossings(cells: Cells, v: np.ndarray, p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

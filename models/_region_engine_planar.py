@@ -26,167 +26,189 @@ the box; interpolated values carry a few ulps of that maximum per generation (ab
 so 1e-10 leaves five orders of margin, as ``_region_engine_dd.DIST_RTOL`` does for distances."""
 
 
-class _Store:
-    """Growable columns of the subdivision (amortised doubling)."""
+# Edge codes 3·sign(start) + sign(end) (numpy wraps negative indices) that matter to a cut:
+# opposite signs (split the edge) or exactly one end on the line (a face may split there).
+_RELEVANT = np.zeros(9, dtype=bool)
+_RELEVANT[[1, 2, 3, -1, -2, -3]] = True
 
-    def __init__(self, capacity: int, **columns):
-        self.n = 0
-        self.cols = {}
-        for name, (shape, dtype) in columns.items():
-            self.cols[name] = np.zeros((capacity, *shape), dtype=dtype)
 
-    def reserve(self, extra: int) -> None:
-        need = self.n + extra
-        for name, arr in self.cols.items():
-            if need > arr.shape[0]:
-                grown = np.zeros((max(need, 2 * arr.shape[0]), *arr.shape[1:]), dtype=arr.dtype)
-                grown[:self.n] = arr[:self.n]
-                self.cols[name] = grown
-
-    def __getitem__(self, name):
-        return self.cols[name]
+def _grown(arr: np.ndarray, need: int, axis: int = 0) -> np.ndarray:
+    """``arr`` with room for ``need`` entries along ``axis`` (capacity doubles)."""
+    if need <= arr.shape[axis]:
+        return arr
+    shape = list(arr.shape)
+    old = shape[axis]
+    shape[axis] = max(need, 2 * old)
+    out = np.zeros(shape, dtype=arr.dtype)
+    index = [slice(None)] * arr.ndim
+    index[axis] = slice(0, old)
+    out[tuple(index)] = arr
+    return out
 
 
 class PlanarSubdivision:
-    """The subdivision of the box [-h, h] (local coordinates) and its face patterns."""
+    """The subdivision of the box [-h, h] (local coordinates) and its face patterns.
+
+    Vertices: ``x`` (V, 2) and the current layer's pre-activations ``Y`` (w, V). Edges
+    ``ea -> eb`` with faces ``fl`` (left) and ``fr`` (right) and ``tag``. Faces: ``pattern``.
+    """
 
     def __init__(self, half: np.ndarray, hidden: int):
-        self.V = _Store(1024, x=((2,), np.float64))
-        self.E = _Store(1024, ends=((2,), np.int64), faces=((2,), np.int64), tag=((), np.int64))
-        self.F = _Store(256, pattern=((hidden,), bool))
         h0, h1 = float(half[0]), float(half[1])
-        self.V["x"][:4] = [[-h0, -h1], [h0, -h1], [h0, h1], [-h0, h1]]
-        self.V.n = 4
+        self.x = np.zeros((1024, 2))
+        self.x[:4] = [[-h0, -h1], [h0, -h1], [h0, h1], [-h0, h1]]
+        self.nv = 4
+        cap = 4096
+        self.ea, self.eb = np.zeros(cap, np.int64), np.zeros(cap, np.int64)
+        self.fl, self.fr = np.zeros(cap, np.int64), np.zeros(cap, np.int64)
+        self.tag = np.zeros(cap, np.int64)
         # Box face k = 2·coordinate + (0 lower, 1 upper) is tagged -1 - k.
-        self.E["ends"][:4] = [[0, 1], [1, 2], [2, 3], [3, 0]]
-        self.E["faces"][:4] = [[0, -1]] * 4
-        self.E["tag"][:4] = [-3, -2, -4, -1]
-        self.E.n = 4
-        self.F.n = 1
+        self.ea[:4], self.eb[:4] = [0, 1, 2, 3], [1, 2, 3, 0]
+        self.fl[:4], self.fr[:4] = 0, -1
+        self.tag[:4] = [-3, -2, -4, -1]
+        self.ne = 4
+        self.pattern = np.zeros((1024, hidden), dtype=bool)
+        self.nf = 1
         self.Y = np.zeros((0, 1024))
+        self.tol = np.zeros(0)
 
     # ------------------------------------------------------------------ layers
     def start_layer(self, W: np.ndarray, b: np.ndarray, slope_prev: float | None) -> None:
         """Pre-activations of the next layer at every vertex: from the coordinates for the
-        first layer, else through the previous layer's activation."""
-        nv = self.V.n
-        cap = self.V["x"].shape[0]
+        first layer, else through the previous layer's activation (exact at a vertex by
+        continuity, whichever face it is seen from)."""
+        nv = self.nv
         if slope_prev is None:
-            inputs = self.V["x"][:nv].T
+            inputs = self.x[:nv].T
         else:
             Y = self.Y[:, :nv]
             inputs = np.where(Y >= 0, Y, slope_prev * Y)
-        Y = np.empty((W.shape[0], cap))
+        Y = np.empty((W.shape[0], self.x.shape[0]))
         Y[:, :nv] = W @ inputs + b[:, None]
         self.Y = Y
+        # Values on the box are affine on every face, so their largest size over the vertices
+        # bounds them everywhere, now and after any refinement.
+        self.tol = VALUE_RTOL * np.abs(Y[:, :nv]).max(axis=1)
 
     def finish_layer(self, offset: int) -> None:
         """Set the layer's bits of every face from its boundary vertices."""
-        nf, nv, ne = self.F.n, self.V.n, self.E.n
-        ends, faces = self.E["ends"][:ne], self.E["faces"][:ne]
-        rows = np.concatenate([faces[:, 0], faces[:, 1]])
-        cols = np.concatenate([ends[:, 0], ends[:, 1]])
+        nf, nv, ne = self.nf, self.nv, self.ne
+        Y = self.Y[:, :nv]
+        Y[np.abs(Y) <= self.tol[:, None]] = 0.0
+        rows = np.concatenate([self.fl[:ne], self.fr[:ne]])
+        cols = np.concatenate([self.ea[:ne], self.eb[:ne]])
         inside = rows >= 0
         S = sp.csr_matrix((np.ones(int(inside.sum())), (rows[inside], cols[inside])), shape=(nf, nv))
-        sums = S @ self.Y[:, :nv].T
-        w = self.Y.shape[0]
-        self.F["pattern"][:nf, offset:offset + w] = sums >= 0
+        sums = S @ np.ascontiguousarray(Y.T)
+        self.pattern[:nf, offset:offset + Y.shape[0]] = sums >= 0
 
     # ------------------------------------------------------------------ one unit
-    def _grow_vertices(self, k: int) -> None:
-        if self.V.n + k > self.V["x"].shape[0]:
-            self.V.reserve(k)
-            Y = np.empty((self.Y.shape[0], self.V["x"].shape[0]))
-            Y[:, :self.V.n] = self.Y[:, :self.V.n]
-            self.Y = Y
+    def _reserve(self, vertices: int, edges: int, faces: int) -> None:
+        if self.nv + vertices > self.x.shape[0]:
+            self.x = _grown(self.x, self.nv + vertices)
+            self.Y = _grown(self.Y, self.x.shape[0], axis=1)
+        for name in ("ea", "eb", "fl", "fr", "tag"):
+            setattr(self, name, _grown(getattr(self, name), self.ne + edges))
+        self.pattern = _grown(self.pattern, self.nf + faces)
 
     def cut(self, j: int, tag: int) -> None:
-        nv, ne = self.V.n, self.E.n
+        """Apply unit j of the current layer (hyperplane id ``tag``) to every edge and face."""
+        nv, ne = self.nv, self.ne
         v = self.Y[j, :nv]
-        top = np.abs(v).max()
-        v[np.abs(v) <= VALUE_RTOL * top] = 0.0
-        s = np.sign(v).astype(np.int8)
-        ends = self.E["ends"][:ne]
-        sa, sb = s[ends[:, 0]], s[ends[:, 1]]
-        split = np.flatnonzero(sa * sb < 0)
-        if len(split):
-            self._split_edges(split, j)
-            nv, ne = self.V.n, self.E.n
-            s = np.concatenate([s, np.zeros(nv - len(s), dtype=np.int8)])
-            ends = self.E["ends"][:ne]
-            sa, sb = s[ends[:, 0]], s[ends[:, 1]]
-        self._split_faces(s, sa, sb, tag)
-
-    def _split_edges(self, split: np.ndarray, j: int) -> None:
+        tol = self.tol[j]
+        s = (v > tol).view(np.int8) - (v < -tol).view(np.int8)
+        ea, eb = self.ea[:ne], self.eb[:ne]
+        sa, sb = s[ea], s[eb]
+        code = 3 * sa + sb
+        idx = np.flatnonzero(_RELEVANT[code])
+        if len(idx) == 0:
+            return
+        kind = code[idx]
+        split = idx[(kind == 2) | (kind == -2)]
+        touched = idx[(kind & 1) == 1]
+        t_edges, t_a, t_b = touched, sa[touched], sb[touched]
         k = len(split)
-        self._grow_vertices(k)
-        self.E.reserve(k)
-        nv, ne = self.V.n, self.E.n
-        ends = self.E["ends"]
-        a, b = ends[split, 0], ends[split, 1]
-        Y, X = self.Y, self.V["x"]
-        t = Y[j, a] / (Y[j, a] - Y[j, b])
-        new = np.arange(nv, nv + k)
-        X[new] = X[a] + t[:, None] * (X[b] - X[a])
-        # Convex weights keep the sign of values that agree at both ends.
-        Y[:, new] = (1.0 - t) * Y[:, a] + t * Y[:, b]
-        Y[j, new] = 0.0
-        ends[ne:ne + k, 0] = new
-        ends[ne:ne + k, 1] = b
-        ends[split, 1] = new
-        self.E["faces"][ne:ne + k] = self.E["faces"][split]
-        self.E["tag"][ne:ne + k] = self.E["tag"][split]
-        self.V.n += k
-        self.E.n += k
+        if k:
+            new_edges = self._split_edges(split, j)
+            t_edges = np.concatenate([touched, split, new_edges])
+            zeros = np.zeros(k, dtype=np.int8)
+            t_a = np.concatenate([t_a, sa[split], zeros])
+            t_b = np.concatenate([t_b, zeros, sb[split]])
+            s = np.concatenate([s, zeros])
+        self._split_faces(s, t_edges, t_a, t_b, tag)
 
-    def _split_faces(self, s: np.ndarray, sa: np.ndarray, sb: np.ndarray, tag: int) -> None:
-        ne, nf = self.E.n, self.F.n
-        ends, faces = self.E["ends"][:ne], self.E["faces"][:ne]
-        touch = np.flatnonzero((sa == 0) | (sb == 0))
-        if len(touch) == 0:
-            return
-        ta, tb = sa[touch], sb[touch]
-        ea, eb = ends[touch, 0], ends[touch, 1]
-        fl, fr = faces[touch, 0], faces[touch, 1]
-        # Half-edges leaving a zero vertex: left ones run a -> b, right ones b -> a.
-        up_face = np.concatenate([fl[(ta == 0) & (tb > 0)], fr[(tb == 0) & (ta > 0)]])
-        up_vert = np.concatenate([ea[(ta == 0) & (tb > 0)], eb[(tb == 0) & (ta > 0)]])
-        down_face = np.concatenate([fl[(ta == 0) & (tb < 0)], fr[(tb == 0) & (ta < 0)]])
-        # Half-edges entering a zero vertex from the positive side.
-        in_face = np.concatenate([fl[(ta > 0) & (tb == 0)], fr[(tb > 0) & (ta == 0)]])
-        in_vert = np.concatenate([eb[(ta > 0) & (tb == 0)], ea[(tb > 0) & (ta == 0)]])
-        flag = np.zeros(nf + 1, dtype=np.int8)
-        flag[up_face + 1] |= 1
-        flag[down_face + 1] |= 2
-        flag[in_face + 1] |= 4
-        flag[0] = 0
-        cut_faces = np.flatnonzero(flag[1:] == 7)
-        if len(cut_faces) == 0:
-            return
-        z1 = np.full(nf, -1, dtype=np.int64)
-        z2 = np.full(nf, -1, dtype=np.int64)
-        z1[up_face[up_face >= 0]] = up_vert[up_face >= 0]
-        z2[in_face[in_face >= 0]] = in_vert[in_face >= 0]
+    def _split_edges(self, split: np.ndarray, j: int) -> np.ndarray:
+        """Split edges at the unit's zero; returns the ids of the new (second-half) edges."""
+        k = len(split)
+        self._reserve(k, k, 0)
+        nv, ne = self.nv, self.ne
+        a, b = self.ea[split], self.eb[split]
+        Y, X = self.Y, self.x
+        ya, yb = Y[j, a], Y[j, b]
+        t = ya / (ya - yb)
+        new = np.arange(nv, nv + k)
+        X[nv:nv + k] = X[a] + t[:, None] * (X[b] - X[a])
+        # Convex weights keep the sign of values that agree at both ends.
+        Y[:, nv:nv + k] = (1.0 - t) * Y[:, a] + t * Y[:, b]
+        Y[j, nv:nv + k] = 0.0
+        edges = np.arange(ne, ne + k)
+        self.ea[edges], self.eb[edges] = new, b
+        self.eb[split] = new
+        self.fl[edges], self.fr[edges] = self.fl[split], self.fr[split]
+        self.tag[edges] = self.tag[split]
+        self.nv += k
+        self.ne += k
+        return edges
+
+    def _split_faces(self, s, t_edges, t_a, t_b, tag: int) -> None:
+        """Split the faces the unit crosses, given the edges with exactly one end on its line.
+
+        In a crossed face (counter-clockwise) the boundary runs z1 -> positive vertices -> z2 ->
+        negative vertices -> z1, with z1, z2 on the line: z1 starts a half-edge to a positive
+        vertex, z2 ends one from a positive vertex. The new edge z2 -> z1 has the active child
+        on its left.
+        """
+        nf = self.nf
+        fl, fr = self.fl[t_edges], self.fr[t_edges]
+        start_zero = t_a == 0
+        leave = np.where(start_zero, fl, fr)      # face of the half-edge leaving the zero end
+        enter = np.where(start_zero, fr, fl)      # face of the half-edge entering it
+        zero_end = np.where(start_zero, self.ea[t_edges], self.eb[t_edges])
+        sign = t_a + t_b
+        up = sign > 0
+        # Index -1 (outside the box) lands on the spare last entry.
+        z1 = np.full(nf + 1, -1, dtype=np.int64)
+        z2 = np.full(nf + 1, -1, dtype=np.int64)
+        down = np.zeros(nf + 1, dtype=bool)
+        z1[leave[up]] = zero_end[up]
+        z2[enter[up]] = zero_end[up]
+        down[leave[~up]] = True
+        crossed = (z1[:nf] >= 0) & (z2[:nf] >= 0) & down[:nf]
+        cut_faces = np.flatnonzero(crossed)
         k = len(cut_faces)
+        if k == 0:
+            return
+        ne = self.ne
         new_id = np.full(nf + 1, -1, dtype=np.int64)
-        new_id[cut_faces + 1] = nf + np.arange(k)
-        # Edges of a cut face with both ends >= 0 (not both 0) go to its active child.
-        member = new_id[faces + 1]
+        new_id[cut_faces] = nf + np.arange(k)
+        # Edges of a crossed face with both ends >= 0 (not both 0) go to its active child.
+        fl_all, fr_all = self.fl[:ne], self.fr[:ne]
+        nl, nr = new_id[fl_all], new_id[fr_all]
+        members = np.flatnonzero((nl >= 0) | (nr >= 0))
+        sa, sb = s[self.ea[members]], s[self.eb[members]]
         positive = (sa >= 0) & (sb >= 0) & ((sa | sb) != 0)
-        for side in (0, 1):
-            move = np.flatnonzero((member[:, side] >= 0) & positive)
-            faces[move, side] = member[move, side]
-        self.E.reserve(k)
-        ne = self.E.n
-        self.E["ends"][ne:ne + k, 0] = z2[cut_faces]
-        self.E["ends"][ne:ne + k, 1] = z1[cut_faces]
-        self.E["faces"][ne:ne + k, 0] = nf + np.arange(k)
-        self.E["faces"][ne:ne + k, 1] = cut_faces
-        self.E["tag"][ne:ne + k] = tag
-        self.E.n += k
-        self.F.reserve(k)
-        self.F["pattern"][nf:nf + k] = self.F["pattern"][cut_faces]
-        self.F.n += k
+        left = members[positive & (nl[members] >= 0)]
+        right = members[positive & (nr[members] >= 0)]
+        fl_all[left] = nl[left]
+        fr_all[right] = nr[right]
+        self._reserve(0, k, k)
+        edges = np.arange(ne, ne + k)
+        self.ea[edges], self.eb[edges] = z2[cut_faces], z1[cut_faces]
+        self.fl[edges], self.fr[edges] = nf + np.arange(k), cut_faces
+        self.tag[edges] = tag
+        self.ne += k
+        self.pattern[nf:nf + k] = self.pattern[cut_faces]
+        self.nf += k
 
     # ------------------------------------------------------------------ output
     def regions(self):
@@ -203,13 +225,12 @@ class PlanarSubdivision:
             One facet per (face, tag), sorted by face.
         adjacency : ndarray (E, 2)
         """
-        nf, ne = self.F.n, self.E.n
-        ends, faces, tags = self.E["ends"][:ne], self.E["faces"][:ne], self.E["tag"][:ne]
-        X = self.V["x"][:self.V.n]
-        nv = self.V.n
-        h_face = np.concatenate([faces[:, 0], faces[:, 1]])
-        h_start = np.concatenate([ends[:, 0], ends[:, 1]])
-        h_end = np.concatenate([ends[:, 1], ends[:, 0]])
+        nf, ne, nv = self.nf, self.ne, self.nv
+        ea, eb, fl, fr, tags = self.ea[:ne], self.eb[:ne], self.fl[:ne], self.fr[:ne], self.tag[:ne]
+        X = self.x[:nv]
+        h_face = np.concatenate([fl, fr])
+        h_start = np.concatenate([ea, eb])
+        h_end = np.concatenate([eb, ea])
         h_tag = np.concatenate([tags, tags])
         keep = h_face >= 0
         h_face, h_start, h_end, h_tag = h_face[keep], h_start[keep], h_end[keep], h_tag[keep]
@@ -229,10 +250,10 @@ class PlanarSubdivision:
         facet_key = np.unique(h_face * (2 ** 31) + (h_tag + 2 ** 30))
         facet_cell = facet_key // (2 ** 31)
         facet_tag = facet_key % (2 ** 31) - 2 ** 30
-        both = (faces[:, 0] >= 0) & (faces[:, 1] >= 0)
-        pairs = np.sort(faces[both], axis=1)
+        both = (fl >= 0) & (fr >= 0)
+        pairs = np.sort(np.stack([fl[both], fr[both]], axis=1), axis=1)
         adjacency = np.unique(pairs, axis=0) if len(pairs) else np.zeros((0, 2), dtype=np.int64)
-        return self.F["pattern"][:nf].copy(), offsets, X[c_vert[order]], centre, facet_cell, facet_tag, adjacency
+        return self.pattern[:nf].copy(), offsets, X[c_vert[order]], centre, facet_cell, facet_tag, adjacency
 
 
 def planar_regions(weights, biases, slopes, half):

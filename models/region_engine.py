@@ -554,32 +554,43 @@ def _assemble(weights, biases, slopes, bounds, patterns, vertex_offsets, vertice
               facet_cell, facet_tags) -> RegionArrays:
     """A, c and the facets' half-spaces from the patterns; inradius from the interior points.
 
-    The pre-activation maps of every layer on every region are carried as one
-    (R, m + 1, w) block, so each layer is a single matrix product; a facet on unit u of
-    layer l takes its half-space from row u of that layer's block.
+    The pre-activation maps of layer l depend only on the pattern of the layers before it,
+    so they are computed once per distinct prefix pattern (far fewer than regions but for
+    the output layer), as (U, m + 1, w) blocks: each layer is one matrix product. A facet on
+    unit u of layer l takes its half-space from row u of its prefix's block.
     """
     R = len(patterns)
     m = weights[0].shape[1]
     F = len(facet_cell)
     normals = np.zeros((F, m))
     rhs = np.zeros(F)
-    block = np.broadcast_to(np.concatenate([weights[0].T, biases[0][None]]), (R, m + 1, weights[0].shape[0]))
+    block = np.concatenate([weights[0].T, biases[0][None]])[None]
+    group = np.zeros(R, dtype=np.int64)
     offset = 0
     for layer, (W_next, b_next) in enumerate(zip(weights[1:], biases[1:])):
         w = block.shape[2]
         sel = np.flatnonzero((facet_tags >= offset) & (facet_tags < offset + w))
         if len(sel):
             unit = facet_tags[sel] - offset
-            maps = block[facet_cell[sel], :, unit]
+            maps = block[group[facet_cell[sel]], :, unit]
             grad, value = maps[:, :m], maps[:, m]
             norm = np.linalg.norm(grad, axis=1)
             sign = np.where(patterns[facet_cell[sel], facet_tags[sel]], -1.0, 1.0) / np.where(norm > 0, norm, 1.0)
             normals[sel] = sign[:, None] * grad
             rhs[sel] = -sign * value
-        gain = np.where(patterns[:, offset:offset + w], 1.0, slopes[layer])
-        block = ((block * gain[:, None, :]).reshape(R * (m + 1), w) @ W_next.T).reshape(R, m + 1, -1)
+        if layer + 2 < len(weights):
+            _, rep, group_next = np.unique(_pattern_keys(np.packbits(patterns[:, :offset + w], axis=1)),
+                                           return_index=True, return_inverse=True)
+        else:
+            rep, group_next = np.arange(R), np.arange(R)
+        gain = np.where(patterns[rep, offset:offset + w], 1.0, slopes[layer])
+        U = len(rep)
+        block = ((block[group[rep]] * gain[:, None, :]).reshape(U * (m + 1), w) @ W_next.T).reshape(U, m + 1, -1)
         block[:, m] += b_next
+        group = group_next.reshape(-1)
         offset += w
+    if len(weights) == 1:
+        block = np.broadcast_to(block, (R, m + 1, block.shape[2]))
     box = np.flatnonzero(facet_tags < 0)
     if len(box):
         k = -1 - facet_tags[box]
