@@ -47,6 +47,11 @@ margin as the engines' angle tolerance: a direction along which the first layer 
 less than 1e-10 of its largest rate is a direction along which no hyperplane of the first
 layer can be told from parallel."""
 
+CENTRAL_ULPS = 1024
+"""A first-layer hyperplane whose distance from the root vertex is below CENTRAL_ULPS ulps of the
+distances involved passes through it (the solve and the evaluation each cost a few ulps, times
+the conditioning of the r chosen rows, which pivoting keeps moderate)."""
+
 ADJACENT_STEP_RTOL = 1e-7
 """Step off a facet, relative to the domain scale, at which the pattern of the neighbouring
 region is read when flipping the facet's unit alone finds no region (coincident
@@ -381,7 +386,12 @@ def _frame_unbounded(W1: np.ndarray, b1: np.ndarray) -> tuple[_Frame, np.ndarray
     norms = np.linalg.norm(Wr, axis=1)
     usable = norms > RANK_RTOL * norms.max()
     dist = np.abs(b1[usable] + W1[usable] @ origin) / norms[usable]
-    scale = float(dist.max()) if dist.size and dist.max() > 0 else 1.0
+    # b + W·origin carries the rounding of its terms: below that a hyperplane passes through
+    # the origin. A central first layer sets no length; then 1, or |origin| when larger (the
+    # size that rounding is relative to).
+    rounding = CENTRAL_ULPS * np.finfo(float).eps * (np.abs(b1[usable]) / norms[usable] + np.linalg.norm(origin))
+    dist = np.where(dist > rounding, dist, 0.0)
+    scale = float(dist.max()) if dist.size and dist.max() > 0 else max(1.0, float(np.linalg.norm(origin)))
     return _Frame(origin, basis, null, scale), sel
 
 
