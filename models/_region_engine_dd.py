@@ -263,7 +263,9 @@ def cut_step(cells: Cells, j: int, layer: _Layer, prob: Problem) -> list[tuple[i
     set_bit(bn, slice(None), hid)
     new_cell = cell[p]
 
-    # Output cells: uncut ones, then the active and the inactive child of each cut cell.
+    # Output cells: uncut ones, then the active and the inactive child of each cut cell,
+    # ordered by the next unit they wait on; every generator is written straight to its
+    # place (offset of its cell + rank within it), no sort of generators.
     uc = np.flatnonzero(~cut)
     src = np.concatenate([uc, cc, cc])
     lb = cells.lbits[src]
@@ -272,32 +274,42 @@ def cut_step(cells: Cells, j: int, layer: _Layer, prob: Problem) -> list[tuple[i
     order = np.argsort(key, kind="stable")
     rank = np.empty(len(src), dtype=np.int64)
     rank[order] = np.arange(len(src))
-    id_u = np.empty(C, dtype=np.int64)
-    id_p = np.empty(C, dtype=np.int64)
-    id_n = np.empty(C, dtype=np.int64)
-    id_u[uc] = rank[:len(uc)]
-    id_p[cc] = rank[len(uc):len(uc) + len(cc)]
-    id_n[cc] = rank[len(uc) + len(cc):]
+    nnew = np.bincount(new_cell, minlength=C)
+    n_up = np.where(cut, counts - nneg, 0)      # generators >= 0 of each cut cell
+    n_dn = np.where(cut, counts - npos, 0)      # generators <= 0
+    size_src = np.concatenate([counts[uc], n_up[cc] + nnew[cc], n_dn[cc] + nnew[cc]])
+    start = np.zeros(len(src) + 1, dtype=np.int64)
+    np.cumsum(size_src[order], out=start[1:])
+    first = start[rank]
+    base_u, base_p, base_n = (np.zeros(C, dtype=np.int64) for _ in range(3))
+    base_u[uc] = first[:len(uc)]
+    base_p[cc] = first[len(uc):len(uc) + len(cc)]
+    base_n[cc] = first[len(uc) + len(cc):]
 
     zero = ~(pos | neg)
     g1 = np.flatnonzero(~cutg)
     g2 = np.flatnonzero(cutg & ~neg)
     g3 = np.flatnonzero(cutg & ~pos)
-    gnew = N + np.arange(len(p))
-    ent_g = np.concatenate([g1, g2, g3, gnew, gnew])
-    ent_o = np.concatenate([id_u[cell[g1]], id_p[cell[g2]], id_n[cell[g3]], id_p[new_cell], id_n[new_cell]])
-    srt = np.argsort(ent_o, kind="stable")
-    ent_g = ent_g[srt]
-    sizes = np.bincount(ent_o, minlength=len(src))
-
-    pool_bits = np.concatenate([cells.bits, bn])
-    set_bit(pool_bits, np.flatnonzero(zero & cutg), hid)
-    start = np.zeros(len(src) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=start[1:])
-    out = Cells(
-        np.concatenate([cells.x, xn])[ent_g], np.concatenate([cells.ray, rn])[ent_g], pool_bits[ent_g],
-        start, root[src[order]], lb[order],
-    )
+    c1, c2, c3 = cell[g1], cell[g2], cell[g3]
+    at1 = base_u[c1] + (g1 - cells.start[c1])
+    at2 = base_p[c2] + np.arange(len(g2)) - _excl_cumsum(n_up)[c2]
+    at3 = base_n[c3] + np.arange(len(g3)) - _excl_cumsum(n_dn)[c3]
+    by_cell = np.argsort(new_cell, kind="stable")
+    cn = new_cell[by_cell]
+    within = np.arange(len(cn)) - _excl_cumsum(nnew)[cn]
+    at_p = base_p[cn] + n_up[cn] + within
+    at_n = base_n[cn] + n_dn[cn] + within
+    total = int(start[-1])
+    x = np.empty((total, m))
+    ray = np.empty(total, dtype=bool)
+    bits = np.empty((total, cells.bits.shape[1]), dtype=np.uint64)
+    for at, g in ((at1, g1), (at2, g2), (at3, g3)):
+        x[at], ray[at], bits[at] = cells.x[g], cells.ray[g], cells.bits[g]
+    xn, rn, bn = xn[by_cell], rn[by_cell], bn[by_cell]
+    for at in (at_p, at_n):
+        x[at], ray[at], bits[at] = xn, rn, bn
+    set_bit(bits, np.concatenate([at2[zero[g2]], at3[zero[g3]]]), hid)
+    out = Cells(x, ray, bits, start, root[src[order]], lb[order])
     return _group_by_next(out, key[order])
 
 

@@ -462,38 +462,39 @@ def _dd_chunks(weights, biases, slopes, bounds, chunk: int) -> Iterator[RegionAr
 
 # ---------------------------------------------------------------------- assembling regions
 def _dd_facets(cells: dd.Cells, prob: dd.Problem) -> tuple[np.ndarray, np.ndarray]:
-    """Non-redundant facets (cell, hyperplane id), sorted by cell, from the incidences.
+    """Non-redundant facets (cell, hyperplane id), sorted by cell and id, from the incidences.
 
-    A facet carries at least m generators. Where every generator of a cell is simple (lies
-    on exactly m hyperplanes) that is enough; elsewhere a hyperplane is a facet when the set
-    of generators on it is contained in no other hyperplane's (coincident hyperplanes: the
-    first one).
+    Where every generator of a cell is simple (lies on exactly m hyperplanes) every
+    hyperplane a generator lies on is a facet: one that only touched the cell would add a
+    hyperplane to the generators it touches. Elsewhere a hyperplane is a facet when it carries
+    at least m generators and the set of generators on it is contained in no other
+    hyperplane's (for coincident hyperplanes, the first one's).
     """
     m = prob.m
     nb = prob.inf_id + 1
-    counts = np.diff(cells.start)
-    gen_cell = np.repeat(np.arange(len(cells)), counts)
-    U = dd.unpack_bits(cells.bits)[:, :nb]
-    gi, hi = np.nonzero(U)
-    keys, tally = np.unique(gen_cell[gi] * nb + hi, return_counts=True)
-    fc, fid = keys // nb, keys % nb
-    ok = tally >= m
+    union = np.bitwise_or.reduceat(cells.bits, cells.start[:-1], axis=0)
+    fc, fid = np.nonzero(dd.unpack_bits(union)[:, :nb])
     deg = dd.popcount_rows(cells.bits)
     irregular = np.flatnonzero(np.logical_or.reduceat(deg > m, cells.start[:-1]))
     if len(irregular):
-        lo = np.searchsorted(fc, irregular)
-        hi_ = np.searchsorted(fc, irregular, side="right")
-        for c, f0, f1 in zip(irregular, lo, hi_):
-            idx = np.arange(f0, f1)[ok[f0:f1]]
-            M = U[cells.start[c]:cells.start[c + 1]][:, fid[idx]].astype(np.int64)
+        keep = ~np.isin(fc, irregular)
+        extra_c, extra_f = [fc[keep]], [fid[keep]]
+        for c in irregular:
+            M = dd.unpack_bits(cells.bits[cells.start[c]:cells.start[c + 1]])[:, :nb]
+            ids = np.flatnonzero(M.sum(axis=0) >= m)
+            M = M[:, ids].astype(np.int64)
             size = M.sum(axis=0)
-            inter = M.T @ M
-            subset = inter == size[:, None]
+            subset = (M.T @ M) == size[:, None]
             strict = subset & (size[None, :] > size[:, None])
-            earlier_equal = subset & (size[None, :] == size[:, None]) & np.tri(len(idx), k=-1, dtype=bool)
-            ok[idx] = ~(strict.any(axis=1) | earlier_equal.any(axis=1))
-    ok &= fid != prob.inf_id
-    return fc[ok], fid[ok]
+            earlier_equal = subset & (size[None, :] == size[:, None]) & np.tri(len(ids), k=-1, dtype=bool)
+            ids = ids[~(strict.any(axis=1) | earlier_equal.any(axis=1))]
+            extra_c.append(np.full(len(ids), c))
+            extra_f.append(ids)
+        fc, fid = np.concatenate(extra_c), np.concatenate(extra_f)
+        order = np.lexsort((fid, fc))
+        fc, fid = fc[order], fid[order]
+    real = fid != prob.inf_id
+    return fc[real], fid[real]
 
 
 def _dd_finish(cells, patterns, prob, frame, weights, biases, slopes, bounds) -> RegionArrays:
@@ -589,8 +590,7 @@ def _assemble(weights, biases, slopes, bounds, patterns, vertex_offsets, vertice
             normals[sel] = sign[:, None] * grad
             rhs[sel] = -sign * value
         if layer + 2 < len(weights):
-            _, rep, group_next = np.unique(_pattern_keys(np.packbits(patterns[:, :offset + w], axis=1)),
-                                           return_index=True, return_inverse=True)
+            rep, group_next = _distinct_rows(np.packbits(patterns[:, :offset + w], axis=1))
         else:
             rep, group_next = np.arange(R), np.arange(R)
         gain = np.where(patterns[rep, offset:offset + w], 1.0, slopes[layer])
@@ -637,9 +637,47 @@ def _planar(weights, biases, slopes, bounds) -> RegionArrays:
 
 
 # ---------------------------------------------------------------------- adjacency
-def _pattern_keys(packed: np.ndarray) -> np.ndarray:
-    packed = np.ascontiguousarray(packed)
-    return packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+_ROW_MULT = dd._multipliers(1024)
+
+
+def _row_hashes(packed: np.ndarray) -> np.ndarray:
+    """A 64-bit linear hash of each row of packed bits (R, nb) uint8; rows that differ in one
+    bit never collide (odd multipliers), other collisions are caught by comparing the rows."""
+    R, nb = packed.shape
+    words = -(-nb // 8)
+    padded = np.zeros((R, 8 * words), dtype=np.uint8)
+    padded[:, :nb] = packed
+    return (padded.view(np.uint64) * _ROW_MULT[:words]).sum(axis=1, dtype=np.uint64)
+
+
+def _distinct_rows(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A representative of each distinct row and the group of every row (exact: the grouping
+    by hash is confirmed on the rows, and redone on the bytes if a hash ever collides)."""
+    _, rep, group = np.unique(_row_hashes(packed), return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    if not np.array_equal(packed[rep[group]], packed):
+        keys = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).ravel()
+        _, rep, group = np.unique(keys, return_index=True, return_inverse=True)
+    return rep, group.reshape(-1)
+
+
+class _PatternIndex:
+    """Exact lookup of packed patterns (by hash, confirmed on the rows)."""
+
+    def __init__(self, packed: np.ndarray):
+        self.packed = packed
+        hashes = _row_hashes(packed)
+        self.order = np.argsort(hashes)
+        self.sorted = hashes[self.order]
+
+    def find(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(found (Q,) bool, index (Q,) of the region with each queried pattern)."""
+        if len(queries) == 0:
+            return np.zeros(0, bool), np.zeros(0, np.int64)
+        at = np.clip(np.searchsorted(self.sorted, _row_hashes(queries)), 0, len(self.sorted) - 1)
+        index = self.order[at]
+        found = np.all(self.packed[index] == queries, axis=1)
+        return found, index
 
 
 def _adjacency(weights, biases, slopes, regions: RegionArrays, scale: float) -> np.ndarray:
@@ -650,30 +688,25 @@ def _adjacency(weights, biases, slopes, regions: RegionArrays, scale: float) -> 
     if R < 2 or H == 0:
         return np.zeros((0, 2), dtype=np.int64)
     packed = np.packbits(regions.patterns, axis=1)
-    keys = _pattern_keys(packed)
-    order = np.argsort(keys)
-    sorted_keys = keys[order]
+    index = _PatternIndex(packed)
     fcell = np.repeat(np.arange(R), np.diff(regions.facet_offsets))
     sel = np.flatnonzero(regions.facet_units >= 0)
     unit = regions.facet_units[sel]
     query = packed[fcell[sel]]
     query[np.arange(len(sel)), unit >> 3] ^= (0x80 >> (unit & 7)).astype(np.uint8)
-    found, other = _lookup(sorted_keys, order, _pattern_keys(query))
+    found, other = index.find(query)
     missing = sel[~found]
     pairs = [np.stack([fcell[sel[found]], other[found]], axis=1)]
     if len(missing):
         patterns = _across(weights, biases, slopes, regions, fcell, missing, scale)
-        ok, nb = _lookup(sorted_keys, order, _pattern_keys(np.packbits(patterns, axis=1)))
+        ok, nb = index.find(np.packbits(patterns, axis=1))
         pairs.append(np.stack([fcell[missing[ok]], nb[ok]], axis=1))
     pairs = np.sort(np.concatenate(pairs), axis=1)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    return np.unique(pairs, axis=0) if len(pairs) else np.zeros((0, 2), dtype=np.int64)
-
-
-def _lookup(sorted_keys, order, queries):
-    pos = np.clip(np.searchsorted(sorted_keys, queries), 0, len(sorted_keys) - 1)
-    found = sorted_keys[pos] == queries
-    return found, order[pos]
+    if len(pairs) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    flat = np.unique(pairs[:, 0] * R + pairs[:, 1])
+    return np.stack([flat // R, flat % R], axis=1)
 
 
 def _across(weights, biases, slopes, regions, fcell, facets, scale) -> np.ndarray:
