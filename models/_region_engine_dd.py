@@ -365,12 +365,14 @@ def _crossing_pairs(cells, cell, counts, pos, neg, m):
     gq = np.flatnonzero(neg & simple)
     kp = _edge_keys(cells.bits[gp], cell[gp], m).ravel()
     kq = _edge_keys(cells.bits[gq], cell[gq], m).ravel()
-    order = np.argsort(kq)
-    kq = kq[order]
+    # Both sides sorted: a search with sorted queries walks memory in order (several times
+    # faster than searching unsorted keys).
+    op, oq = np.argsort(kp), np.argsort(kq)
+    kp, kq = kp[op], kq[oq]
     at = np.clip(np.searchsorted(kq, kp), 0, max(len(kq) - 1, 0))
     hit = np.flatnonzero(kq[at] == kp) if len(kq) else np.zeros(0, dtype=np.int64)
-    p = gp[hit // m]
-    q = gq[order[at[hit]] // m]
+    p = gp[op[hit] // m]
+    q = gq[oq[at[hit]] // m]
     irregular = np.flatnonzero((pos | neg) & ~simple)
     if len(irregular):
         p2, q2 = _irregular_pairs(cells, cell, counts, pos, neg, irregular)
