@@ -30,6 +30,10 @@ so 1e-10 leaves five orders of margin, as ``_region_engine_dd.DIST_RTOL`` does f
 # opposite signs (split the edge) or exactly one end on the line (a face may split there).
 _RELEVANT = np.zeros(9, dtype=bool)
 _RELEVANT[[1, 2, 3, -1, -2, -3]] = True
+# Codes of edges with both ends >= 0, not both 0 (a split edge running + to − keeps its
+# positive first half under its code 2).
+_UPPER = np.zeros(9, dtype=bool)
+_UPPER[[1, 3, 4, 2]] = True
 
 
 def _grown(arr: np.ndarray, need: int, axis: int = 0) -> np.ndarray:
@@ -107,40 +111,61 @@ class PlanarSubdivision:
         if self.nv + vertices > self.x.shape[0]:
             self.x = _grown(self.x, self.nv + vertices)
             self.Y = _grown(self.Y, self.x.shape[0], axis=1)
-        for name in ("ea", "eb", "fl", "fr", "tag"):
-            setattr(self, name, _grown(getattr(self, name), self.ne + edges))
-        self.pattern = _grown(self.pattern, self.nf + faces)
+        if self.ne + edges > self.ea.shape[0]:
+            for name in ("ea", "eb", "fl", "fr", "tag"):
+                setattr(self, name, _grown(getattr(self, name), self.ne + edges))
+        if self.nf + faces > self.pattern.shape[0]:
+            self.pattern = _grown(self.pattern, self.nf + faces)
 
     def cut(self, j: int, tag: int) -> None:
-        """Apply unit j of the current layer (hyperplane id ``tag``) to every edge and face."""
-        nv, ne = self.nv, self.ne
+        """Apply unit j of the current layer (hyperplane id ``tag``) to every edge and face.
+
+        Only edges with a sign change or exactly one end on the line matter. Each gives the
+        zero vertex z at one end (a new vertex for a split edge) and, with σ = sign(start) −
+        sign(end), the face F1 whose boundary leaves z towards the positive side and the face
+        F2 whose boundary reaches z from it (F1 = right, F2 = left face when σ > 0, else the
+        reverse); a face is crossed when it has both (z1, z2) and a vertex on the negative side.
+        """
+        nv, ne, nf = self.nv, self.ne, self.nf
         v = self.Y[j, :nv]
         tol = self.tol[j]
         s = (v > tol).view(np.int8) - (v < -tol).view(np.int8)
         ea, eb = self.ea[:ne], self.eb[:ne]
         sa, sb = s[ea], s[eb]
-        code = 3 * sa + sb
+        code = sa * np.int8(3) + sb
         idx = np.flatnonzero(_RELEVANT[code])
         if len(idx) == 0:
             return
-        kind = code[idx]
-        split = idx[(kind == 2) | (kind == -2)]
-        touched = idx[(kind & 1) == 1]
-        t_edges, t_a, t_b = touched, sa[touched], sb[touched]
+        ta, tb = sa[idx], sb[idx]
+        z = np.where(ta == 0, ea[idx], eb[idx])
+        fl, fr = self.fl[idx], self.fr[idx]
+        is_split = ta == -tb
+        split = idx[is_split]
         k = len(split)
+        self._reserve(k, 2 * k + nf, nf)
         if k:
-            new_edges = self._split_edges(split, j)
-            t_edges = np.concatenate([touched, split, new_edges])
-            zeros = np.zeros(k, dtype=np.int8)
-            t_a = np.concatenate([t_a, sa[split], zeros])
-            t_b = np.concatenate([t_b, zeros, sb[split]])
-            s = np.concatenate([s, zeros])
-        self._split_faces(s, t_edges, t_a, t_b, tag)
+            z[is_split] = self._split_edges(split, j)
+        forward = ta > tb
+        f1 = np.where(forward, fr, fl)
+        f2 = np.where(forward, fl, fr)
+        total = ta + tb
+        up = total >= 0
+        # Index -1 (outside the box) lands on the spare last entry.
+        z1 = np.full(nf + 1, -1, dtype=np.int64)
+        z2 = np.full(nf + 1, -1, dtype=np.int64)
+        down = np.zeros(nf + 1, dtype=bool)
+        z_up = z[up]
+        z1[f1[up]] = z_up
+        z2[f2[up]] = z_up
+        down[f2[total <= 0]] = True
+        down[nf] = False
+        cut_faces = np.flatnonzero((z1 >= 0) & (z2 >= 0) & down)
+        if len(cut_faces):
+            self._split_faces(cut_faces, z1[cut_faces], z2[cut_faces], code, split, ne, tag)
 
     def _split_edges(self, split: np.ndarray, j: int) -> np.ndarray:
-        """Split edges at the unit's zero; returns the ids of the new (second-half) edges."""
+        """Split edges at the unit's zero (second halves appended); returns the new vertices."""
         k = len(split)
-        self._reserve(k, k, 0)
         nv, ne = self.nv, self.ne
         a, b = self.ea[split], self.eb[split]
         Y, X = self.Y, self.x
@@ -151,61 +176,37 @@ class PlanarSubdivision:
         # Convex weights keep the sign of values that agree at both ends.
         Y[:, nv:nv + k] = (1.0 - t) * Y[:, a] + t * Y[:, b]
         Y[j, nv:nv + k] = 0.0
-        edges = np.arange(ne, ne + k)
-        self.ea[edges], self.eb[edges] = new, b
+        self.ea[ne:ne + k] = new
+        self.eb[ne:ne + k] = b
         self.eb[split] = new
-        self.fl[edges], self.fr[edges] = self.fl[split], self.fr[split]
-        self.tag[edges] = self.tag[split]
+        self.fl[ne:ne + k] = self.fl[split]
+        self.fr[ne:ne + k] = self.fr[split]
+        self.tag[ne:ne + k] = self.tag[split]
         self.nv += k
         self.ne += k
-        return edges
+        return new
 
-    def _split_faces(self, s, t_edges, t_a, t_b, tag: int) -> None:
-        """Split the faces the unit crosses, given the edges with exactly one end on its line.
+    def _split_faces(self, cut_faces, z1, z2, code, split, ne_before, tag: int) -> None:
+        """Split crossed faces along z2 -> z1: the new face (left of it) is the active child.
 
-        In a crossed face (counter-clockwise) the boundary runs z1 -> positive vertices -> z2 ->
-        negative vertices -> z1, with z1, z2 on the line: z1 starts a half-edge to a positive
-        vertex, z2 ends one from a positive vertex. The new edge z2 -> z1 has the active child
-        on its left.
-        """
-        nf = self.nf
-        fl, fr = self.fl[t_edges], self.fr[t_edges]
-        start_zero = t_a == 0
-        leave = np.where(start_zero, fl, fr)      # face of the half-edge leaving the zero end
-        enter = np.where(start_zero, fr, fl)      # face of the half-edge entering it
-        zero_end = np.where(start_zero, self.ea[t_edges], self.eb[t_edges])
-        sign = t_a + t_b
-        up = sign > 0
-        # Index -1 (outside the box) lands on the spare last entry.
-        z1 = np.full(nf + 1, -1, dtype=np.int64)
-        z2 = np.full(nf + 1, -1, dtype=np.int64)
-        down = np.zeros(nf + 1, dtype=bool)
-        z1[leave[up]] = zero_end[up]
-        z2[enter[up]] = zero_end[up]
-        down[leave[~up]] = True
-        crossed = (z1[:nf] >= 0) & (z2[:nf] >= 0) & down[:nf]
-        cut_faces = np.flatnonzero(crossed)
+        Its boundary is the part of the old one with both ends >= 0, not both 0: edges of code
+        (3·start + end sign) 1, 3, 4, the first halves of split edges running + to − (code 2)
+        and the second halves of those running − to + (code −2)."""
+        nf, ne = self.nf, self.ne
         k = len(cut_faces)
-        if k == 0:
-            return
-        ne = self.ne
         new_id = np.full(nf + 1, -1, dtype=np.int64)
         new_id[cut_faces] = nf + np.arange(k)
-        # Edges of a crossed face with both ends >= 0 (not both 0) go to its active child.
-        fl_all, fr_all = self.fl[:ne], self.fr[:ne]
-        nl, nr = new_id[fl_all], new_id[fr_all]
-        members = np.flatnonzero((nl >= 0) | (nr >= 0))
-        sa, sb = s[self.ea[members]], s[self.eb[members]]
-        positive = (sa >= 0) & (sb >= 0) & ((sa | sb) != 0)
-        left = members[positive & (nl[members] >= 0)]
-        right = members[positive & (nr[members] >= 0)]
-        fl_all[left] = nl[left]
-        fr_all[right] = nr[right]
-        self._reserve(0, k, k)
-        edges = np.arange(ne, ne + k)
-        self.ea[edges], self.eb[edges] = z2[cut_faces], z1[cut_faces]
-        self.fl[edges], self.fr[edges] = nf + np.arange(k), cut_faces
-        self.tag[edges] = tag
+        halves = ne_before + np.flatnonzero(code[split] == -2)
+        moving = np.concatenate([np.flatnonzero(_UPPER[code]), halves])
+        nl, nr = new_id[self.fl[moving]], new_id[self.fr[moving]]
+        left, right = nl >= 0, nr >= 0
+        self.fl[moving[left]] = nl[left]
+        self.fr[moving[right]] = nr[right]
+        self.ea[ne:ne + k] = z2
+        self.eb[ne:ne + k] = z1
+        self.fl[ne:ne + k] = np.arange(nf, nf + k)
+        self.fr[ne:ne + k] = cut_faces
+        self.tag[ne:ne + k] = tag
         self.ne += k
         self.pattern[nf:nf + k] = self.pattern[cut_faces]
         self.nf += k
@@ -237,22 +238,24 @@ class PlanarSubdivision:
         key = h_face * nv + h_start
         order = np.argsort(key)
         nxt = order[np.searchsorted(key[order], h_face * nv + h_end)]
-        corner = h_tag != h_tag[nxt]
-        c_face, c_vert = h_face[corner], h_end[corner]
+        # A corner ends a half-edge whose successor lies on another line; the facet that
+        # starts there carries the successor's tag, so corners and facets pair up.
+        next_tag = h_tag[nxt]
+        corner = h_tag != next_tag
+        c_face, c_vert, c_tag = h_face[corner], h_end[corner], next_tag[corner]
         counts = np.bincount(c_face, minlength=nf)
         centre = np.stack([np.bincount(c_face, weights=X[c_vert, k], minlength=nf) for k in range(2)], axis=1)
         centre /= counts[:, None]
         d = X[c_vert] - centre[c_face]
-        angle = np.arctan2(d[:, 1], d[:, 0])
-        order = np.lexsort((angle, c_face))
+        # One sort key: the face, then the angle around its centre mapped into [0, 1).
+        order = np.argsort(c_face + (np.arctan2(d[:, 1], d[:, 0]) + np.pi) * (0.999 / (2 * np.pi)))
         offsets = np.zeros(nf + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
-        facet_key = np.unique(h_face * (2 ** 31) + (h_tag + 2 ** 30))
-        facet_cell = facet_key // (2 ** 31)
-        facet_tag = facet_key % (2 ** 31) - 2 ** 30
+        facet_cell, facet_tag = c_face[order], c_tag[order]
         both = (fl >= 0) & (fr >= 0)
-        pairs = np.sort(np.stack([fl[both], fr[both]], axis=1), axis=1)
-        adjacency = np.unique(pairs, axis=0) if len(pairs) else np.zeros((0, 2), dtype=np.int64)
+        lo, hi = np.minimum(fl[both], fr[both]), np.maximum(fl[both], fr[both])
+        flat = np.unique(lo * nf + hi)
+        adjacency = np.stack([flat // nf, flat % nf], axis=1)
         return self.pattern[:nf].copy(), offsets, X[c_vert[order]], centre, facet_cell, facet_tag, adjacency
 
 
