@@ -36,6 +36,11 @@ _UPPER = np.zeros(9, dtype=bool)
 _UPPER[[1, 3, 4, 2]] = True
 
 
+# Units per slice of the whole-layer products, so that temporaries stay a few MB (large fresh
+# temporaries cost page faults that outweigh the arithmetic).
+_UNIT_SLICE = 16
+
+
 def _grown(arr: np.ndarray, need: int, axis: int = 0) -> np.ndarray:
     """``arr`` with room for ``need`` entries along ``axis`` (capacity doubles)."""
     if need <= arr.shape[axis]:
@@ -85,10 +90,12 @@ class PlanarSubdivision:
         if slope_prev is None:
             inputs = self.x[:nv].T
         else:
-            Y = self.Y[:, :nv]
-            inputs = np.where(Y >= 0, Y, slope_prev * Y)
+            inputs = self.Y[:, :nv]
+            np.multiply(inputs, slope_prev, out=inputs, where=inputs < 0)
         Y = np.empty((W.shape[0], self.x.shape[0]))
-        Y[:, :nv] = W @ inputs + b[:, None]
+        for u0 in range(0, W.shape[0], _UNIT_SLICE):
+            Y[u0:u0 + _UNIT_SLICE, :nv] = W[u0:u0 + _UNIT_SLICE] @ inputs
+        Y[:, :nv] += b[:, None]
         self.Y = Y
         # Values on the box are affine on every face, so their largest size over the vertices
         # bounds them everywhere, now and after any refinement.
@@ -103,8 +110,9 @@ class PlanarSubdivision:
         cols = np.concatenate([self.ea[:ne], self.eb[:ne]])
         inside = rows >= 0
         S = sp.csr_matrix((np.ones(int(inside.sum())), (rows[inside], cols[inside])), shape=(nf, nv))
-        sums = S @ np.ascontiguousarray(Y.T)
-        self.pattern[:nf, offset:offset + Y.shape[0]] = sums >= 0
+        for u0 in range(0, Y.shape[0], _UNIT_SLICE):
+            sums = S @ np.ascontiguousarray(Y[u0:u0 + _UNIT_SLICE].T)
+            self.pattern[:nf, offset + u0:offset + u0 + sums.shape[1]] = sums >= 0
 
     # ------------------------------------------------------------------ one unit
     def _reserve(self, vertices: int, edges: int, faces: int) -> None:

@@ -64,6 +64,12 @@ cost over many cells, small enough that a batch's arrays stay in the tens of meg
 
 METHODS = ("auto", "dd", "planar")
 
+# Multiply-adds per layer above which the affine pieces are computed once per distinct prefix
+# pattern: below it the grouping (a hash and a sort) costs more than the products it saves.
+_DEDUP_WORK = 1 << 24
+# Entries per slice of the layer products in ``_next_block`` (2 MB of float64).
+_ASSEMBLE_ROWS = 1 << 18
+
 
 # ---------------------------------------------------------------------- results
 @dataclass(frozen=True, eq=False)
@@ -589,14 +595,11 @@ def _assemble(weights, biases, slopes, bounds, patterns, vertex_offsets, vertice
             sign = np.where(patterns[facet_cell[sel], facet_tags[sel]], -1.0, 1.0) / np.where(norm > 0, norm, 1.0)
             normals[sel] = sign[:, None] * grad
             rhs[sel] = -sign * value
-        if layer + 2 < len(weights):
+        if layer + 2 < len(weights) and R * w * W_next.shape[0] > _DEDUP_WORK:
             rep, group_next = _distinct_rows(np.packbits(patterns[:, :offset + w], axis=1))
         else:
             rep, group_next = np.arange(R), np.arange(R)
-        gain = np.where(patterns[rep, offset:offset + w], 1.0, slopes[layer])
-        U = len(rep)
-        block = ((block[group[rep]] * gain[:, None, :]).reshape(U * (m + 1), w) @ W_next.T).reshape(U, m + 1, -1)
-        block[:, m] += b_next
+        block = _next_block(block, group[rep], patterns[rep, offset:offset + w], slopes[layer], W_next, b_next)
         group = group_next.reshape(-1)
         offset += w
     if len(weights) == 1:
@@ -621,6 +624,22 @@ def _assemble(weights, biases, slopes, bounds, patterns, vertex_offsets, vertice
         facet_rhs=rhs, facet_units=facet_tags.astype(np.int64), bounded=np.diff(ray_offsets) == 0,
         adjacency=np.zeros((0, 2), dtype=np.int64),
     )
+
+
+def _next_block(block, parent, bits, slope, W, b) -> np.ndarray:
+    """Maps (U, m + 1, w') of the next layer for U prefixes, from their parents' maps and bits
+    (U, w): W · diag(gain) · block[parent] + b, in slices of rows so that the temporaries stay
+    small (large fresh temporaries cost page faults, here more than the products)."""
+    U, m1, w = len(parent), block.shape[1], block.shape[2]
+    out = np.empty((U, m1, W.shape[0]))
+    step = max(1, _ASSEMBLE_ROWS // (m1 * w))
+    for u0 in range(0, U, step):
+        u1 = min(U, u0 + step)
+        tmp = block[parent[u0:u1]]
+        tmp *= np.where(bits[u0:u1], 1.0, slope)[:, None, :]
+        np.matmul(tmp.reshape(-1, w), W.T, out=out[u0:u1].reshape(-1, W.shape[0]))
+    out[:, m1 - 1] += b
+    return out
 
 
 def _planar(weights, biases, slopes, bounds) -> RegionArrays:
