@@ -313,6 +313,11 @@ def cut_step(cells: Cells, j: int, layer: _Layer, prob: Problem) -> list[tuple[i
     return _group_by_next(out, key[order])
 
 
+PAIRWISE_RATIO = 2.0
+"""Cut cells are scanned pair by pair (every positive against every negative generator) when
+that is at most PAIRWISE_RATIO times as many pairs as the edge keys a join would sort; a pair
+costs a few vectorised operations, a key about as much plus its share of two sorts."""
+
 # Odd multipliers of the linear hash of an edge key (a cell and m − 1 hyperplanes); a match
 # is always confirmed on the bitsets themselves, so a collision can only cost a lookup.
 _HASH_RNG = np.random.default_rng(0x5EED)
@@ -361,6 +366,29 @@ def _crossing_pairs(cells, cell, counts, pos, neg, m):
     """
     deg = popcount_rows(cells.bits)
     simple = deg == m
+    C = len(counts)
+    np_c = np.bincount(cell[pos], minlength=C)
+    nn_c = np.bincount(cell[neg], minlength=C)
+    if np.dot(np_c, nn_c) <= PAIRWISE_RATIO * m * (np_c.sum() + nn_c.sum()):
+        p, q = _all_pairs(cell, pos, neg, np_c, nn_c)
+    else:
+        p, q = _joined_pairs(cells, cell, counts, pos, neg, simple, m)
+    return _confirmed_edges(cells, cell, counts, p, q, simple, m)
+
+
+def _all_pairs(cell, pos, neg, np_c, nn_c):
+    """Every (positive, negative) pair of generators of each cell."""
+    pidx = np.flatnonzero(pos)
+    nidx = np.flatnonzero(neg)
+    npairs = np_c * nn_c
+    owner, loc = _ranges(np.zeros(len(npairs), dtype=np.int64), npairs)
+    nnr = nn_c[owner]
+    return pidx[_excl_cumsum(np_c)[owner] + loc // nnr], nidx[_excl_cumsum(nn_c)[owner] + loc % nnr]
+
+
+def _joined_pairs(cells, cell, counts, pos, neg, simple, m):
+    """Candidate edges: simple generators joined on their edge keys, and every pair with a
+    non-simple end."""
     gp = np.flatnonzero(pos & simple)
     gq = np.flatnonzero(neg & simple)
     kp = _edge_keys(cells.bits[gp], cell[gp], m).ravel()
@@ -377,6 +405,11 @@ def _crossing_pairs(cells, cell, counts, pos, neg, m):
     if len(irregular):
         p2, q2 = _irregular_pairs(cells, cell, counts, pos, neg, irregular)
         p, q = np.concatenate([p, p2]), np.concatenate([q, q2])
+    return p, q
+
+
+def _confirmed_edges(cells, cell, counts, p, q, simple, m):
+    """The candidate pairs that are edges, with the hyperplanes they share."""
     common = cells.bits[p] & cells.bits[q]
     keep = (popcount_rows(common) >= m - 1) & (cell[p] == cell[q])
     p, q, common = p[keep], q[keep], common[keep]

@@ -637,7 +637,7 @@ def _next_block(block, parent, bits, slope, W, b) -> np.ndarray:
         u1 = min(U, u0 + step)
         tmp = block[parent[u0:u1]]
         tmp *= np.where(bits[u0:u1], 1.0, slope)[:, None, :]
-        np.matmul(tmp.reshape(-1, w), W.T, out=out[u0:u1].reshape(-1, W.shape[0]))
+        out[u0:u1] = (tmp.reshape(-1, w) @ W.T).reshape(u1 - u0, m1, -1)
     out[:, m1 - 1] += b
     return out
 
