@@ -328,15 +328,22 @@ def _multipliers(n: int) -> np.ndarray:
 
 
 _WORD_MULT = _multipliers(64)
-_CELL_MULT = _multipliers(1)[0]
+# Top bits of an edge key that hold the cell's index in its batch (batches stay far below
+# 2^24 cells), leaving a 40-bit hash: two keys of one cell (a few hundred) share a hash with
+# probability about 1e-8, and then the second one is probed too.
+_CELL_BITS = 24
+_HASH_PROBES = 2
 
 
 def _edge_keys(bits: np.ndarray, cell: np.ndarray, m: int) -> np.ndarray:
-    """Hashes (n, m) of the m edges of simple generators: the cell with each of the m
-    hyperplanes dropped in turn."""
+    """Keys (n, m) of the m edges of simple generators: the cell index in the top
+    ``_CELL_BITS`` bits, above a hash of the generator's hyperplanes with each of its m
+    hyperplanes dropped in turn. Keys of one cell are contiguous in sorted order, so rows
+    given cell by cell are nearly sorted already."""
     n, W = bits.shape
     rows = np.arange(n)
-    base = (bits * _WORD_MULT[:W]).sum(axis=1, dtype=np.uint64) + cell.astype(np.uint64) * _CELL_MULT
+    base = (bits * _WORD_MULT[:W]).sum(axis=1, dtype=np.uint64)
+    top = cell.astype(np.uint64) << np.uint64(64 - _CELL_BITS)
     rest = bits.copy()
     keys = np.empty((n, m), dtype=np.uint64)
     for i in range(m):
@@ -344,7 +351,7 @@ def _edge_keys(bits: np.ndarray, cell: np.ndarray, m: int) -> np.ndarray:
         value = rest[rows, word]
         low = value & (~value + np.uint64(1))
         rest[rows, word] = value ^ low
-        keys[:, i] = base - low * _WORD_MULT[word]
+        keys[:, i] = top | ((base - low * _WORD_MULT[word]) >> np.uint64(_CELL_BITS))
     return keys
 
 
@@ -393,14 +400,22 @@ def _joined_pairs(cells, cell, counts, pos, neg, simple, m):
     gq = np.flatnonzero(neg & simple)
     kp = _edge_keys(cells.bits[gp], cell[gp], m).ravel()
     kq = _edge_keys(cells.bits[gq], cell[gq], m).ravel()
-    # Both sides sorted: a search with sorted queries walks memory in order (several times
-    # faster than searching unsorted keys).
-    op, oq = np.argsort(kp), np.argsort(kq)
+    # Keys arrive cell by cell, so a stable (merge) sort is several times faster than a
+    # quicksort; sorted queries then walk memory in order.
+    op, oq = np.argsort(kp, kind="stable"), np.argsort(kq, kind="stable")
     kp, kq = kp[op], kq[oq]
-    at = np.clip(np.searchsorted(kq, kp), 0, max(len(kq) - 1, 0))
-    hit = np.flatnonzero(kq[at] == kp) if len(kq) else np.zeros(0, dtype=np.int64)
-    p = gp[op[hit] // m]
-    q = gq[oq[at[hit]] // m]
+    p, q = [], []
+    if len(kq):
+        at = np.searchsorted(kq, kp)
+        # Two keys of one cell may share a hash: look at the first _HASH_PROBES equal keys
+        # (a wrong candidate is dropped when the bitsets are confirmed).
+        for shift in range(_HASH_PROBES):
+            where = np.minimum(at + shift, len(kq) - 1)
+            hit = np.flatnonzero(kq[where] == kp)
+            p.append(gp[op[hit] // m])
+            q.append(gq[oq[where[hit]] // m])
+    p = np.concatenate(p) if p else np.zeros(0, dtype=np.int64)
+    q = np.concatenate(q) if q else np.zeros(0, dtype=np.int64)
     irregular = np.flatnonzero((pos | neg) & ~simple)
     if len(irregular):
         p2, q2 = _irregular_pairs(cells, cell, counts, pos, neg, irregular)
