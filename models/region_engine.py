@@ -58,6 +58,14 @@ region is read when flipping the facet's unit alone finds no region (coincident
 hyperplanes). Far above ``DIST_RTOL`` (1e-10), so the step crosses the facet for certain; far
 below the size of any region a random network produces."""
 
+ON_FACET_RTOL = 1e-8
+"""A vertex of a region lies on one of its facets when within ON_FACET_RTOL · L of the facet's
+hyperplane (a ray lies along it when |n · r| <= ON_FACET_RTOL): vertices are within rounding
+(about 1e-14 L) of their facets, while a vertex off a facet of a region is at least the
+engines' on-hyperplane tolerance (1e-10 L) away and, for a region that is not a sliver,
+much farther. Used only to find a point inside a facet, where flipping one unit's bit finds
+no neighbour."""
+
 DEFAULT_CHUNK = 16384
 """Cells per batch in the double-description engine: enough to amortise numpy's per-call
 cost over many cells, small enough that a batch's arrays stay in the tens of megabytes."""
@@ -729,31 +737,24 @@ def _adjacency(weights, biases, slopes, regions: RegionArrays, scale: float) -> 
 
 
 def _across(weights, biases, slopes, regions, fcell, facets, scale) -> np.ndarray:
-    """Patterns just across the given facets: the units vanishing at the facet's centre take
-    their sign at a point a step beyond it; the others keep the region's sign (continuity)."""
+    """Patterns of the regions across the given facets.
+
+    From a point y in the relative interior of the facet (the mean of the region's vertices on
+    it plus the domain scale times its rays along it), the units whose sign differs between
+    y − δn and y + δn (δ = ``ADJACENT_STEP_RTOL`` · L, n the outward normal) change across the
+    facet; every other unit keeps its sign (continuity). Units constant 0 on both sides, or
+    coincident with the facet's unit, are thus told apart.
+    """
     m = regions.vertices.shape[1]
     points = np.zeros((len(facets), m))
     for k, f in enumerate(facets):
         reg = regions.region(int(fcell[f]))
         local = int(f - regions.facet_offsets[fcell[f]])
         n, g = reg.facet_normals[local], reg.facet_rhs[local]
-        on = np.abs(reg.vertices @ n - g) <= 1e-6 * scale
+        on = np.abs(reg.vertices @ n - g) <= ON_FACET_RTOL * scale
         base = reg.vertices[on].mean(axis=0) if on.any() else reg.interior + (g - reg.interior @ n) * n
-        par = reg.rays[np.abs(reg.rays @ n) <= 1e-6] if len(reg.rays) else reg.rays
-        points[k] = base + scale * par.sum(axis=0) * 1e-3
-    normals = regions.facet_normals[facets]
-    centre_pre = _pre_activations(weights, biases, slopes, points)
-    beyond = _forward_patterns(weights, biases, slopes, points + ADJACENT_STEP_RTOL * scale * normals)
-    gaps = [np.abs(p) for p in centre_pre]
-    vanish = np.concatenate([g <= 1e-6 * np.maximum(g.max(axis=1, keepdims=True), 1e-300) for g in gaps], axis=1)
-    own = regions.patterns[fcell[facets]]
-    return np.where(vanish, beyond, own)
-
-
-def _pre_activations(weights, biases, slopes, z):
-    h, out = z, []
-    for W, b, s in zip(weights[:-1], biases[:-1], slopes):
-        pre = h @ W.T + b
-        out.append(pre)
-        h = np.where(pre >= 0, pre, s * pre)
-    return out
+        along = reg.rays[np.abs(reg.rays @ n) <= ON_FACET_RTOL] if len(reg.rays) else reg.rays
+        points[k] = base + scale * along.sum(axis=0)
+    step = ADJACENT_STEP_RTOL * scale * regions.facet_normals[facets]
+    flips = _forward_patterns(weights, biases, slopes, points + step) != _forward_patterns(weights, biases, slopes, points - step)
+    return regions.patterns[fcell[facets]] ^ flips
