@@ -55,73 +55,78 @@ def _grown(arr: np.ndarray, need: int, axis: int = 0) -> np.ndarray:
     return out
 
 
+# Rows of the edge table.
+EA, EB, FL, FR, TAG = range(5)
+
+
 class PlanarSubdivision:
     """The subdivision of the box [-h, h] (local coordinates) and its face patterns.
 
-    Vertices: ``x`` (V, 2) and the current layer's pre-activations ``Y`` (w, V). Edges
-    ``ea -> eb`` with faces ``fl`` (left) and ``fr`` (right) and ``tag``. Faces: ``pattern``.
+    ``V`` (w + 2, capacity): per vertex, the current layer's w pre-activations then its two
+    coordinates, so that one interpolation serves both. ``E`` (5, capacity): per edge its
+    start and end vertex, left and right face (-1 outside) and tag. ``pattern``: per face.
     """
 
     def __init__(self, half: np.ndarray, hidden: int):
         h0, h1 = float(half[0]), float(half[1])
-        self.x = np.zeros((1024, 2))
-        self.x[:4] = [[-h0, -h1], [h0, -h1], [h0, h1], [-h0, h1]]
+        self.V = np.zeros((2, 1024))
+        self.V[:, :4] = np.array([[-h0, -h1], [h0, -h1], [h0, h1], [-h0, h1]]).T
         self.nv = 4
-        cap = 4096
-        self.ea, self.eb = np.zeros(cap, np.int64), np.zeros(cap, np.int64)
-        self.fl, self.fr = np.zeros(cap, np.int64), np.zeros(cap, np.int64)
-        self.tag = np.zeros(cap, np.int64)
+        self.E = np.zeros((5, 4096), dtype=np.int64)
         # Box face k = 2·coordinate + (0 lower, 1 upper) is tagged -1 - k.
-        self.ea[:4], self.eb[:4] = [0, 1, 2, 3], [1, 2, 3, 0]
-        self.fl[:4], self.fr[:4] = 0, -1
-        self.tag[:4] = [-3, -2, -4, -1]
+        self.E[:, :4] = [[0, 1, 2, 3], [1, 2, 3, 0], [0, 0, 0, 0], [-1, -1, -1, -1], [-3, -2, -4, -1]]
         self.ne = 4
         self.pattern = np.zeros((1024, hidden), dtype=bool)
         self.nf = 1
-        self.Y = np.zeros((0, 1024))
+        self.w = 0
         self.tol = np.zeros(0)
+
+    @property
+    def x(self) -> np.ndarray:
+        """Vertex coordinates (V, 2) (a copy)."""
+        return self.V[self.w:self.w + 2, :self.nv].T.copy()
 
     # ------------------------------------------------------------------ layers
     def start_layer(self, W: np.ndarray, b: np.ndarray, slope_prev: float | None) -> None:
         """Pre-activations of the next layer at every vertex: from the coordinates for the
         first layer, else through the previous layer's activation (exact at a vertex by
         continuity, whichever face it is seen from)."""
-        nv = self.nv
+        nv, w_old, w = self.nv, self.w, W.shape[0]
         if slope_prev is None:
-            inputs = self.x[:nv].T
+            inputs = self.V[w_old:w_old + 2, :nv]
         else:
-            inputs = self.Y[:, :nv]
+            inputs = self.V[:w_old, :nv]
             np.multiply(inputs, slope_prev, out=inputs, where=inputs < 0)
-        Y = np.empty((W.shape[0], self.x.shape[0]))
-        for u0 in range(0, W.shape[0], _UNIT_SLICE):
-            Y[u0:u0 + _UNIT_SLICE, :nv] = W[u0:u0 + _UNIT_SLICE] @ inputs
-        Y[:, :nv] += b[:, None]
-        self.Y = Y
+        V = np.empty((w + 2, self.V.shape[1]))
+        for u0 in range(0, w, _UNIT_SLICE):
+            u1 = min(w, u0 + _UNIT_SLICE)
+            V[u0:u1, :nv] = W[u0:u1] @ inputs
+        V[:w, :nv] += b[:, None]
+        V[w:, :nv] = self.V[w_old:w_old + 2, :nv]
+        self.V, self.w = V, w
         # Values on the box are affine on every face, so their largest size over the vertices
         # bounds them everywhere, now and after any refinement.
-        self.tol = VALUE_RTOL * np.abs(Y[:, :nv]).max(axis=1)
+        self.tol = VALUE_RTOL * np.abs(V[:w, :nv]).max(axis=1)
 
     def finish_layer(self, offset: int) -> None:
         """Set the layer's bits of every face from its boundary vertices."""
-        nf, nv, ne = self.nf, self.nv, self.ne
-        Y = self.Y[:, :nv]
+        nf, nv, ne, w = self.nf, self.nv, self.ne, self.w
+        Y = self.V[:w, :nv]
         Y[np.abs(Y) <= self.tol[:, None]] = 0.0
-        rows = np.concatenate([self.fl[:ne], self.fr[:ne]])
-        cols = np.concatenate([self.ea[:ne], self.eb[:ne]])
+        rows = self.E[FL:FR + 1, :ne].ravel()
+        cols = self.E[EA:EB + 1, :ne].ravel()
         inside = rows >= 0
         S = sp.csr_matrix((np.ones(int(inside.sum())), (rows[inside], cols[inside])), shape=(nf, nv))
-        for u0 in range(0, Y.shape[0], _UNIT_SLICE):
-            sums = S @ np.ascontiguousarray(Y[u0:u0 + _UNIT_SLICE].T)
+        for u0 in range(0, w, _UNIT_SLICE):
+            sums = S @ np.ascontiguousarray(Y[u0:min(w, u0 + _UNIT_SLICE)].T)
             self.pattern[:nf, offset + u0:offset + u0 + sums.shape[1]] = sums >= 0
 
     # ------------------------------------------------------------------ one unit
     def _reserve(self, vertices: int, edges: int, faces: int) -> None:
-        if self.nv + vertices > self.x.shape[0]:
-            self.x = _grown(self.x, self.nv + vertices)
-            self.Y = _grown(self.Y, self.x.shape[0], axis=1)
-        if self.ne + edges > self.ea.shape[0]:
-            for name in ("ea", "eb", "fl", "fr", "tag"):
-                setattr(self, name, _grown(getattr(self, name), self.ne + edges))
+        if self.nv + vertices > self.V.shape[1]:
+            self.V = _grown(self.V, self.nv + vertices, axis=1)
+        if self.ne + edges > self.E.shape[1]:
+            self.E = _grown(self.E, self.ne + edges, axis=1)
         if self.nf + faces > self.pattern.shape[0]:
             self.pattern = _grown(self.pattern, self.nf + faces)
 
@@ -135,18 +140,18 @@ class PlanarSubdivision:
         reverse); a face is crossed when it has both (z1, z2) and a vertex on the negative side.
         """
         nv, ne, nf = self.nv, self.ne, self.nf
-        v = self.Y[j, :nv]
+        v = self.V[j, :nv]
         tol = self.tol[j]
         s = (v > tol).view(np.int8) - (v < -tol).view(np.int8)
-        ea, eb = self.ea[:ne], self.eb[:ne]
-        sa, sb = s[ea], s[eb]
-        code = sa * np.int8(3) + sb
+        ends = self.E[EA:EB + 1, :ne]
+        se = s[ends]
+        code = se[0] * np.int8(3) + se[1]
         idx = np.flatnonzero(_RELEVANT[code])
         if len(idx) == 0:
             return
-        ta, tb = sa[idx], sb[idx]
-        z = np.where(ta == 0, ea[idx], eb[idx])
-        fl, fr = self.fl[idx], self.fr[idx]
+        ta, tb = se[:, idx]
+        rel = self.E[:FR + 1, idx]
+        z = np.where(ta == 0, rel[EA], rel[EB])
         is_split = ta == -tb
         split = idx[is_split]
         k = len(split)
@@ -154,47 +159,44 @@ class PlanarSubdivision:
         if k:
             z[is_split] = self._split_edges(split, j)
         forward = ta > tb
-        f1 = np.where(forward, fr, fl)
-        f2 = np.where(forward, fl, fr)
+        f1 = np.where(forward, rel[FR], rel[FL])
+        f2 = np.where(forward, rel[FL], rel[FR])
         total = ta + tb
         up = total >= 0
         # Index -1 (outside the box) lands on the spare last entry.
-        z1 = np.full(nf + 1, -1, dtype=np.int64)
-        z2 = np.full(nf + 1, -1, dtype=np.int64)
+        z12 = np.full((2, nf + 1), -1, dtype=np.int64)
         down = np.zeros(nf + 1, dtype=bool)
         z_up = z[up]
-        z1[f1[up]] = z_up
-        z2[f2[up]] = z_up
+        z12[0, f1[up]] = z_up
+        z12[1, f2[up]] = z_up
         down[f2[total <= 0]] = True
         down[nf] = False
-        cut_faces = np.flatnonzero((z1 >= 0) & (z2 >= 0) & down)
+        cut_faces = np.flatnonzero((z12.min(axis=0) >= 0) & down)
         if len(cut_faces):
-            self._split_faces(cut_faces, z1[cut_faces], z2[cut_faces], code, split, ne, tag)
+            self._split_faces(cut_faces, z12[:, cut_faces], code, split, ne, tag)
 
     def _split_edges(self, split: np.ndarray, j: int) -> np.ndarray:
         """Split edges at the unit's zero (second halves appended); returns the new vertices."""
         k = len(split)
         nv, ne = self.nv, self.ne
-        a, b = self.ea[split], self.eb[split]
-        Y, X = self.Y, self.x
-        ya, yb = Y[j, a], Y[j, b]
+        old = self.E[:, split]
+        a, b = old[EA], old[EB]
+        V = self.V
+        ya, yb = V[j, a], V[j, b]
         t = ya / (ya - yb)
+        # Convex weights keep the sign of values that agree at both ends (and interpolate the
+        # coordinates in the same stroke).
+        V[:, nv:nv + k] = (1.0 - t) * V[:, a] + t * V[:, b]
+        V[j, nv:nv + k] = 0.0
         new = np.arange(nv, nv + k)
-        X[nv:nv + k] = X[a] + t[:, None] * (X[b] - X[a])
-        # Convex weights keep the sign of values that agree at both ends.
-        Y[:, nv:nv + k] = (1.0 - t) * Y[:, a] + t * Y[:, b]
-        Y[j, nv:nv + k] = 0.0
-        self.ea[ne:ne + k] = new
-        self.eb[ne:ne + k] = b
-        self.eb[split] = new
-        self.fl[ne:ne + k] = self.fl[split]
-        self.fr[ne:ne + k] = self.fr[split]
-        self.tag[ne:ne + k] = self.tag[split]
+        old[EA] = new
+        self.E[:, ne:ne + k] = old
+        self.E[EB, split] = new
         self.nv += k
         self.ne += k
         return new
 
-    def _split_faces(self, cut_faces, z1, z2, code, split, ne_before, tag: int) -> None:
+    def _split_faces(self, cut_faces, z12, code, split, ne_before, tag: int) -> None:
         """Split crossed faces along z2 -> z1: the new face (left of it) is the active child.
 
         Its boundary is the part of the old one with both ends >= 0, not both 0: edges of code
@@ -203,18 +205,14 @@ class PlanarSubdivision:
         nf, ne = self.nf, self.ne
         k = len(cut_faces)
         new_id = np.full(nf + 1, -1, dtype=np.int64)
-        new_id[cut_faces] = nf + np.arange(k)
+        new_id[cut_faces] = np.arange(nf, nf + k)
         halves = ne_before + np.flatnonzero(code[split] == -2)
         moving = np.concatenate([np.flatnonzero(_UPPER[code]), halves])
-        nl, nr = new_id[self.fl[moving]], new_id[self.fr[moving]]
-        left, right = nl >= 0, nr >= 0
-        self.fl[moving[left]] = nl[left]
-        self.fr[moving[right]] = nr[right]
-        self.ea[ne:ne + k] = z2
-        self.eb[ne:ne + k] = z1
-        self.fl[ne:ne + k] = np.arange(nf, nf + k)
-        self.fr[ne:ne + k] = cut_faces
-        self.tag[ne:ne + k] = tag
+        faces = self.E[FL:FR + 1, moving]
+        renamed = new_id[faces]
+        np.copyto(faces, renamed, where=renamed >= 0)
+        self.E[FL:FR + 1, moving] = faces
+        self.E[:, ne:ne + k] = [z12[1], z12[0], np.arange(nf, nf + k), cut_faces, np.full(k, tag)]
         self.ne += k
         self.pattern[nf:nf + k] = self.pattern[cut_faces]
         self.nf += k
@@ -235,8 +233,8 @@ class PlanarSubdivision:
         adjacency : ndarray (E, 2)
         """
         nf, ne, nv = self.nf, self.ne, self.nv
-        ea, eb, fl, fr, tags = self.ea[:ne], self.eb[:ne], self.fl[:ne], self.fr[:ne], self.tag[:ne]
-        X = self.x[:nv]
+        ea, eb, fl, fr, tags = self.E[:, :ne]
+        X = self.x
         h_face = np.concatenate([fl, fr])
         h_start = np.concatenate([ea, eb])
         h_end = np.concatenate([eb, ea])
