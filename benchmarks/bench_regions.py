@@ -17,11 +17,11 @@ import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from models.random import random_network  # noqa: E402
-from models.region_engine import count_regions, enumerate_regions  # noqa: E402
+from models.random import random_network
+from models.region_engine import count_regions, enumerate_regions
 
 PLANAR = [(2, 8, 8, 8, 3), (2, 16, 16, 16, 3), (2, 32, 3), (2, 32, 32, 3), (2, 32, 32, 32, 3),
           (2, 32, 32, 32, 32, 3), (2, 64, 64, 64, 3), (2, 128, 128, 128, 3)]
@@ -77,9 +77,9 @@ def planar(args) -> None:
         net = random_network(widths, 0.2, injective=False, generator=args.seed)
         W, b, s = arrays(net)
         (t_ours, t_rc), (regions, n_rc) = interleaved(
-            [lambda: enumerate_regions(W, b, s, box), lambda: regioncam_count(net, 4.0)], args.repeat)
+            [lambda W=W, b=b, s=s: enumerate_regions(W, b, s, box), lambda net=net: regioncam_count(net, 4.0)], args.repeat)
         n = len(regions)
-        print(f"{str(widths):<26}{n:>9}{n_rc:>10}{t_ours:>10.4f}{t_rc:>10.4f}{t_ours / t_rc:>7.2f}"
+        print(f"{widths!s:<26}{n:>9}{n_rc:>10}{t_ours:>10.4f}{t_rc:>10.4f}{t_ours / t_rc:>7.2f}"
               f"{n / t_ours:>12.0f}{n_rc / t_rc:>11.0f}")
 
 
@@ -93,12 +93,12 @@ def higher(args) -> None:
         net = random_network(widths, 0.2, injective=False, generator=args.seed)
         W, b, s = arrays(net)
         box = (np.full(m, -3.0), np.full(m, 3.0))
-        t_ours, regions = best_of(lambda: enumerate_regions(W, b, s, box), args.repeat)
+        t_ours, regions = best_of(lambda W=W, b=b, s=s, box=box: enumerate_regions(W, b, s, box), args.repeat)
         t0 = time.perf_counter()
         n_old = len(linear_regions(net, 3.0))
         t_old = time.perf_counter() - t0
         n = len(regions)
-        print(f"{str(widths):<24}{n:>9}{n_old:>8}{t_ours:>9.3f}{t_old:>9.2f}{n / t_ours:>12.0f}{n_old / t_old:>11.0f}"
+        print(f"{widths!s:<24}{n:>9}{n_old:>8}{t_ours:>9.3f}{t_old:>9.2f}{n / t_ours:>12.0f}{n_old / t_old:>11.0f}"
               f"{(n / t_ours) / (n_old / t_old):>9.0f}")
 
 
@@ -111,7 +111,7 @@ def large(args) -> None:
         t0 = time.perf_counter()
         n = count_regions(W, b, s, box)
         t = time.perf_counter() - t0
-        print(f"{str(widths):<24}{n:>9} regions {t:>8.2f} s {n / t:>10.0f} regions/s")
+        print(f"{widths!s:<24}{n:>9} regions {t:>8.2f} s {n / t:>10.0f} regions/s")
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ infinity (id H + 2m).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +43,7 @@ ANGLE_RTOL = 1e-10
 to a few ulps, so the same margin as ``DIST_RTOL`` applies."""
 
 POPCOUNT = getattr(np, "bitwise_count", None)
-_BYTE_COUNTS = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+_BYTE_COUNTS = np.array([i.bit_count() for i in range(256)], dtype=np.uint8)
 
 
 def popcount_rows(bits: np.ndarray) -> np.ndarray:
@@ -100,7 +101,7 @@ class Cells:
     def __len__(self) -> int:
         return len(self.root)
 
-    def slice(self, c0: int, c1: int) -> "Cells":
+    def slice(self, c0: int, c1: int) -> Cells:
         g0, g1 = self.start[c0], self.start[c1]
         return Cells(self.x[g0:g1], self.ray[g0:g1], self.bits[g0:g1], self.start[c0:c1 + 1] - g0,
                      self.root[c0:c1], self.lbits[c0:c1])
@@ -221,14 +222,13 @@ def _group_by_next(cells: Cells, key: np.ndarray) -> list[tuple[int, Cells]]:
         return []
     edges = np.flatnonzero(np.diff(key)) + 1
     bounds = np.concatenate([[0], edges, [len(key)]])
-    return [(int(key[b0]), cells.slice(int(b0), int(b1))) for b0, b1 in zip(bounds[:-1], bounds[1:])]
+    return [(int(key[b0]), cells.slice(int(b0), int(b1))) for b0, b1 in itertools.pairwise(bounds)]
 
 
 def cut_step(cells: Cells, j: int, layer: _Layer, prob: Problem) -> list[tuple[int, Cells]]:
     """Cut every cell of the batch by unit j of the layer; children grouped by their next unit."""
     m = prob.m
     C = len(cells)
-    N = len(cells.ray)
     counts = np.diff(cells.start)
     cell = np.repeat(np.arange(C), counts)
     root = cells.root

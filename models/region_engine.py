@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -59,12 +58,11 @@ hyperplanes). Far above ``DIST_RTOL`` (1e-10), so the step crosses the facet for
 below the size of any region a random network produces."""
 
 ON_FACET_RTOL = 1e-8
-"""A vertex of a region lies on one of its facets when within ON_FACET_RTOL · L of the facet's
-hyperplane (a ray lies along it when |n · r| <= ON_FACET_RTOL): vertices are within rounding
-(about 1e-14 L) of their facets, while a vertex off a facet of a region is at least the
-engines' on-hyperplane tolerance (1e-10 L) away and, for a region that is not a sliver,
-much farther. Used only to find a point inside a facet, where flipping one unit's bit finds
-no neighbour."""
+"""A vertex of a region counts as on one of its facets when within ON_FACET_RTOL · L of the
+facet's hyperplane (a ray as along it when |n · r| <= ON_FACET_RTOL). Used only to find a
+point inside a facet where flipping one unit's bit finds no neighbour: vertices on the facet
+are within rounding (about 1e-14 L) of it, and one taken in by mistake moves the mean by at
+most 1e-8 L, well inside the step ``ADJACENT_STEP_RTOL`` (1e-7 L) taken to either side."""
 
 DEFAULT_CHUNK = 16384
 """Cells per batch in the double-description engine: enough to amortise numpy's per-call
@@ -455,7 +453,6 @@ def _root_cones(Wr_sel: np.ndarray, sel: np.ndarray, hidden: int, words: int, in
 
 
 def _dd_chunks(weights, biases, slopes, bounds, chunk: int) -> Iterator[RegionArrays]:
-    m = weights[0].shape[1]
     hidden_w, hidden_b = weights[:-1], biases[:-1]
     H = sum(w.shape[0] for w in hidden_w)
     frame, sel = _domain_frame(weights, biases, bounds)
@@ -513,7 +510,6 @@ def _dd_facets(cells: dd.Cells, prob: dd.Problem) -> tuple[np.ndarray, np.ndarra
 
 def _dd_finish(cells, patterns, prob, frame, weights, biases, slopes, bounds) -> RegionArrays:
     C = len(cells)
-    m = weights[0].shape[1]
     r = prob.m
     H = prob.hidden
     counts = np.diff(cells.start)

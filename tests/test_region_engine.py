@@ -13,7 +13,12 @@ from scipy.spatial import ConvexHull
 from models import regions as reference
 from models.leaky_relu_network import LeakyReLUNetwork
 from models.random import random_network
-from models.region_engine import RegionArrays, count_regions, enumerate_regions, iter_regions
+from models.region_engine import (
+    RegionArrays,
+    count_regions,
+    enumerate_regions,
+    iter_regions,
+)
 
 
 def arrays(net):
@@ -171,7 +176,7 @@ def test_planar_and_double_description_agree(seed):
     box = cube(2, 2.5, centre=0.7)
     planar = enumerate_net(net, box, method="planar")
     dd = enumerate_net(net, box, method="dd")
-    key = lambda R: {bytes(row) for row in np.packbits(R.patterns, axis=1)}  # noqa: E731
+    key = lambda R: {bytes(row) for row in np.packbits(R.patterns, axis=1)}
     assert key(planar) == key(dd)
     check_geometry(net, planar, box)
     check_adjacency(planar)
@@ -316,7 +321,7 @@ def test_iter_regions_streams_the_same_regions():
     whole = enumerate_regions(W, b, s, cube(3))
     parts = list(iter_regions(W, b, s, cube(3), chunk=100))
     assert all(len(p) <= 100 for p in parts) and len(parts) > 1
-    key = lambda P: sorted(bytes(r) for r in np.packbits(P.patterns, axis=1))  # noqa: E731
+    key = lambda P: sorted(bytes(r) for r in np.packbits(P.patterns, axis=1))
     assert key(whole) == sorted(k for p in parts for k in key(p))
     assert count_regions(W, b, s, cube(3)) == len(whole)
     small = enumerate_regions(W, b, s, cube(3), chunk=7)
