@@ -410,9 +410,10 @@ def _joined_pairs(cells, cell, counts, pos, neg, simple, m):
         # Two keys of one cell may share a hash: look at the first _HASH_PROBES equal keys
         # (a wrong candidate is dropped when the bitsets are confirmed).
         for shift in range(_HASH_PROBES):
-            where = np.minimum(at + shift, len(kq) - 1)
-            hit = np.flatnonzero(kq[where] == kp)
-            p.append(gp[op[hit] // m])
+            inside = np.flatnonzero(at + shift < len(kq))
+            where = at[inside] + shift
+            hit = kq[where] == kp[inside]
+            p.append(gp[op[inside[hit]] // m])
             q.append(gq[oq[where[hit]] // m])
     p = np.concatenate(p) if p else np.zeros(0, dtype=np.int64)
     q = np.concatenate(q) if q else np.zeros(0, dtype=np.int64)

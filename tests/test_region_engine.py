@@ -55,6 +55,9 @@ def check_geometry(net, R: RegionArrays, box):
     scale = 1.0 if box is None else float(np.max(box[1] - box[0]))
     for i in range(n):
         reg = R.region(i)
+        if len(reg.vertices) > 1:
+            gaps = np.linalg.norm(reg.vertices[:, None] - reg.vertices[None], axis=2) + np.eye(len(reg.vertices))
+            assert gaps.min() > 1e-9 * max(scale, 1.0), f"region {i} repeats a vertex"
         slack = reg.facet_rhs - reg.facet_normals @ reg.interior
         assert np.isclose(slack.min(), reg.inradius) if len(slack) else math.isinf(reg.inradius)
         if len(reg.vertices):
@@ -186,6 +189,19 @@ def test_planar_and_double_description_agree(seed):
         v = planar.region(i).vertices
         e1, e2 = np.roll(v, -1, axis=0) - v, np.roll(v, -2, axis=0) - np.roll(v, -1, axis=0)
         assert (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0] > 0).all()
+
+
+@pytest.mark.parametrize("ratio", [0.0, math.inf])
+def test_edge_search_by_key_join_and_by_pairs_agree(monkeypatch, ratio):
+    import models._region_engine_dd as dd
+
+    monkeypatch.setattr(dd, "PAIRWISE_RATIO", ratio)
+    for m, hidden in [(3, (8, 8)), (4, (7, 6)), (5, (8,))]:
+        net = random_network((m, *hidden, 2), 0.2, injective=False, generator=m)
+        R = enumerate_net(net, cube(m))
+        assert len(R) == reference.count_linear_regions(net, 3.0)
+        check_geometry(net, R, cube(m))
+        assert np.isclose(total_volume(R), 6.0 ** m, rtol=1e-9)
 
 
 def test_translated_box_gives_the_same_regions():
