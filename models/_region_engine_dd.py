@@ -384,13 +384,13 @@ def _crossing_pairs(cells, cell, counts, pos, neg, m):
 
 
 def _all_pairs(cell, pos, neg, np_c, nn_c):
-    """Every (positive, negative) pair of generators of each cell."""
+    """Every (positive, negative) pair of generators of each cell: each positive generator
+    repeated once per negative one of its cell, against that cell's run of negatives."""
     pidx = np.flatnonzero(pos)
     nidx = np.flatnonzero(neg)
-    npairs = np_c * nn_c
-    owner, loc = _ranges(np.zeros(len(npairs), dtype=np.int64), npairs)
-    nnr = nn_c[owner]
-    return pidx[_excl_cumsum(np_c)[owner] + loc // nnr], nidx[_excl_cumsum(nn_c)[owner] + loc % nnr]
+    reps = nn_c[cell[pidx]]
+    _, q = _ranges(_excl_cumsum(nn_c)[cell[pidx]], reps)
+    return np.repeat(pidx, reps), nidx[q]
 
 
 def _joined_pairs(cells, cell, counts, pos, neg, simple, m):
