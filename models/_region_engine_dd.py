@@ -327,7 +327,7 @@ def _multipliers(n: int) -> np.ndarray:
     return _HASH_RNG.integers(1, 2**63, size=n, dtype=np.uint64) | np.uint64(1)
 
 
-_WORD_MULT = _multipliers(64)
+_WORD_MULT = _multipliers(1024)  # bitsets of up to 65536 hyperplanes
 # Top bits of an edge key that hold the cell's index in its batch (batches stay far below
 # 2^24 cells), leaving a 40-bit hash: two keys of one cell (a few hundred) share a hash with
 # probability about 1e-8, and then the second one is probed too.
