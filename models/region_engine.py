@@ -70,9 +70,6 @@ cost over many cells, small enough that a batch's arrays stay in the tens of meg
 
 METHODS = ("auto", "dd", "planar")
 
-# Multiply-adds per layer above which the affine pieces are computed once per distinct prefix
-# pattern: below it the grouping (a hash and a sort) costs more than the products it saves.
-_DEDUP_WORK = 1 << 24
 # Entries per slice of the layer products in ``_next_block`` (2 MB of float64).
 _ASSEMBLE_ROWS = 1 << 18
 
@@ -599,7 +596,7 @@ def _assemble(weights, biases, slopes, bounds, patterns, vertex_offsets, vertice
             sign = np.where(patterns[facet_cell[sel], facet_tags[sel]], -1.0, 1.0) / np.where(norm > 0, norm, 1.0)
             normals[sel] = sign[:, None] * grad
             rhs[sel] = -sign * value
-        if layer + 2 < len(weights) and R * w * W_next.shape[0] > _DEDUP_WORK:
+        if layer + 2 < len(weights):
             rep, group_next = _distinct_rows(np.packbits(patterns[:, :offset + w], axis=1))
         else:
             rep, group_next = np.arange(R), np.arange(R)
