@@ -310,10 +310,12 @@ def iter_regions(weights, biases, slopes, box=None, *, chunk: int = DEFAULT_CHUN
     """The regions of ``enumerate_regions`` as a stream of chunks of at most ``chunk`` regions.
 
     The double-description engine holds, besides the chunk, only the cells still being
-    split on the current path down the layers, so memory is bounded by a multiple of
-    ``chunk`` that does not grow with the number of regions. Chunks carry no adjacency
-    (``adjacency`` has shape (0, 2)). With ``method="planar"`` the whole subdivision is
-    built first and then sliced.
+    split on the current path down the layers: per layer at most ``chunk`` cells entering it
+    and the cells that layer makes of them. Memory therefore does not grow with the number
+    of regions (it does with ``chunk`` and with how finely one layer splits one cell; the
+    first layer splits the whole domain at once). Chunks carry no adjacency (``adjacency``
+    has shape (0, 2)). With ``method="planar"`` the whole subdivision is built first and
+    then sliced.
     """
     weights, biases, slopes = _check_network(weights, biases, slopes)
     bounds = _check_box(box, weights[0].shape[1])
