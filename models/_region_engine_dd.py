@@ -378,9 +378,11 @@ def _crossing_pairs(cells, cell, counts, pos, neg, m):
     nn_c = np.bincount(cell[neg], minlength=C)
     if np.dot(np_c, nn_c) <= PAIRWISE_RATIO * m * (np_c.sum() + nn_c.sum()):
         p, q = _all_pairs(cell, pos, neg, np_c, nn_c)
+        same_cell = True
     else:
         p, q = _joined_pairs(cells, cell, counts, pos, neg, simple, m)
-    return _confirmed_edges(cells, cell, counts, p, q, simple, m)
+        same_cell = False
+    return _confirmed_edges(cells, cell, counts, p, q, simple, m, same_cell)
 
 
 def _all_pairs(cell, pos, neg, np_c, nn_c):
@@ -424,11 +426,20 @@ def _joined_pairs(cells, cell, counts, pos, neg, simple, m):
     return p, q
 
 
-def _confirmed_edges(cells, cell, counts, p, q, simple, m):
-    """The candidate pairs that are edges, with the hyperplanes they share."""
+def _confirmed_edges(cells, cell, counts, p, q, simple, m, same_cell: bool):
+    """The candidate pairs that are edges, with the hyperplanes they share (``same_cell``:
+    the pairs are known to lie in one cell)."""
+    if cells.bits.shape[1] == 1 and POPCOUNT is not None:
+        # One word per bitset (at most 63 units and box faces): flat arrays, one pass each.
+        word = cells.bits[:, 0]
+        shared = word[p] & word[q]
+        keep = POPCOUNT(shared) >= m - 1
+    else:
+        keep = popcount_rows(cells.bits[p] & cells.bits[q]) >= m - 1
+    if not same_cell:
+        keep &= cell[p] == cell[q]
+    p, q = p[keep], q[keep]
     common = cells.bits[p] & cells.bits[q]
-    keep = (popcount_rows(common) >= m - 1) & (cell[p] == cell[q])
-    p, q, common = p[keep], q[keep], common[keep]
     both = np.flatnonzero(~simple[p] & ~simple[q])
     if len(both):
         # Both ends non-simple: the cardinality test is not enough; an edge needs that no
