@@ -128,8 +128,11 @@ class RegionArrays:
         m = 2 and a box, the corners in counter-clockwise order).
     ray_offsets : ndarray (R + 1,) int64
     rays : ndarray (Q, m)
-        Unit extreme rays of region i (CSR as the vertices); none on a box. Region i is
-        conv(its vertices) + cone(its rays).
+        Unit rays of region i (CSR as the vertices); none on a box. Region i is
+        conv(its vertices) + cone(its rays). They are the extreme rays, except where a
+        first layer of rank r < m makes the regions cylinders: then the m − r null
+        directions of W_1 are added in both signs (and the vertices are those of the
+        cross-section in the row space of W_1).
     interior : ndarray (R, m)
         A point strictly inside: the vertex centroid plus the domain scale times the sum of
         the rays.
