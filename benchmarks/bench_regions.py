@@ -3,7 +3,7 @@
 Part 1 (m = 2, box [-4, 4]^2): region counts and times of ``enumerate_regions`` and of
 Regioncam (float32, Rust; it uses x @ weight + bias, so it gets transposed weights). Part 2
 (m = 3..6, box [-3, 3]^m): regions per second of ``enumerate_regions`` against today's
-``models.regions.linear_regions``. Networks: ``random_network(widths, 0.2, injective=False)``
+the LP-based enumeration it replaced (``benchmarks/lp_regions.py``). Networks: ``random_network(widths, 0.2, injective=False)``
 (Gaussian weights of variance 1/fan-in, N(0, 1) biases).
 
 Run with one thread, e.g. ``OMP_NUM_THREADS=1 python benchmarks/bench_regions.py --quick``.
@@ -84,7 +84,7 @@ def planar(args) -> None:
 
 
 def higher(args) -> None:
-    from models.regions import linear_regions
+    from lp_regions import linear_regions
 
     print("\nm = 3..6, box [-3, 3]^m: ours against models.regions.linear_regions")
     print(f"{'widths':<24}{'regions':>9}{'old':>8}{'ours s':>9}{'old s':>9}{'ours reg/s':>12}{'old reg/s':>11}{'speed-up':>9}")

@@ -134,6 +134,8 @@ class Problem:
         Length scale L of the domain.
     n_words : int
         uint64 words per incidence bitset.
+    deadline : models.deadline.Deadline or None
+        Checked before every unit's cut.
     """
 
     weights: list
@@ -142,6 +144,7 @@ class Problem:
     m: int
     scale: float
     n_words: int
+    deadline: object = None
 
     @property
     def hidden(self) -> int:
@@ -496,6 +499,8 @@ def process_layer(cells: Cells, layer: _Layer, prob: Problem, flush: int):
         if j not in buckets:
             continue
         batch = concat_cells(buckets.pop(j))
+        if prob.deadline is not None:
+            prob.deadline.check(f"the enumeration of linear regions (unit {j + 1} of a layer of {w}, {len(batch)} cells)")
         for k, group in cut_step(batch, j, layer, prob):
             if k == w:
                 done.append(group)

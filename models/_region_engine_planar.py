@@ -265,8 +265,9 @@ class PlanarSubdivision:
         return self.pattern[:nf].copy(), offsets, X[c_vert[order]], centre, facet_cell, facet_tag, adjacency
 
 
-def planar_regions(weights, biases, slopes, half):
-    """Run the subdivision over all hidden layers (local coordinates; see ``PlanarSubdivision.regions``)."""
+def planar_regions(weights, biases, slopes, half, deadline=None):
+    """Run the subdivision over all hidden layers (local coordinates; see ``PlanarSubdivision.regions``);
+    ``deadline`` (a ``models.deadline.Deadline``) is checked before every unit's cut."""
     hidden = sum(w.shape[0] for w in weights)
     sub = PlanarSubdivision(half, hidden)
     offset = 0
@@ -274,6 +275,8 @@ def planar_regions(weights, biases, slopes, half):
     for W, b, slope in zip(weights, biases, slopes):
         sub.start_layer(W, b, prev)
         for j in range(W.shape[0]):
+            if deadline is not None:
+                deadline.check(f"the enumeration of linear regions (unit {j + 1} of a layer of {W.shape[0]})")
             sub.cut(j, offset + j)
         sub.finish_layer(offset)
         offset += W.shape[0]

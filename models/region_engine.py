@@ -268,7 +268,8 @@ def _check_chunk(chunk, default: int | None) -> int | None:
 
 
 # ---------------------------------------------------------------------- public API
-def enumerate_regions(weights, biases, slopes, box=None, *, chunk: int | None = None, method: str = "auto") -> RegionArrays:
+def enumerate_regions(weights, biases, slopes, box=None, *, chunk: int | None = None, method: str = "auto",
+                      deadline=None) -> RegionArrays:
     """All linear regions of a leaky-ReLU network on a box or on all of R^m.
 
     Parameters
@@ -287,6 +288,8 @@ def enumerate_regions(weights, biases, slopes, box=None, *, chunk: int | None = 
         bounds memory more tightly, larger amortises more.
     method : {"auto", "dd", "planar"}
         "auto" takes "planar" for m = 2 with a box, else "dd".
+    deadline : models.deadline.Deadline, optional
+        Checked before every unit's cut (raises ``TimeLimitExceeded`` past it).
 
     Returns
     -------
@@ -303,13 +306,14 @@ def enumerate_regions(weights, biases, slopes, box=None, *, chunk: int | None = 
     method = _check_method(method, weights[0].shape[1], bounds)
     chunk = _check_chunk(chunk, DEFAULT_CHUNK)
     if method == "planar":
-        return _planar(weights, biases, slopes, bounds)
-    regions = concatenate(list(_dd_chunks(weights, biases, slopes, bounds, chunk)))
+        return _planar(weights, biases, slopes, bounds, deadline)
+    regions = concatenate(list(_dd_chunks(weights, biases, slopes, bounds, chunk, deadline)))
     adjacency = _adjacency(weights, biases, slopes, regions, _domain_frame(weights, biases, bounds)[0].scale)
     return _replace(regions, adjacency=adjacency)
 
 
-def iter_regions(weights, biases, slopes, box=None, *, chunk: int = DEFAULT_CHUNK, method: str = "auto") -> Iterator[RegionArrays]:
+def iter_regions(weights, biases, slopes, box=None, *, chunk: int = DEFAULT_CHUNK, method: str = "auto",
+                 deadline=None) -> Iterator[RegionArrays]:
     """The regions of ``enumerate_regions`` as a stream of chunks of at most ``chunk`` regions.
 
     The double-description engine holds, besides the chunk, only the cells still being
@@ -325,13 +329,13 @@ def iter_regions(weights, biases, slopes, box=None, *, chunk: int = DEFAULT_CHUN
     method = _check_method(method, weights[0].shape[1], bounds)
     chunk = _check_chunk(chunk, DEFAULT_CHUNK)
     if method == "planar":
-        regions = _planar(weights, biases, slopes, bounds)
+        regions = _planar(weights, biases, slopes, bounds, deadline)
         for r0 in range(0, len(regions), chunk):
             yield _take(regions, np.arange(r0, min(len(regions), r0 + chunk)))
         return
     pending: list[RegionArrays] = []
     count = 0
-    for part in _dd_chunks(weights, biases, slopes, bounds, chunk):
+    for part in _dd_chunks(weights, biases, slopes, bounds, chunk, deadline):
         pending.append(part)
         count += len(part)
         while count >= chunk:
@@ -343,9 +347,9 @@ def iter_regions(weights, biases, slopes, box=None, *, chunk: int = DEFAULT_CHUN
         yield concatenate(pending)
 
 
-def count_regions(weights, biases, slopes, box=None, *, method: str = "auto") -> int:
+def count_regions(weights, biases, slopes, box=None, *, method: str = "auto", deadline=None) -> int:
     """The number of linear regions (streams, so memory stays bounded)."""
-    return sum(len(part) for part in iter_regions(weights, biases, slopes, box, method=method))
+    return sum(len(part) for part in iter_regions(weights, biases, slopes, box, method=method, deadline=deadline))
 
 
 def _replace(regions: RegionArrays, **changes) -> RegionArrays:
@@ -454,7 +458,7 @@ def _root_cones(Wr_sel: np.ndarray, sel: np.ndarray, hidden: int, words: int, in
                     np.zeros(n_cones, np.int64), np.zeros((n_cones, 0), bool))
 
 
-def _dd_chunks(weights, biases, slopes, bounds, chunk: int) -> Iterator[RegionArrays]:
+def _dd_chunks(weights, biases, slopes, bounds, chunk: int, deadline=None) -> Iterator[RegionArrays]:
     hidden_w, hidden_b = weights[:-1], biases[:-1]
     H = sum(w.shape[0] for w in hidden_w)
     frame, sel = _domain_frame(weights, biases, bounds)
@@ -465,7 +469,7 @@ def _dd_chunks(weights, biases, slopes, bounds, chunk: int) -> Iterator[RegionAr
     W1 = weights[0] @ frame.basis
     b1 = biases[0] + weights[0] @ frame.origin
     words = dd.n_words(H, r)
-    prob = dd.Problem([W1, *hidden_w[1:]], [b1, *hidden_b[1:]], slopes, r, frame.scale, words)
+    prob = dd.Problem([W1, *hidden_w[1:]], [b1, *hidden_b[1:]], slopes, r, frame.scale, words, deadline)
     cells = _root_box(0.5 * (bounds[1] - bounds[0]), H, words) if bounds is not None else \
         _root_cones(W1[sel], sel, H, words, prob.inf_id)
     P0 = np.broadcast_to(np.concatenate([W1, b1[:, None]], axis=1), (len(cells), *W1.shape[:1], r + 1)).copy()
@@ -648,14 +652,14 @@ def _next_block(block, parent, bits, slope, W, b) -> np.ndarray:
     return out
 
 
-def _planar(weights, biases, slopes, bounds) -> RegionArrays:
+def _planar(weights, biases, slopes, bounds, deadline=None) -> RegionArrays:
     centre = 0.5 * (bounds[0] + bounds[1])
     half = 0.5 * (bounds[1] - bounds[0])
     hidden_w, hidden_b = weights[:-1], biases[:-1]
     if not hidden_w:
         return _single_region(weights, biases, slopes, bounds, _Frame(centre, np.eye(2), np.zeros((2, 0)), float(half.max())))
     b1 = hidden_b[0] + hidden_w[0] @ centre
-    patterns, v_off, verts, inner, fc, tags, adjacency = planar_regions(hidden_w, [b1, *hidden_b[1:]], slopes, half)
+    patterns, v_off, verts, inner, fc, tags, adjacency = planar_regions(hidden_w, [b1, *hidden_b[1:]], slopes, half, deadline)
     out = _assemble(weights, biases, slopes, bounds, patterns, v_off, verts + centre, np.zeros(len(patterns) + 1, np.int64),
                     np.zeros((0, 2)), inner + centre, fc, tags)
     return _replace(out, adjacency=adjacency.astype(np.int64))

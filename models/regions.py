@@ -1,96 +1,64 @@
-"""Linear regions of a leaky-ReLU network, enumerated exactly in float64.
+"""Linear regions of a leaky-ReLU network: the face of the region engine (``models.region_engine``).
 
-A linear region is a full-dimensional cell on which every hidden unit keeps one
-side of its threshold, so that f is one affine map A z + c there. The cells are
-found by layer-by-layer splitting: the domain (a box, or all of R^m) is one
-cell; on a cell the pre-activation of every unit of the next layer is affine,
-so each unit either keeps one sign on the cell or cuts it into two cells, one
-per side. A pattern fixes every pre-activation as an affine function, so each
-cell is convex and is keyed by its pattern.
+A linear region is a full-dimensional cell on which every hidden unit keeps one side of its
+threshold, so that f is one affine map A z + c there; regions are keyed by their activation
+pattern (a unit at exactly 0 counts as active, as in ``LeakyReLUNetwork.activation_pattern``).
+``linear_regions`` enumerates them once, by vertex representations and without linear
+programs, and returns a ``RegionSet``: a sequence of ``Region`` objects over flat arrays that
+the checks read directly (patterns, pieces, vertices, rays, facets, interior points, which
+regions share a facet), so that a check enumerates once and shares the result.
+``count_linear_regions`` streams, so its memory does not grow with the count.
 
-Decisions. On a bounded cell the vertices are known (Qhull, from an interior
-point), and a unit is *stable* when its hyperplane leaves at most a sliver of
-depth ``radius_tol`` on one side (depth measured at the vertices); otherwise it
-cuts the cell. Unbounded cells (``box=None``), and the rare cells where Qhull
-fails, are decided by Chebyshev linear programs (HiGHS) instead. A cell counts
-as a region when its Chebyshev radius exceeds ``radius_tol``; the default is
-``RADIUS_RTOL`` (1e-9) times the scale of the domain, ``box_scale``: the largest
-|coordinate| of the box, or for ``box=None`` max(1, the largest distance of a
-first-layer hyperplane from the origin). Slivers thinner than that are dropped,
-so points within about ``radius_tol`` of a region's boundary may be assigned to
-a neighbour; sampled points land there with negligible probability.
-
-Units that are constant on a cell (slope-0 units behind a dead layer, zero rows)
-are stable by the same vertex test; a constant 0 counts as active, as in
-``LeakyReLUNetwork.activation_pattern``.
-
-Sizes reached (one process on a two-core machine, float64, networks from
-``models.random.random_network((m, *hidden, m + 1), 0.2, injective=False)``,
-seeds 0-2, box [-3, 3]^m):
-
-    m  hidden          regions          seconds
-    2  (16,)           83-110           0.03
-    2  (16, 16)        266-285          0.1-0.2
-    2  (16, 16, 16)    406-628          0.2-0.25
-    3  (16,)           336-515          0.1-0.16
-    3  (16, 16)        1516-2285        0.6-0.8
-    3  (16, 16, 16)    2593-5590        1.2-2.4
-    4  (16, 16)        7152-13060       3-6
-
-The time is about 0.4 ms per region; the number of regions grows like
-width^(m·depth) at worst, so m <= 3 with widths <= 16 and up to three hidden
-layers is practical, and higher m only for narrow networks. ``box=None`` (all of
-R^m) runs on linear programs alone and is about ten times slower.
+Sizes reached (one process on a two-core machine, float64, random networks; see
+``benchmarks/bench_regions.py``): m = 2 at 50-110 thousand regions per second (a 2-128-128-128-3
+network's 36,667 regions in 0.7 s); m = 3 about a million regions in half a minute; m = 4 about
+60 times the earlier LP-based enumeration. Every decision is relative to the domain's length
+scale (cells thinner than 1e-10 of it are not produced; see the engine modules).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-from scipy.spatial import HalfspaceIntersection, QhullError
 
 from .deadline import Deadline
 from .leaky_relu_network import LeakyReLUNetwork
-from .solver import chebyshev_center, chebyshev_centers
-from .validation import check_box, check_instance, check_real, check_tensor
+from .region_engine import RegionArrays, count_regions, enumerate_regions
+from .validation import DTYPE, check_box, check_instance, check_points
 
-__all__ = ["EXACT_MAX_DIM", "RADIUS_RTOL", "Region", "box_scale", "count_linear_regions", "default_radius_tolerance",
-           "linear_regions", "pattern_halfspaces", "region_at"]
-
-RADIUS_RTOL = 1e-9
-"""Relative Chebyshev radius below which a cell is not full-dimensional."""
+__all__ = ["EXACT_MAX_DIM", "Region", "RegionSet", "box_scale", "count_linear_regions", "linear_regions",
+           "pattern_halfspaces", "region_at"]
 
 EXACT_MAX_DIM = 3
-"""Largest latent dimension for which the checks enumerate regions by default: the number of
-regions grows like width^(m·depth), see the table above."""
-
-_EPS = float(np.finfo(np.float64).eps)
+"""Largest latent dimension for which the checks enumerate all regions by default: the number of
+regions grows like width^(m·depth)."""
 
 
 @dataclass(frozen=True, eq=False)
 class Region:
-    """One linear region: f(z) = A z + c for z in {G z <= g}.
+    """One linear region: f(z) = A z + c for z in {G z <= g} (float64 tensors on the network's device).
 
     Attributes
     ----------
-    pattern : Tensor, shape (H,), bool
-        Active hidden units (pre-activation >= 0), over all hidden layers, as
-        ``LeakyReLUNetwork.activation_pattern``.
-    A : Tensor, shape (n, m)
-    c : Tensor, shape (n,)
-    halfspaces : tuple of Tensor
-        (G of shape (k, m), g of shape (k,)), meaning G z <= g; rows have unit
-        norm and include the faces of the box.
-    interior_point : Tensor, shape (m,)
-        A Chebyshev centre of the cell.
+    pattern : Tensor (H,) bool
+        Active hidden units, over all hidden layers.
+    A : Tensor (n, m)
+    c : Tensor (n,)
+    halfspaces : (G (k, m), g (k,))
+        The non-redundant facets, G z <= g, unit rows, box faces included.
+    interior_point : Tensor (m,)
     radius : float
-        Its Chebyshev radius (capped at the domain scale for unbounded cells).
-    vertices : Tensor of shape (v, m), or None
-        The vertices of a bounded cell (possibly repeated); None when unbounded
-        or not computed.
+        A ball of this radius around ``interior_point`` lies in the region.
+    vertices : Tensor (v, m)
+    rays : Tensor (r, m)
+        The region is conv(vertices) + cone(rays) (no rays on a box).
+    facet_units : Tensor (k,) int64
+        The hidden unit of each facet, or -1 - k for box face k.
+    bounded : bool
     """
 
     pattern: torch.Tensor
@@ -99,36 +67,107 @@ class Region:
     halfspaces: tuple[torch.Tensor, torch.Tensor]
     interior_point: torch.Tensor
     radius: float
-    vertices: torch.Tensor | None = None
+    vertices: torch.Tensor
+    rays: torch.Tensor
+    facet_units: torch.Tensor
+    bounded: bool
 
-    def contains(self, z: torch.Tensor, tol: float = 0.0) -> torch.Tensor:
+    def contains(self, z: Any, tol: float = 0.0) -> torch.Tensor:
         """Whether points z of shape (N, m) satisfy G z <= g + tol, shape (N,)."""
         G, g = self.halfspaces
-        z = torch.as_tensor(z, dtype=G.dtype, device=G.device)
-        return ((z.reshape(-1, G.shape[1]) @ G.T) <= g + tol).all(dim=1)
+        points, _ = check_points(z, "z", G.shape[1], dtype=G.dtype, device=G.device)
+        return ((points @ G.T) <= g + tol).all(dim=1)
 
 
-@dataclass
-class _Cell:
-    """A cell during splitting: H-representation, a point inside, and the layer-input map h = M z + d."""
+class RegionSet(Sequence):
+    """All linear regions of a network on a domain: a sequence of ``Region`` over flat arrays.
 
-    G: np.ndarray
-    g: np.ndarray
-    point: np.ndarray
-    radius: float | None  # Chebyshev radius when known
-    vertices: np.ndarray | None
-    M: np.ndarray
-    d: np.ndarray
-    bits: list
+    Attributes
+    ----------
+    arrays : models.region_engine.RegionArrays
+        The regions as numpy arrays (patterns, A, c, CSR vertices, rays and facets, interior
+        points, inner radii, adjacency); what vectorised checks read.
+    box : (low, high) or None
+        The domain (None: all of R^m).
+    """
+
+    def __init__(self, arrays: RegionArrays, box, device: torch.device):
+        self.arrays = arrays
+        self.box = box
+        self._device = device
+
+    def __len__(self) -> int:
+        return len(self.arrays)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        r = self.arrays.region(index)
+
+        def tensor(x, dtype=DTYPE):
+            return torch.as_tensor(np.array(x), dtype=dtype, device=self._device)
+
+        return Region(tensor(r.pattern, torch.bool), tensor(r.A), tensor(r.c), (tensor(r.facet_normals), tensor(r.facet_rhs)),
+                      tensor(r.interior), float(r.inradius), tensor(r.vertices), tensor(r.rays),
+                      tensor(r.facet_units, torch.int64), bool(r.bounded))
+
+    def __iter__(self) -> Iterator[Region]:
+        return (self[i] for i in range(len(self)))
+
+    @property
+    def adjacency(self) -> np.ndarray:
+        """Pairs (i, j), i < j, of regions sharing a facet, shape (E, 2)."""
+        return self.arrays.adjacency
+
+    @property
+    def bounded(self) -> bool:
+        return bool(self.arrays.bounded.all())
+
+    def __repr__(self) -> str:
+        return f"RegionSet({len(self)} regions, {'box' if self.box is not None else 'R^m'})"
 
 
-# ---------------------------------------------------------------------- boxes
+def _engine_arguments(network: LeakyReLUNetwork, box):
+    weights, biases, slopes = _network_arrays(network)
+    bounds = check_box(box, network.in_dim)
+    engine_box = None if bounds is None else (bounds[0].numpy(), bounds[1].numpy())
+    return weights, biases, slopes, engine_box
+
+
+def linear_regions(network: LeakyReLUNetwork, box: Any, *, time_limit=None) -> RegionSet:
+    """All linear regions of ``network`` that meet ``box`` (full-dimensional cells of the box).
+
+    Parameters
+    ----------
+    network : LeakyReLUNetwork
+        f: R^m -> R^n; computed in float64 whatever its dtype.
+    box : float, pair of array_like, or None
+        r means [-r, r]^m; (low, high) of shape (m,); None means all of R^m (unbounded
+        cells, with rays).
+    time_limit : float or models.deadline.Deadline, optional
+        Stop with ``TimeLimitExceeded`` past it (checked before every unit's cut).
+
+    Returns
+    -------
+    RegionSet
+    """
+    weights, biases, slopes, engine_box = _engine_arguments(network, box)
+    arrays = enumerate_regions(weights, biases, slopes, engine_box, deadline=Deadline.of(time_limit))
+    return RegionSet(arrays, engine_box, network.device)
+
+
+def count_linear_regions(network: LeakyReLUNetwork, box: Any, *, time_limit=None) -> int:
+    """The number of linear regions of ``network`` that meet ``box`` (streamed: memory stays bounded)."""
+    weights, biases, slopes, engine_box = _engine_arguments(network, box)
+    return count_regions(weights, biases, slopes, engine_box, deadline=Deadline.of(time_limit))
+
+
 def box_scale(network: LeakyReLUNetwork, box: Any) -> float:
-    """The length scale of a domain: max |coordinate| of the box, or for R^m
-    max(1, largest distance of a first-layer hyperplane from the origin)."""
+    """The length scale of a domain: the largest half-width of the box, or for R^m max(1, the largest
+    distance of a first-layer hyperplane from the origin)."""
     bounds = check_box(box, network.in_dim)
     if bounds is not None:
-        return max(float(torch.maximum(bounds[0].abs(), bounds[1].abs()).max()), 1e-300)
+        return max(float(0.5 * (bounds[1] - bounds[0]).max()), 1e-300)
     w = network.weights[0].detach().cpu().double()
     b = network.biases[0].detach().cpu().double()
     norms = w.norm(dim=1)
@@ -138,33 +177,11 @@ def box_scale(network: LeakyReLUNetwork, box: Any) -> float:
     return max(1.0, float(offsets.max()))
 
 
-def default_radius_tolerance(network: LeakyReLUNetwork, box: Any) -> float:
-    """``RADIUS_RTOL`` × ``box_scale(network, box)``."""
-    return RADIUS_RTOL * box_scale(network, box)
-
-
 def _box_halfspaces(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     eye = np.eye(low.shape[0])
     return np.vstack([eye, -eye]), np.concatenate([high, -low])
 
 
-# ---------------------------------------------------------------------- vertices
-def _vertices(G: np.ndarray, g: np.ndarray, point: np.ndarray) -> np.ndarray | None:
-    """Vertices of the bounded polytope {G z <= g} from a strictly interior point, or None on failure."""
-    if G.shape[1] == 1:
-        col = G[:, 0]
-        upper = g[col > 0] / col[col > 0]
-        lower = g[col < 0] / col[col < 0]
-        if upper.size == 0 or lower.size == 0:
-            return None
-        return np.array([[lower.max()], [upper.min()]])
-    try:
-        return HalfspaceIntersection(np.hstack([G, -g[:, None]]), point).intersections
-    except (QhullError, ValueError):
-        return None
-
-
-# ---------------------------------------------------------------------- splitting
 def _unit(a: np.ndarray, beta: float) -> tuple[np.ndarray, float] | None:
     """The hyperplane a·z + beta = 0 with a unit normal, or None when a = 0 (or a ≈ 0 next to beta).
 
@@ -178,184 +195,11 @@ def _unit(a: np.ndarray, beta: float) -> tuple[np.ndarray, float] | None:
     return a / norm, beta / norm
 
 
-def _cut(cell: _Cell, a: np.ndarray, beta: float, active: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The H-representation of the cell's side where a·z + beta >= 0 (active) or <= 0; ‖a‖ = 1."""
-    row, rhs = (-a, beta) if active else (a, -beta)
-    return np.vstack([cell.G, row]), np.append(cell.g, rhs)
-
-
-def _side_point(vertices: np.ndarray, values: np.ndarray, active: bool) -> np.ndarray:
-    """A point inside one side of a cut: the mean of the side's vertices and of the crossings of
-    the hyperplane with every segment between vertices on opposite sides; their hull is the
-    side, so a mean with positive weights lies in its interior."""
-    sign = 1.0 if active else -1.0
-    v = sign * values
-    keep, other = v > 0, v < 0
-    pv, nv = vertices[keep], vertices[other]
-    t = v[keep][:, None] / (v[keep][:, None] - v[other][None, :])
-    crossings = pv[:, None, :] + t[..., None] * (nv[None, :, :] - pv[:, None, :])
-    return np.vstack([pv, crossings.reshape(-1, vertices.shape[1])]).mean(axis=0)
-
-
-def _child(cell: _Cell, a, beta, active, tol, cap, values) -> _Cell | None:
-    G, g = _cut(cell, a, beta, active)
-    point, radius, vertices = None, None, None
-    if cell.vertices is not None:
-        point = _side_point(cell.vertices, values, active)
-        vertices = _vertices(G, g, point)
-    if vertices is None:
-        point, radius = chebyshev_center(G, g, cap)
-        if point is None or radius <= tol:
-            return None
-        if cell.vertices is not None:
-            vertices = _vertices(G, g, point)
-    return _Cell(G, g, point, radius, vertices, cell.M, cell.d, cell.bits)
-
-
-def _split_by_vertices(cell: _Cell, a, beta, tol, cap):
-    values = cell.vertices @ a + beta
-    thr = tol + 16 * _EPS * (abs(beta) + np.abs(cell.vertices).max())
-    low, high = values.min(), values.max()
-    if low >= -thr and high <= thr:
-        return [(cell, bool(cell.point @ a + beta >= 0))]
-    if low >= -thr:
-        return [(cell, True)]
-    if high <= thr:
-        return [(cell, False)]
-    return [(child, side) for side in (True, False) if (child := _child(cell, a, beta, side, tol, cap, values)) is not None]
-
-
-def _split_by_programs(cell: _Cell, a, beta, tol, cap):
-    if cell.radius is None:
-        cell.point, cell.radius = chebyshev_center(cell.G, cell.g, cap)
-    value = cell.point @ a + beta
-    if abs(value) >= cell.radius:
-        # The cell's inscribed ball lies on one side, so that side is as big as the cell.
-        side = bool(value >= 0)
-        other = _child(cell, a, beta, not side, tol, cap, None)
-        if other is None:
-            return [(cell, side)]
-        G, g = _cut(cell, a, beta, side)
-        return [(_Cell(G, g, cell.point, cell.radius, None, cell.M, cell.d, cell.bits), side), (other, not side)]
-    return [(child, side) for side in (True, False) if (child := _child(cell, a, beta, side, tol, cap, None)) is not None]
-
-
-def _split_unit(cell: _Cell, a: np.ndarray, beta: float, tol: float, cap: float):
-    """Children of a cell cut by the unit a·z + beta, each with its activation bit."""
-    plane = _unit(a, beta)
-    if plane is None:
-        return [(cell, bool(beta >= 0))]
-    if cell.vertices is not None:
-        return _split_by_vertices(cell, *plane, tol, cap)
-    return _split_by_programs(cell, *plane, tol, cap)
-
-
-def _split_layer(cell: _Cell, W: np.ndarray, b: np.ndarray, slope: float, tol: float, cap: float, deadline=None) -> list[_Cell]:
-    P, p = W @ cell.M, W @ cell.d + b
-    pieces = [(cell, np.zeros(W.shape[0], dtype=bool))]
-    for j in range(W.shape[0]):
-        if deadline is not None:
-            deadline.check(f"the enumeration of linear regions (unit {j + 1} of a layer of {W.shape[0]})")
-        next_pieces = []
-        for piece, bits in pieces:
-            for child, bit in _split_unit(piece, P[j], p[j], tol, cap):
-                child_bits = bits.copy()
-                child_bits[j] = bit
-                next_pieces.append((child, child_bits))
-        pieces = next_pieces
-    out = []
-    for piece, bits in pieces:
-        scale = np.where(bits, 1.0, slope)
-        out.append(_Cell(piece.G, piece.g, piece.point, piece.radius, piece.vertices, scale[:, None] * P, scale * p, [*cell.bits, bits]))
-    return out
-
-
-# ---------------------------------------------------------------------- public API
 def _network_arrays(network: LeakyReLUNetwork):
     check_instance(network, LeakyReLUNetwork, "network")
     weights = [w.detach().cpu().double().numpy() for w in network.weights]
     biases = [b.detach().cpu().double().numpy() for b in network.biases]
     return weights, biases, network.slopes
-
-
-def _root(bounds, m: int) -> _Cell:
-    if bounds is None:
-        return _Cell(np.zeros((0, m)), np.zeros(0), np.zeros(m), None, None, np.eye(m), np.zeros(m), [])
-    low, high = bounds[0].numpy(), bounds[1].numpy()
-    G, g = _box_halfspaces(low, high)
-    centre = 0.5 * (low + high)
-    return _Cell(G, g, centre, None, _vertices(G, g, centre), np.eye(m), np.zeros(m), [])
-
-
-def _check_tolerance(network, box, radius_tol) -> float:
-    if radius_tol is None:
-        return default_radius_tolerance(network, box)
-    return check_real(radius_tol, "radius_tol", low=0.0)
-
-
-def linear_regions(network: LeakyReLUNetwork, box: Any, *, radius_tol: float | None = None, time_limit=None) -> list[Region]:
-    """All linear regions of ``network`` that meet ``box`` (full-dimensional cells of the box).
-
-    Parameters
-    ----------
-    network : LeakyReLUNetwork
-        f: R^m -> R^n; computed in float64 whatever its dtype.
-    box : float, pair of array_like, or None
-        r means [-r, r]^m; (low, high) of shape (m,); None means all of R^m
-        (unbounded cells, Chebyshev radii capped at the domain scale).
-    radius_tol : float, optional
-        Chebyshev radius a region must exceed; default ``default_radius_tolerance``.
-    time_limit : float or models.deadline.Deadline, optional
-        Stop with ``TimeLimitExceeded`` past it (checked after every cell split).
-
-    Returns
-    -------
-    list of Region
-        Tensors are float64 on the network's device; cells restricted to the box.
-    """
-    weights, biases, slopes = _network_arrays(network)
-    bounds = check_box(box, network.in_dim)
-    tol = _check_tolerance(network, box, radius_tol)
-    cap = box_scale(network, box)
-    deadline = Deadline.of(time_limit)
-    cells = [_root(bounds, network.in_dim)]
-    for layer, (W, b, slope) in enumerate(zip(weights[:-1], biases[:-1], slopes)):
-        split = []
-        for cell in cells:
-            deadline.check(f"the enumeration of linear regions (layer {layer + 1}, {len(split)} cells so far)")
-            split.extend(_split_layer(cell, W, b, slope, tol, cap, deadline))
-        cells = split
-    return _finish(cells, weights[-1], biases[-1], tol, cap, network.device)
-
-
-def _finish(cells: list[_Cell], W: np.ndarray, b: np.ndarray, tol: float, cap: float, device) -> list[Region]:
-    missing = [cell for cell in cells if cell.radius is None]
-    if missing:
-        centres, radii = chebyshev_centers([(cell.G, cell.g) for cell in missing], cap)
-        for cell, centre, radius in zip(missing, centres, radii):
-            cell.point, cell.radius = centre, float(radius)
-    regions = []
-
-    def tensor(x):
-        return torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float64, device=device)
-
-    for cell in cells:
-        if cell.radius <= tol:
-            continue
-        pattern = np.concatenate(cell.bits) if cell.bits else np.zeros(0, dtype=bool)
-        regions.append(Region(
-            pattern=torch.as_tensor(pattern, dtype=torch.bool, device=device),
-            A=tensor(W @ cell.M), c=tensor(W @ cell.d + b),
-            halfspaces=(tensor(cell.G), tensor(cell.g)),
-            interior_point=tensor(cell.point), radius=float(cell.radius),
-            vertices=None if cell.vertices is None else tensor(cell.vertices),
-        ))
-    return regions
-
-
-def count_linear_regions(network: LeakyReLUNetwork, box: Any, *, radius_tol: float | None = None, time_limit=None) -> int:
-    """The number of linear regions of ``network`` that meet ``box`` (see ``linear_regions``)."""
-    return len(linear_regions(network, box, radius_tol=radius_tol, time_limit=time_limit))
 
 
 def pattern_halfspaces(network: LeakyReLUNetwork, pattern: Any, box: Any = None):
@@ -407,24 +251,25 @@ def pattern_halfspaces(network: LeakyReLUNetwork, pattern: Any, box: Any = None)
 
 
 def region_at(network: LeakyReLUNetwork, z: Any, box: Any = None) -> Region:
-    """The region whose pattern is the activation pattern at the point z (shape (m,)).
+    """The cell of the activation pattern at the point z (shape (m,)), with every unit's constraint.
 
-    Its half-spaces list every unit's constraint (see ``pattern_halfspaces``); its
-    interior point and radius are those of the cell, which may be thin or empty
-    (radius <= 0) when z lies on a boundary.
+    Its half-spaces list every unit's constraint (see ``pattern_halfspaces``); its radius is z's
+    distance to the nearest of them (0 when z lies on a boundary), and its interior point is z.
     """
-    point = check_tensor(z, "z", dtype=torch.float64, device=torch.device("cpu"), ndim=1)
-    if point.shape != (network.in_dim,):
-        raise ValueError(f"z: expected shape ({network.in_dim},), got {tuple(point.shape)}")
-    pattern = network.to(dtype=torch.float64).activation_pattern(point.to(network.device)).cpu()
+    check_instance(network, LeakyReLUNetwork, "network")
+    point, single = check_points(z, "z", network.in_dim)
+    if not single:
+        raise ValueError(f"z: expected one point of shape ({network.in_dim},), got shape {tuple(point.shape)}")
+    point = point[0]
+    pattern = network.to(dtype=DTYPE).activation_pattern(point.to(network.device)).cpu()
     G, g, A, c = pattern_halfspaces(network, pattern, box)
-    centre, radius = chebyshev_center(G, g, box_scale(network, box))
+    slack = g - G @ point.numpy()
     device = network.device
 
     def tensor(x):
-        return torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float64, device=device)
+        return torch.as_tensor(np.ascontiguousarray(x), dtype=DTYPE, device=device)
 
-    return Region(
-        pattern=pattern.to(device), A=tensor(A), c=tensor(c), halfspaces=(tensor(G), tensor(g)),
-        interior_point=tensor(point.numpy() if centre is None else centre), radius=float(radius),
-    )
+    m = network.in_dim
+    return Region(pattern.to(device), tensor(A), tensor(c), (tensor(G), tensor(g)), tensor(point.numpy()),
+                  float(max(slack.min(), 0.0)) if slack.size else float("inf"), tensor(np.zeros((0, m))),
+                  tensor(np.zeros((0, m))), torch.zeros(0, dtype=torch.int64, device=device), check_box(box, m) is not None)

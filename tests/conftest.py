@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -22,6 +24,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 # The tests work on tiny matrices, where OpenMP threads only add synchronisation (and stall
 # badly when the machine is busy); one thread keeps the suite's time predictable.
 torch.set_num_threads(1)
+
+# Independent references (the LP-based region enumeration, a plain big-M MILP) live with the benchmarks' baselines.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

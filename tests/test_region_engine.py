@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import math
 
+import lp_regions as reference  # the LP-based enumeration (benchmarks/), an independent reference
 import numpy as np
 import pytest
 import torch
 from scipy.spatial import ConvexHull
 
-from models import regions as reference
 from models.leaky_relu_network import LeakyReLUNetwork
 from models.random import random_network
 from models.region_engine import (

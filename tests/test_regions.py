@@ -15,9 +15,9 @@ from models import LeakyReLUNetwork
 from models.random import random_network
 from models.regions import (
     Region,
+    RegionSet,
     box_scale,
     count_linear_regions,
-    default_radius_tolerance,
     linear_regions,
     pattern_halfspaces,
     region_at,
@@ -98,7 +98,9 @@ def test_box_as_pair_and_count_agree_with_the_list():
     net = random_network((2, 6, 6, 3), 0.1, injective=False, generator=4)
     low, high = torch.tensor([-1.0, 0.0]), torch.tensor([2.0, 0.5])
     regions = linear_regions(net, (low, high))
-    assert len(regions) == count_linear_regions(net, (low, high))
+    assert isinstance(regions, RegionSet) and len(regions) == count_linear_regions(net, (low, high))
+    # Neighbours across every facet on a unit: each such facet is shared by exactly one pair.
+    assert regions.adjacency.shape[1] == 2 and len(regions.adjacency) > 0
     for r in regions:
         assert bool(((r.interior_point >= low - 1e-12) & (r.interior_point <= high + 1e-12)).all())
 
@@ -108,7 +110,7 @@ def _check_regions_against_network(net: LeakyReLUNetwork, r: float, n_points: in
     regions = linear_regions(net, r)
     gen = torch.Generator().manual_seed(seed)
     z = (2 * torch.rand(n_points, net.in_dim, generator=gen, dtype=torch.float64) - 1) * r
-    tol = default_radius_tolerance(net, r)
+    tol = 1e-9 * r
     counts, index = _region_index(regions, z, 1e-3 * tol)
     assert bool((counts == 1).all()), f"points in {counts.unique().tolist()} regions"
     A, c = net.local_affine(z)
@@ -199,8 +201,8 @@ def test_bad_arguments_raise_naming_them():
     net = _one_layer(2, 3, 0)
     with pytest.raises(ValueError, match="network"):
         linear_regions("not a network", 1.0)
-    with pytest.raises(ValueError, match="radius_tol"):
-        linear_regions(net, 1.0, radius_tol=-1.0)
+    with pytest.raises(ValueError, match="time_limit"):
+        linear_regions(net, 1.0, time_limit=-1.0)
     with pytest.raises(ValueError, match="pattern"):
         pattern_halfspaces(net, torch.ones(5, dtype=torch.bool))
     with pytest.raises(ValueError, match="z"):

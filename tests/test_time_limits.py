@@ -37,7 +37,7 @@ def test_weak_injectivity_and_regions_stop_at_their_time_limit():
     assert time.monotonic() - start < 0.3 + SLACK
     assert result.holds is None and "time limit" in result.details["reason"]
     with pytest.raises(TimeLimitExceeded, match="time limit"):
-        linear_regions(_large(), 3.0, time_limit=0.05)
+        linear_regions(random_network((3, 64, 64, 64, 12), 0.2, injective=False, generator=0), 3.0, time_limit=0.05)
 
 
 def test_a_deadline_is_validated_and_counts_down():

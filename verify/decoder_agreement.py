@@ -12,6 +12,7 @@ found there is a verdict ("fails", with the point), agreement is not (unknown).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from models import LeakyReLUNetwork, joint_network
@@ -31,16 +32,16 @@ def _value_error(f: LeakyReLUNetwork, g: LeakyReLUNetwork, z: torch.Tensor, late
     return (f(z) - g(z)).norm(dim=1) / size.clamp_min(torch.finfo(z.dtype).tiny)
 
 
-def _cell_points(cells) -> torch.Tensor:
-    """Each cell's interior point p and p ± r e_k (r its Chebyshev radius): all in the cell, so an
-    affine difference between two pieces shows in proportion to the cell's size. A sliver
-    between two nearly coincident kinks then counts by its width, not by its slopes."""
-    points = []
-    for cell in cells:
-        p, r = cell.interior_point, float(cell.radius)
-        eye = torch.eye(p.shape[0], dtype=p.dtype, device=p.device)
-        points += [p.unsqueeze(0), p + r * eye, p - r * eye]
-    return torch.cat(points)
+def _cell_points(cells, reach: float) -> torch.Tensor:
+    """Each cell's interior point p and p ± r e_k (r its inner radius, at most ``reach``): all in the
+    cell, so an affine difference between two pieces shows in proportion to the cell's size. A
+    sliver between two nearly coincident kinks then counts by its width, not by its slopes."""
+    arrays = cells.arrays
+    p = torch.as_tensor(arrays.interior, dtype=DTYPE)
+    r = torch.as_tensor(np.minimum(arrays.inradius, reach), dtype=DTYPE)[:, None, None]
+    eye = torch.eye(p.shape[1], dtype=DTYPE)
+    around = torch.cat([p[:, None, :], p[:, None, :] + r * eye, p[:, None, :] - r * eye], dim=1)
+    return around.reshape(-1, p.shape[1])
 
 
 def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale: float, points=None,
@@ -80,7 +81,7 @@ def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale
     f, g = f.to(dtype=DTYPE), g.to(f.device, DTYPE)
     if points is not None:
         points = check_points(points, "points", f.in_dim, device=f.device)[0]
-    z, exact, how = _cells(f, g, points, Deadline(time_limit))
+    z, exact, how = _cells(f, g, points, Deadline(time_limit), latent_scale)
     errors = _value_error(f, g, z, latent_scale)
     worst = int(errors.argmax())
     statistic = float(errors[worst])
@@ -91,26 +92,26 @@ def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale
                        method=("exact: " if exact else "sampled: ") + how, details=details)
 
 
-def _cells(f: LeakyReLUNetwork, g: LeakyReLUNetwork, points, deadline: Deadline):
+def _cells(f: LeakyReLUNetwork, g: LeakyReLUNetwork, points, deadline: Deadline, reach: float):
     """Latent points to compare at, whether they visit every cell, and how they were chosen."""
     extra = [] if points is None else [points]
     try:
-        return _enumerated(f, g, extra, deadline)
+        return _enumerated(f, g, extra, deadline, reach)
     except TimeLimitExceeded as stop:
         if not extra:
             raise ValueError(f"time_limit: {stop}, and no points were given to compare at") from None
         return extra[0], False, f"the given points only ({stop})"
 
 
-def _enumerated(f, g, extra, deadline):
+def _enumerated(f, g, extra, deadline, reach):
     if f.in_dim <= EXACT_MAX_DIM:
         joint = joint_network(f, g)
         if joint is not None:
             cells = linear_regions(joint.to("cpu"), None, time_limit=deadline)
-            inside = _cell_points(cells).to(f.device)
+            inside = _cell_points(cells, reach).to(f.device)
             return torch.cat([inside, *extra]), True, f"2m + 1 points inside each of the {len(cells)} cells of the common refinement on R^m"
-        regions = linear_regions(f.to("cpu"), None, time_limit=deadline) + linear_regions(g.to("cpu"), None, time_limit=deadline)
-        inside = _cell_points(regions).to(f.device)
+        inside = torch.cat([_cell_points(linear_regions(net.to("cpu"), None, time_limit=deadline), reach) for net in (f, g)])
+        inside = inside.to(f.device)
         how = "points inside the regions of f and of g (their slopes differ, so no joint network), and the given points"
         return torch.cat([inside, *extra]), False, how
     if not extra:

@@ -3,7 +3,7 @@
 All are float64 figures, relative unless the name ends in ``_ATOL``; each check reports
 the tolerance it used in its ``CheckResult.tolerance`` (or in ``details``). What the
 model objects accept at construction is in ``models.validation``; the geometric
-tolerance of region enumeration is ``models.regions.RADIUS_RTOL``.
+tolerances of region enumeration are those of ``models.region_engine`` and its engines.
 """
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ SEPARATION_RTOL = 1e-6
 """Linear and mixed-integer programs count a collision only when w·(z − z') exceeds this fraction
 of the domain's length scale: smaller separations are below what solver tolerances of 1e-9 resolve
 on programs whose coefficients span several orders of magnitude."""
+
+REGION_RADIUS_RTOL = 1e-9
+"""Inscribed radius, relative to the domain's length scale, below which a cell met by the linear
+programs (the polyhedral difference of weak injectivity, a piece's solution set) is not
+full-dimensional: far above float64 rounding of the cells' faces, far below any region kept."""
 
 FEASIBILITY_RTOL = 1e-9
 """Relative slack within which the images of two pieces count as touching (phase 1 of the

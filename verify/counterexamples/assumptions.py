@@ -248,7 +248,7 @@ def check_full_rank_somewhere(network, points, rtol: float = LOCAL_RANK_RTOL) ->
         return CheckResult("full_rank_piece", None, float(best), float(m), ">=", witness, domain=f"{z.shape[0]} points",
                            method="sampled: local matrices at the points", details=details)
     pieces = linear_regions(network.to("cpu", DTYPE), None)
-    values = torch.linalg.svdvals(torch.stack([r.A for r in pieces]))
+    values = torch.linalg.svdvals(torch.as_tensor(pieces.arrays.A))
     region_ranks = (values > rtol * values[:, :1].clamp_min(torch.finfo(DTYPE).tiny)).sum(dim=1)
     best = max(best, int(region_ranks.max()))
     return CheckResult("full_rank_piece", best == m, float(best), float(m), ">=", None if best == m else witness, domain=f"R^{m}",

@@ -35,9 +35,19 @@ def _directions(n: int) -> np.ndarray:
 
 def image_intervals(regions, pieces):
     """Projections of the images of bounded regions on the test directions: (lo, hi), each (N, K); None if unbounded."""
-    if not regions or any(r.vertices is None for r in regions):
+    if not len(regions):
         return None
+    arrays = getattr(regions, "arrays", None)
     V = _directions(pieces[0].A.shape[0])
+    if arrays is not None:
+        if not arrays.bounded.all():
+            return None
+        offsets = arrays.vertex_offsets
+        owner = np.repeat(np.arange(len(arrays)), np.diff(offsets))
+        proj = (np.einsum("vnm,vm->vn", arrays.A[owner], arrays.vertices) + arrays.c[owner]) @ V.T
+        return np.minimum.reduceat(proj, offsets[:-1], axis=0), np.maximum.reduceat(proj, offsets[:-1], axis=0)
+    if any(not r.bounded for r in regions):
+        return None
     lo, hi = [], []
     for r, p in zip(regions, pieces):
         proj = (r.vertices.cpu().numpy() @ p.A.T + p.c) @ V.T

@@ -17,7 +17,13 @@ from .tolerances import Frame, Tolerances
 
 
 def pieces_of(regions) -> list[_lp.Piece]:
-    return [_lp.Piece.from_region(r) for r in regions]
+    """The pieces (G, g, A, c) of a RegionSet (read from its arrays) or of a list of Region."""
+    arrays = getattr(regions, "arrays", None)
+    if arrays is None:
+        return [_lp.Piece.from_region(r) for r in regions]
+    f = arrays.facet_offsets
+    return [_lp.Piece(arrays.facet_normals[f[i]:f[i + 1]], arrays.facet_rhs[f[i]:f[i + 1]], arrays.A[i], arrays.c[i])
+            for i in range(len(arrays))]
 
 
 def least_singular(pieces: list[_lp.Piece]) -> np.ndarray:
@@ -95,7 +101,7 @@ def image_boxes(regions, pieces):
 def candidate_pairs(regions, pieces, tol: Tolerances) -> tuple[list[tuple[int, int]], dict]:
     """Pairs i < j that need collision programs: images overlapping on every test direction
     and not cleared by transversality (see ``_pairs``)."""
-    bounded = all(r.vertices is not None for r in regions)
+    bounded = all(r.bounded for r in regions)
     overlapping = _pairs.overlapping_pairs(len(regions), _pairs.image_intervals(regions, pieces), 2 * tol.collision)
     cleared = _pairs.transversal(pieces, overlapping, tol.rho if bounded else None, tol.separation * tol.rho)
     remaining = [tuple(map(int, ij)) for ij in overlapping[~cleared]]

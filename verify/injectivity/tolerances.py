@@ -31,11 +31,11 @@ import numpy as np
 import torch
 
 from models import AffineMap, LeakyReLUNetwork
-from models.regions import box_scale, default_radius_tolerance
+from models.regions import box_scale
 from models.validation import DTYPE, check_box, check_instance
 
 from ..exact import ExactNetwork
-from ..tolerances import COLLISION_RTOL, RANK_RTOL, SEPARATION_RTOL
+from ..tolerances import COLLISION_RTOL, RANK_RTOL, REGION_RADIUS_RTOL, SEPARATION_RTOL
 
 # Points at which the local gain is measured (the anchor, the corners' directions, random points).
 GAIN_SAMPLES = 64
@@ -168,7 +168,7 @@ def tolerances(network: LeakyReLUNetwork, box) -> Tolerances:
     lipschitz = lipschitz_bound(net)
     out = max(lipschitz * rho + float(net(centre).norm()), 1e-12)
     return Tolerances(rho, lipschitz, out, COLLISION_RTOL * out, RANK_RTOL * lipschitz, SEPARATION_RTOL,
-                      default_radius_tolerance(net, box))
+                      REGION_RADIUS_RTOL * box_scale(net, box))
 
 
 def domain_name(network: LeakyReLUNetwork, box) -> str:

@@ -65,8 +65,7 @@ def _decide(fr: Frame, tol, max_candidates, budget, gen, deadline) -> CheckResul
     regions = linear_regions(fr.unit, fr.box, time_limit=deadline)
     pieces = pieces_of(regions)
     sigma = least_singular(pieces)
-    # Full rank decided exactly: a tiny singular value of a low-gain piece is not a rank deficiency.
-    full_rank = np.array([rank(fr.exact.piece(r.pattern.cpu().numpy())[0]) == net.in_dim for r in regions])
+    full_rank = _full_rank(fr, regions, pieces, sigma, deadline)
     details.update(regions=len(regions), full_rank_regions=int(full_rank.sum()))
     if not full_rank.any():
         evidence = {"condition": "(ii)", "reason": "every region is rank deficient (exact ranks): the image is not m-dimensional",
@@ -74,6 +73,25 @@ def _decide(fr: Frame, tol, max_candidates, budget, gen, deadline) -> CheckResul
         return CheckResult(NAME, False, 0.0, float(net.in_dim), ">=", evidence, domain=fr.domain,
                            method="the exact rank of every linear region", details={**details, "rests_on": "(ii) fails"})
     return _condition_i(fr, tol, regions, pieces, full_rank, details, max_candidates, budget, gen, deadline)
+
+
+# A float σ_min above this many ulps of σ_max (times the depth) is certainly positive in exact arithmetic:
+# the float piece differs from the exact one by a few ulps per layer.
+CERTAIN_RANK_ULPS = 1024
+
+
+def _full_rank(fr: Frame, regions, pieces, sigma: np.ndarray, deadline) -> np.ndarray:
+    """Whether each region's exact piece has rank m: certain from floats where σ_min is far above rounding,
+    decided in exact rationals otherwise (a tiny singular value of a low-gain piece is not a deficiency)."""
+    if not len(pieces):
+        return np.zeros(0, dtype=bool)
+    largest = np.array([np.linalg.norm(p.A, 2) for p in pieces])
+    certain = sigma > CERTAIN_RANK_ULPS * fr.network.depth * np.finfo(np.float64).eps * largest
+    out = certain.copy()
+    for i in np.flatnonzero(~certain):
+        deadline.check(f"the exact ranks of the regions ({i} of {len(pieces)})")
+        out[i] = rank(fr.exact.piece(regions[i].pattern.cpu().numpy())[0]) == fr.network.in_dim
+    return out
 
 
 def _result(fr: Frame, tol, holds, statistic, witness, details, how, *, verified: bool = False) -> CheckResult:
