@@ -119,7 +119,7 @@ def certify_peak(frame: Frame, signs: np.ndarray, deadline: Deadline, generator:
     if v is None or np.any(signs * (A0.T @ v) <= 0):
         v = np.linalg.lstsq(A0.T, signs.astype(np.float64), rcond=None)[0]
     peak = float(net(torch.as_tensor(u0, dtype=DTYPE)).numpy() @ v)
-    if _sampled_max(frame, v, generator) > peak:
+    if _sampled_max(frame, v, generator) > peak + PEAK_MARGIN * max(abs(peak), 1.0):
         return None
     far = _far_maximum(frame, u0, v, peak, radius / math.sqrt(net.in_dim), deadline)
     if far is None:
@@ -182,3 +182,19 @@ def _far_maximum(frame: Frame, u0: np.ndarray, v: np.ndarray, peak: float, half:
                 heapq.heappush(heap, (-float(bound[i]), counter, *child))
                 counter += 1
     return far_bound, boxes
+
+
+def find_peak(frame: Frame, deadline: Deadline, generator: torch.Generator, *, attempts: int = 6) -> Peak | None:
+    """A certified peak, trying functionals and corners in turn: the dominant functional at its highest
+    corner, the functional that makes that corner a local peak, then random corners."""
+    m = frame.unit.in_dim
+    v = dominant_functional(frame, generator)
+    signs = highest_corner(frame, v)
+    candidates = [(signs, v), (signs, None)]
+    for _ in range(attempts - 2):
+        candidates.append((np.where(torch.rand(m, generator=generator).numpy() < 0.5, -1.0, 1.0), None))
+    for signs, functional in candidates:
+        found = certify_peak(frame, signs, deadline, generator, functional)
+        if found is not None:
+            return found
+    return None
