@@ -122,9 +122,9 @@ def as_loaded_decoder(decoder, *, module: str | None = None) -> LoadedDecoder:
         return decoder
     if isinstance(decoder, LeakyReLUNetwork):
         return LoadedDecoder(decoder.to("cpu", torch.float64), "a LeakyReLUNetwork", "LeakyReLUNetwork", None,
-                             "given (a LeakyReLUNetwork is affine layers and leaky ReLUs)", (repr(decoder),))
+                             "read from the LeakyReLUNetwork", (repr(decoder),))
     if isinstance(decoder, (SquashedNetwork, SmoothDecoder)):
-        return LoadedDecoder(decoder, f"a {type(decoder).__name__}", type(decoder).__name__, None, "given", (repr(decoder),))
+        return LoadedDecoder(decoder, f"a {type(decoder).__name__}", type(decoder).__name__, None, f"read from the {type(decoder).__name__}", (repr(decoder),))
     if isinstance(decoder, torch.nn.Module):
         return read_module(decoder, submodule=module)
     if isinstance(decoder, torch.export.ExportedProgram):
