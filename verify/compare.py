@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import math
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -357,10 +358,11 @@ class Comparison:
         else:
             lines.append("  prior: not compared (give both priors)")
         d = self.decoder_error
-        lines.append(f"  decoder: ‖f − f'∘h‖ on the box [-{self.box:g}, {self.box:g}]^{self.z_true.shape[1]}: max {d['max']:.3g}, "
+        lines.append(f"  decoder: ‖f − f'∘h‖ on the box [-{self.box:.3g}, {self.box:.3g}]^{self.z_true.shape[1]}: max {d['max']:.3g}, "
                      f"RMS {d['rms']:.3g} (relative to the spread of f, {d['scale']:.3g}), largest at z = {_vector(d['worst_z'])} "
                      f"({d['points']} points)")
-        return "\n".join(lines)
+        return "\n".join(w for line in lines for w in (textwrap.wrap(line, width=118, subsequent_indent="    ",
+                                                                   break_long_words=False, break_on_hyphens=False) or [""]))
 
     __str__ = text
 

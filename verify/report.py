@@ -210,11 +210,11 @@ class Report:
         lines = [f"decoder  {self.decoder.describe()}", f"         activations: {self.decoder.activations}"]
         if self.prior is not None:
             p = self.prior.prior
-            lines.append(f"prior    {self.prior.source}: {p.n_components} component{'s' if p.n_components > 1 else ''} in R^{p.dim}"
-                         + "".join(f"; {n}" for n in self.prior.notes))
+            lines += _wrap(f"prior    {self.prior.source}: {p.n_components} component{'s' if p.n_components > 1 else ''} in "
+                           f"R^{p.dim}" + "".join(f"; {n}" for n in self.prior.notes), width, 9)
         else:
             lines.append("prior    none given: the prior's assumptions are unknown")
-        mass = f"; {self.box_mass:.4%} of the prior mass" if self.box_mass is not None else ""
+        mass = f"; {self.box_mass:.2%} of the prior mass" if self.box_mass is not None else ""
         how = "4 prior standard deviations around the means" if self.prior is not None else "the default"
         lines.append(f"box      {self._box_text()} ({how}{mass})")
         for result in self.decoder_checks:
@@ -226,9 +226,10 @@ class Report:
             lines += _wrap(f"data     {self.data['text']}", width, 9)
         if self.scores is not None:
             s = self.scores
-            lines.append("latents  against the given true latents ({:.0%} bootstrap intervals): ".format(s["level"])
-                         + ", ".join(f"{label} {s[k]['value']:.3f} [{s[k]['low']:.3f}, {s[k]['high']:.3f}]"
-                                     for k, label in (("mcc", "MCC"), ("affine_mcc", "affine MCC"), ("affine_r2", "affine R²"))))
+            lines += _wrap("latents  against the given true latents ({:.0%} bootstrap intervals): ".format(s["level"])
+                           + ", ".join(f"{label} {s[k]['value']:.3f} [{s[k]['low']:.3f}, {s[k]['high']:.3f}]"
+                                       for k, label in (("mcc", "MCC"), ("affine_mcc", "affine MCC"), ("affine_r2", "affine R²"))),
+                           width, 9)
         lines.append("")
         shown: set[str] = set()
         for t in self.theorems:
@@ -322,7 +323,13 @@ def report(decoder, prior=None, *, data=None, z_true=None, box: float | None = N
     decoder_checks = [context.piecewise_affine_full()]
     network = loaded.network
     if network is not None and network.in_dim <= EXACT_MAX_DIM:
-        decoder_checks.append(linear_regions_result(network, box))
+        injective = context.cache.get("verify.injectivity.check_injective")
+        counted = injective.details.get("regions") if injective is not None and injective.domain != f"R^{network.in_dim}" else None
+        if isinstance(counted, int):  # the exact injectivity check enumerated the regions of the same box
+            decoder_checks.append(CheckResult("linear_regions", True, float(counted), domain=injective.domain,
+                                              method=f"exact enumeration: {counted} regions meet the box"))
+        else:
+            decoder_checks.append(linear_regions_result(network, box))
     data_summary, estimate, scores, x = None, None, None, None
     if data is not None:
         x = check_tensor(data.detach().cpu() if isinstance(data, torch.Tensor) else data, "data", ndim=2)

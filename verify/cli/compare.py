@@ -3,6 +3,8 @@ equivalence of the two models."""
 
 from __future__ import annotations
 
+import torch
+
 from ..atomic import write_json_atomic
 from ..compare import compare
 from .check import add_decoder_arguments, read_decoder
@@ -34,6 +36,8 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     check_outputs(args)
+    # The checks work on small matrices: extra OpenMP threads only synchronise (and stall on a busy machine).
+    torch.set_num_threads(1)
     if args.box is not None and not args.box > 0:
         raise ValueError(f"--box: expected a positive half-width, got {args.box}")
     learned = read_decoder(args, args.learned)

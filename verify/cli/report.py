@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+import torch
+
 from ..atomic import write_json_atomic
 from ..report import report
 from ..theorems import get
@@ -21,8 +23,6 @@ def add_data_argument(parser) -> None:
 
 def read_data(path):
     """(x, z or None) from a tensor file read with ``weights_only`` (no code runs)."""
-    import torch
-
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch.load raises many kinds on files it did not write
@@ -57,6 +57,8 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     check_outputs(args)
+    # The checks work on small matrices: extra OpenMP threads only synchronise (and stall on a busy machine).
+    torch.set_num_threads(1)
     theorems = [get(t).id for t in args.theorem] if args.theorem else None
     if args.box is not None and not args.box > 0:
         raise ValueError(f"--box: expected a positive half-width, got {args.box}")
