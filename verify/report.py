@@ -155,6 +155,7 @@ class Report:
     seed: int = 0
     warnings: tuple[str, ...] = field(default_factory=tuple)
     observations: torch.Tensor | None = None
+    box_given: bool = False
 
     # ------------------------------------------------------------------ reading it
     def theorem(self, theorem_id: str) -> TheoremVerdict:
@@ -207,7 +208,9 @@ class Report:
     # ------------------------------------------------------------------ output
     def text(self, width: int = 118) -> str:
         """The report as a per-theorem table with the evidence of every assumption."""
-        lines = [f"decoder  {self.decoder.describe()}", f"         activations: {self.decoder.activations}"]
+        lines = [f"decoder  {self.decoder.describe()}"]
+        lines += _wrap(f"         activations: {self.decoder.activations}", width, 9)
+        lines += _wrap("         layers: " + " · ".join(self.decoder.layers), width, 17)
         if self.prior is not None:
             p = self.prior.prior
             lines += _wrap(f"prior    {self.prior.source}: {p.n_components} component{'s' if p.n_components > 1 else ''} in "
@@ -215,7 +218,8 @@ class Report:
         else:
             lines.append("prior    none given: the prior's assumptions are unknown")
         mass = f"; {self.box_mass:.2%} of the prior mass" if self.box_mass is not None else ""
-        how = "4 prior standard deviations around the means" if self.prior is not None else "the default"
+        how = ("given" if self.box_given else "4 prior standard deviations around the means" if self.prior is not None
+               else "the default")
         lines.append(f"box      {self._box_text()} ({how}{mass})")
         for result in self.decoder_checks:
             if result.name == "linear_regions":
@@ -312,6 +316,7 @@ def report(decoder, prior=None, *, data=None, z_true=None, box: float | None = N
     loaded = as_loaded_decoder(decoder, module=module)
     loaded_prior = load_prior(prior, latent_dim=loaded.in_dim) if prior is not None else None
     mixture = loaded_prior.prior if loaded_prior else None
+    box_given = box is not None
     box = default_box(mixture) if box is None else check_real(box, "box", low=0.0, low_open=True)
     if noise_scale is not None:
         noise_scale = check_real(noise_scale, "noise_scale", low=0.0)
@@ -344,7 +349,7 @@ def report(decoder, prior=None, *, data=None, z_true=None, box: float | None = N
         raise ValueError("z_true: the true latents of data; give data too")
     warnings = tuple(loaded.warnings)
     return Report(loaded, loaded_prior, box, box_mass(mixture, box) if mixture is not None else None, verdicts,
-                  dict(context.cache), tuple(decoder_checks), data_summary, estimate, scores, noise_scale, seed, warnings, x)
+                  dict(context.cache), tuple(decoder_checks), data_summary, estimate, scores, noise_scale, seed, warnings, x, box_given)
 
 
 class _Context:

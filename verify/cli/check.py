@@ -23,11 +23,25 @@ def add_decoder_arguments(parser, prefix: str = "", what: str = "the decoder") -
 
 
 def read_decoder(args, path, prefix: str = ""):
-    """The decoder at ``path``, read with the options ``add_decoder_arguments`` added (dests ``{prefix}module``, ...)."""
-    option = f"--{prefix.replace('_', '-')}negative-slope"
-    return load_decoder(path, module=getattr(args, f"{prefix}module"),
-                        negative_slope=parse_slopes(getattr(args, f"{prefix}negative_slope"), option),
-                        allow_pickle=args.allow_pickle, spec=getattr(args, f"{prefix}spec"))
+    """The decoder at ``path``, read with the options ``add_decoder_arguments`` added (dests ``{prefix}module``, ...).
+    Errors name the options the caller passed (``--truth-negative-slope`` for the truth's file)."""
+    dash = prefix.replace("_", "-")
+    try:
+        return load_decoder(path, module=getattr(args, f"{prefix}module"),
+                            negative_slope=parse_slopes(getattr(args, f"{prefix}negative_slope"), f"--{dash}negative-slope"),
+                            allow_pickle=args.allow_pickle, spec=getattr(args, f"{prefix}spec"))
+    except ValueError as exc:
+        if not prefix:
+            raise
+        text = str(exc)
+        for name in ("negative_slope", "module", "spec"):
+            option = f"--{dash}{name.replace('_', '-')}"
+            if text.startswith(f"{name}:"):
+                text = option + text[len(name):]
+            text = text.replace(f"--{name.replace('_', '-')} ", f"{option} ").replace(f"({name.replace('_', '-')})", option)
+        if text.startswith("decoder:"):
+            text = f"{prefix.rstrip('_')}:" + text[len("decoder:"):]
+        raise ValueError(text) from None
 
 
 def add_parser(subparsers) -> None:
