@@ -285,3 +285,15 @@ def test_compare_command(tmp_path, capsys):
     assert cli.main(args[:3] + ["--negative-slope", "0.2"]) == 2  # the truth's slope is missing
     err = capsys.readouterr().err
     assert err.startswith("error: --truth-negative-slope:") and "--truth-negative-slope 0.2" in err
+
+
+def test_check_prints_witnesses_and_strict_exits_1_for_no(tmp_path, capsys):
+    from models import random_network
+
+    path = tmp_path / "relu.pt"
+    torch.save(random_network((2, 3, 3), 0.0, injective=False, generator=3).to_torch().state_dict(), path)
+    assert cli.main(["check", str(path), "--negative-slope", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "evidence: collision: f(z1) = f(z2) with z1 = (" in out
+    assert "given (negative_slope 0), not read from the file" in out
+    assert cli.main(["check", str(path), "--negative-slope", "0", "--strict"]) == 1

@@ -178,16 +178,10 @@ def estimate_latents(decoder, x, *, box: float | None = None, encoder=None, inje
     parts, notes = [], []
     u = targets
     if loaded.kind == "squashed":
-        u, inside = loaded.decoder.to_network_space(targets)
+        u, inside = loaded.decoder.to_network_space(targets, clamp=1e-6)
         if not bool(inside.all()):
             notes.append(f"{int((~inside).sum())} observations outside the range of the final {loaded.decoder.label}, "
-                         "pulled inside it")
-            op = loaded.decoder
-            t = (targets - op.shift) / op.scale
-            low, high = op._op.low, op._op.high
-            eps = 1e-6
-            t = t.clamp(min=low + eps if math.isfinite(low) else None, max=high - eps if math.isfinite(high) else None)
-            u = torch.where(inside.unsqueeze(1), u, op._op.inverse(t, **op.params))
+                         "moved to within 1e-6 of it")
     start = None
     if encoder is not None:
         dtype = next((p.dtype for p in encoder.parameters()), torch.float32) if isinstance(encoder, torch.nn.Module) else DTYPE

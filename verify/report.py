@@ -40,7 +40,7 @@ from .check_result import CheckResult, as_data
 from .compare import LatentEstimate, estimate_latents, latent_scores
 from .theorems import REGISTRY, get, resolve_check
 
-__all__ = ["Assumption", "Report", "TheoremVerdict", "report"]
+__all__ = ["Assumption", "Report", "TheoremVerdict", "evidence", "report"]
 
 PA_POINTS = 256
 """Latent points at which a decoder that is not a leaky-ReLU network is tested for curvature."""
@@ -500,7 +500,17 @@ def _first_clause(result: CheckResult) -> str:
     return str(text).split(";")[0]
 
 
-def _evidence(result: CheckResult, context: _Context | None = None) -> str:
+def evidence(result: CheckResult, network=None) -> str:
+    """A check's evidence in one sentence, its witness included (the network, when given, re-measures a collision)."""
+    return _evidence(result, None if network is None else _NetworkOnly(network))
+
+
+class _NetworkOnly:
+    def __init__(self, network):
+        self.loaded = as_loaded_decoder(network)
+
+
+def _evidence(result: CheckResult, context=None) -> str:
     """The verdict's evidence in one sentence, witnesses included."""
     name, w, d = result.name, result.witness, result.details
     where = f" on {result.domain}" if result.domain else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,16 +58,26 @@ class SquashedNetwork:
         out = self.scale * self._op.evaluate(self.network(points), **self.params) + self.shift
         return out[0] if single else out
 
-    def to_network_space(self, x: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """(σ⁻¹((x − e) / d), inside): NaN rows where x is outside the range of σ."""
-        points, _ = check_points(x, "x", self.out_dim)
-        t = (points - self.shift) / self.scale
+    @property
+    def range(self) -> tuple[float, float]:
+        """The open interval σ maps onto."""
         low, high = self._op.low, self._op.high
         if "alpha" in self.params and low == -1.0:
             low = -float(self.params["alpha"])
+        return low, high
+
+    def to_network_space(self, x: Any, *, clamp: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(σ⁻¹((x − e) / d), inside). Rows outside the range of σ are NaN, or, with ``clamp`` = ε,
+        first moved to within ε of the range's ends (an approximation for noisy observations)."""
+        points, _ = check_points(x, "x", self.out_dim)
+        t = (points - self.shift) / self.scale
+        low, high = self.range
         inside = ((t > low) & (t < high)).all(dim=1)
+        if clamp is not None:
+            t = t.clamp(min=low + clamp if math.isfinite(low) else None, max=high - clamp if math.isfinite(high) else None)
         u = self._op.inverse(t, **self.params)
-        u = torch.where(inside.unsqueeze(1), u, torch.full_like(u, float("nan")))
+        if clamp is None:
+            u = torch.where(inside.unsqueeze(1), u, torch.full_like(u, float("nan")))
         return u, inside
 
     def __repr__(self) -> str:

@@ -8,6 +8,7 @@ from models.io import load_decoder, load_prior, parse_slopes
 from ..analysis import analyse_decoder
 from ..atomic import write_json_atomic
 from ..plots import write_plots
+from ..report import evidence
 from .common import check_outputs
 
 
@@ -53,6 +54,7 @@ def add_parser(subparsers) -> None:
                         help="half-width of the latent box for exact checks (default 3, or 4 prior standard deviations)")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="load a whole pickled module; this RUNS CODE from the file, use only for files you trust")
+    parser.add_argument("--strict", action="store_true", help="exit with status 1 when a verdict is no")
     parser.add_argument("--json", metavar="PATH", help="write the verdicts as JSON (atomically)")
     parser.add_argument("--plots", metavar="DIR",
                         help="write PNG figures: the decoder's linear regions (1-D/2-D latents), the pushforward density with --prior")
@@ -77,6 +79,8 @@ def run(args) -> int:
     for result in results:
         where = f" on {result.domain}" if result.domain else ""
         print(f"  {result.name:24} {verdicts[result.verdict]:8} {result.method or ''}{where}")
+        if result.holds is False:
+            print(f"  {'':24} {'':8} evidence: {evidence(result, decoder)}")
     for warning in loaded.warnings:
         print(f"  warning: {warning}")
     if args.plots:
@@ -87,4 +91,4 @@ def run(args) -> int:
     if args.json:
         write_json_atomic(args.json, {"command": "check", "decoder": args.decoder, "loaded": loaded.to_dict(),
                                       "results": [r.to_dict() for r in results]})
-    return 0
+    return 1 if args.strict and any(r.holds is False for r in results) else 0
