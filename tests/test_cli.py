@@ -297,3 +297,16 @@ def test_check_prints_witnesses_and_strict_exits_1_for_no(tmp_path, capsys):
     assert "evidence: collision: f(z1) = f(z2) with z1 = (" in out
     assert "given (negative_slope 0), not read from the file" in out
     assert cli.main(["check", str(path), "--negative-slope", "0", "--strict"]) == 1
+
+
+def test_report_plots_on_the_given_box_with_chosen_coordinates(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "vae.pt"
+    _vae_state_dict(path)
+    args = ["report", str(path), "--module", "decoder", "--negative-slope", "0.2", "--prior", str(_prior_file(tmp_path / "p.json")),
+            "--box", "2", "--theorem", "T1", "--plots", str(tmp_path / "figs")]
+    assert cli.main(args + ["--coords", "2,4"]) == 0
+    assert "box      [-2, 2]^2 (given; " in capsys.readouterr().out
+    assert (tmp_path / "figs" / "regions.png").stat().st_size > 10_000 and (tmp_path / "figs" / "density.png").exists()
+    assert cli.main(args + ["--coords", "2,9"]) == 2
+    assert capsys.readouterr().err.startswith("error: --coords:")

@@ -165,12 +165,13 @@ def plot_report_regions(rep, path, *, resolution: int = 300, n_samples: int = 50
     injective = rep.checks.get("verify.injectivity.check_injective")
     what = f"{regions} linear regions" if regions is not None else (
         "not piecewise affine: no linear regions" if loaded.kind == "smooth" else "linear regions")
-    title = f"{loaded.name}: {what} on the checked box [-{box:.3g}, {box:.3g}]²"
+    title = f"{loaded.name}: {what} on the checked box [-{box:.3g}, {box:.3g}]" + ("²" if m == 2 else f"^{m}")
     if injective is not None:
         title += f"\ninjective: {injective.verdict}"
     title += f" · seed {rep.seed}"
     if m > 2:
-        title += f"\nthe plane of z1, z2 through the prior mean (z3..z{m} fixed)"
+        fixed = "z3" if m == 3 else f"z3..z{m}"
+        title += f"\nthe plane of z1, z2 through the prior mean ({fixed} fixed at {_vector(centre[2:])})"
     ax.set_title(title, fontsize=9)
     if handles:  # below the axes, so that it hides no witness
         ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2, framealpha=0.9)
@@ -199,9 +200,15 @@ def _regions_1d(rep, path) -> Path:
             ax.axvline(p, color=style["color"], lw=1.5)
         ax.plot([], [], color=style["color"], label=label)
     ax.set_xlabel("z")
-    ax.set_title(f"{loaded.name} on the checked box [-{box:.3g}, {box:.3g}] (kinks dashed) · seed {rep.seed}", fontsize=9)
+    injective = rep.checks.get("verify.injectivity.check_injective")
+    verdict = f" · injective: {injective.verdict}" if injective is not None else ""
+    ax.set_title(f"{loaded.name} on the checked box [-{box:.3g}, {box:.3g}] (kinks dashed){verdict} · seed {rep.seed}", fontsize=9)
     ax.legend(fontsize=7)
     return save_atomic(figure, path)
+
+
+def _vector(v) -> str:
+    return "(" + ", ".join(f"{float(a):.3g}" for a in v) + ")"
 
 
 # ---------------------------------------------------------------------------- the observations

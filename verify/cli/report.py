@@ -52,6 +52,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--json", metavar="PATH", help="write the report as JSON, every witness as data (atomically)")
     parser.add_argument("--plots", metavar="DIR", help="write PNG figures: the regions on the checked box with the prior, "
                                                        "and the density of the observations")
+    parser.add_argument("--coords", metavar="I,J", help="the two output coordinates (from 1) of the density figure when x has more "
+                                                        "than two (default: the two of largest variance)")
     parser.set_defaults(func=run)
 
 
@@ -64,13 +66,24 @@ def run(args) -> int:
         raise ValueError(f"--box: expected a positive half-width, got {args.box}")
     if args.seed < 0:
         raise ValueError(f"--seed: expected an integer >= 0, got {args.seed}")
+    coords = None
+    if args.coords:
+        try:
+            coords = tuple(int(c) - 1 for c in args.coords.split(","))
+        except ValueError:
+            raise ValueError(f"--coords: expected two coordinates such as 1,3, got {args.coords!r}") from None
+        if len(coords) != 2 or min(coords) < 0:
+            raise ValueError(f"--coords: expected two coordinates from 1, such as 1,3, got {args.coords!r}")
     loaded = read_decoder(args, args.decoder)
     x, z = read_data(args.data) if args.data else (None, None)
     result = report(loaded, args.prior, data=x, z_true=z, box=args.box, noise_scale=args.noise_scale, theorems=theorems,
                     generator=args.seed)
     print(result.text())
     if args.plots:
-        paths = result.plot(args.plots)
+        try:
+            paths = result.plot(args.plots, coords=coords)
+        except ValueError as exc:  # the figure's own argument names the option
+            raise ValueError(str(exc).replace("coords:", "--coords:", 1)) from None
         print(f"plots: {', '.join(str(p) for p in paths)}")
     if args.json:
         write_json_atomic(args.json, {"command": "report", "decoder": args.decoder, **result.to_dict()})
