@@ -35,6 +35,7 @@ _FUNCTIONS = {
     torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid", F.elu: "elu", F.celu: "celu", F.selu: "selu", torch.selu: "selu",
     F.silu: "silu", F.gelu: "gelu", F.softplus: "softplus", F.softsign: "softsign", F.mish: "mish",
 }
+_DROPOUT = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 _METHODS = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}
 _IDENTITY_METHODS = {"contiguous", "clone", "detach", "float", "double", "flatten", "view", "reshape"}
 _BINARY = {operator.add: "add", torch.add: "add", operator.sub: "sub", torch.sub: "sub", operator.mul: "mul",
@@ -89,7 +90,7 @@ def _leaf(module: nn.Module, builder: ChainBuilder, warnings: list[str], label: 
         builder.linear("x", "x", module.weight, module.bias, what=f"{label}: Linear {module.in_features}→{module.out_features}")
     elif kind in (nn.Identity, nn.Flatten):
         builder.seen.append(f"{label}: {kind.__name__} (the identity on rows)")
-    elif isinstance(module, nn.modules.dropout._DropoutNd) and kind.__module__.startswith("torch.nn"):
+    elif kind in _DROPOUT:
         if module.training and module.p > 0:
             warnings.append(f"{label}: Dropout was in training mode; it was read in eval mode (the identity)")
         builder.seen.append(f"{label}: {kind.__name__}(p={module.p:g}), the identity in eval mode")
