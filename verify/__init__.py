@@ -20,6 +20,7 @@ from .affine_fit import AffineFit, fit_affine
 from .affine_levels import check_identity, check_orthogonal, check_permutation_scaling
 from .canonical_form import CanonicalForm, canonical_form, check_trivial_symmetry
 from .check_result import CheckResult, UnknownVerdictError
+from .compare import compare
 from .counterexamples import (
     check_continuous,
     check_full_rank_somewhere,
@@ -38,6 +39,7 @@ from .metrics import affine_mcc, affine_r2, mcc
 from .mixtures import check_same_mixture, fit_gmm, gmm_l2_distance, match_mixtures
 from .posteriors import check_posteriors_agree
 from .priors import check_distinct_variance_ratios, check_independent_coordinates, check_standard_normal
+from .report import report
 from .two_sample import check_same_distribution
 
 __all__ = [
@@ -72,6 +74,7 @@ __all__ = [
     "check_standard_normal",
     "check_trivial_symmetry",
     "check_weakly_injective",
+    "compare",
     "count_preimages",
     "find_collision",
     "fit_affine",
@@ -81,4 +84,5 @@ __all__ = [
     "mcc",
     "preimages",
     "recover_affine_map",
+    "report",
 ]

@@ -1,4 +1,10 @@
-"""The verdicts ``python -m verify check`` prints for a user's decoder."""
+"""The verdicts about a user's decoder that ``check`` prints and ``report`` builds on.
+
+Piecewise affine?  (By construction for a leaky-ReLU network, saying whether its activations
+were read from the file or given by the caller; by a check with a witness, the second
+difference along a segment, for a decoder with smooth activations or a final squashing.)
+Injective?  Weakly injective?  How many linear regions in the box?
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,22 @@ import torch
 
 from models import GaussianMixture, LeakyReLUNetwork
 from models.deadline import TimeLimitExceeded
+from models.io import LoadedDecoder, as_loaded_decoder
 from models.regions import EXACT_MAX_DIM, count_linear_regions
-from models.validation import check_instance, check_real
+from models.validation import DTYPE, check_generator, check_instance, check_int, check_real
 
 from .check_result import CheckResult
+from .counterexamples import check_piecewise_affine
 from .injectivity import check_injective, check_weakly_injective
 
-__all__ = ["DEFAULT_BOX", "DEFAULT_TIME_LIMIT", "analyse_decoder", "default_box"]
+__all__ = ["DEFAULT_BOX", "DEFAULT_TIME_LIMIT", "analyse_decoder", "box_mass", "default_box", "exact_box", "linear_regions_result",
+           "piecewise_affine_result", "sample_box"]
 
 DEFAULT_BOX = 3.0
 """Half-width of the latent box checked when no prior says where the mass is."""
+
+PA_POINTS = 256
+"""Points at which a decoder that is not a leaky-ReLU network is tested for curvature."""
 
 
 def default_box(prior: GaussianMixture | None) -> float:
@@ -30,28 +42,83 @@ DEFAULT_TIME_LIMIT = 60.0
 """Seconds each exact check of ``python -m verify check`` may take before it answers unknown."""
 
 
-def analyse_decoder(decoder: LeakyReLUNetwork, prior: GaussianMixture | None = None, *, box: float | None = None,
+def box_mass(prior: GaussianMixture, box: float, *, n: int = 20000, generator=0) -> float:
+    """The fraction of ``n`` prior samples inside [−box, box]^m (a Monte Carlo estimate of the prior mass it holds)."""
+    z = prior.to("cpu", DTYPE).sample(check_int(n, "n"), check_generator(generator))
+    return float((z.abs() <= box).all(dim=1).double().mean())
+
+
+def exact_box(decoder: LeakyReLUNetwork, box: float):
+    """The box the region-based checks run on: the box for m <= ``EXACT_MAX_DIM``; None (all of R^m,
+    where only the layerwise rank criterion and a collision search apply) above."""
+    return box if decoder.in_dim <= EXACT_MAX_DIM else None
+
+
+def sample_box(prior: GaussianMixture | None, box: float, dim: int, n: int, generator=0) -> torch.Tensor:
+    """Latent points where the decoder matters: prior samples, or uniform points of the box without a prior."""
+    gen = check_generator(generator)
+    if prior is not None:
+        return prior.to("cpu", DTYPE).sample(n, gen)
+    return (2 * torch.rand(n, dim, generator=gen, dtype=DTYPE) - 1) * box
+
+
+def piecewise_affine_result(loaded: LoadedDecoder, points: torch.Tensor) -> CheckResult:
+    """Is the decoder piecewise affine?  By construction for a leaky-ReLU network (saying where its
+    activations came from); otherwise ``check_piecewise_affine`` at ``points``, whose witness is the
+    second difference along a segment."""
+    domain = f"R^{loaded.in_dim}"
+    if loaded.kind == "piecewise_affine":
+        net = loaded.decoder
+        if loaded.activations_given:
+            how = (f"by construction of the given activations, not read from the file: affine layers and leaky ReLUs, widths "
+                   f"{net.widths}")
+        else:
+            how = f"by construction: affine layers and leaky ReLUs, widths {net.widths}, activations {loaded.activations}"
+        return CheckResult("piecewise_affine", True, domain=domain, method=how,
+                           details={"activations": loaded.activations, "kind": loaded.kind})
+    # Steps from 0.5 down to 0.004 only: curvature shows at every scale, while a point within 0.004 of a kink of the
+    # network part is rare; the smallest steps would hide the small curvature of a saturated final squashing.
+    result = check_piecewise_affine(lambda z: loaded.decoder(z), points, h_max=0.5, n_scales=8)
+    if loaded.kind == "squashed":
+        part = (f"the network before the final {loaded.decoder.label} is piecewise affine (widths {loaded.decoder.network.widths}); "
+                f"the {loaded.decoder.label} is a strictly increasing bijection onto its range, so injectivity is that of the "
+                "network, and the results apply to the observations mapped back through it")
+    else:
+        part = f"smooth activations between the layers: {', '.join(loaded.decoder.activations)}"
+    return result.with_details(kind=loaded.kind, structure=part, activations=loaded.activations)
+
+
+def linear_regions_result(network: LeakyReLUNetwork, box: float, *, time_limit: float | None = None) -> CheckResult:
+    domain = f"box [-{box:g}, {box:g}]^{network.in_dim}"
+    try:
+        regions = count_linear_regions(network, box, time_limit=time_limit)
+    except TimeLimitExceeded as stop:
+        return CheckResult("linear_regions", None, domain=domain, method=f"stopped: {stop}")
+    return CheckResult("linear_regions", True, float(regions), domain=domain, method=f"exact enumeration: {regions} regions meet the box")
+
+
+def analyse_decoder(decoder, prior: GaussianMixture | None = None, *, box: float | None = None,
                     time_limit: float | None = DEFAULT_TIME_LIMIT) -> list[CheckResult]:
     """Piecewise affine?  Injective?  Weakly injective?  How many linear regions in the box?
 
     Each exact check stops after ``time_limit`` seconds with an unknown verdict that says where.
+
+    ``decoder`` is a ``LoadedDecoder`` (or anything ``models.io.as_loaded_decoder`` reads). For a
+    decoder with a final squashing the injectivity checks speak of the network before it;
+    for a smooth decoder they are not run (the exact methods need a piecewise-affine map).
     """
-    check_instance(decoder, LeakyReLUNetwork, "decoder")
+    loaded = as_loaded_decoder(decoder)
     if prior is not None:
         check_instance(prior, GaussianMixture, "prior")
     box = default_box(prior) if box is None else check_real(box, "box", low=0.0, low_open=True)
-    # Not a numerical check: a LeakyReLUNetwork is made of affine layers and leaky ReLUs, which are piecewise affine.
-    results = [CheckResult("piecewise_affine", True, domain=f"R^{decoder.in_dim}",
-                           method=f"by construction: affine layers and (leaky) ReLUs, widths {decoder.widths}")]
-    exact = decoder.in_dim <= EXACT_MAX_DIM
-    results.append(check_injective(decoder, box=box if exact else None, time_limit=time_limit))
-    if exact:
-        results.append(check_weakly_injective(decoder, box=box, time_limit=time_limit))
-        domain = f"box [-{box:g}, {box:g}]^{decoder.in_dim}"
-        try:
-            regions = count_linear_regions(decoder, box, time_limit=time_limit)
-            results.append(CheckResult("linear_regions", True, float(regions), domain=domain,
-                                       method=f"exact enumeration: {regions} regions meet the box"))
-        except TimeLimitExceeded as stop:
-            results.append(CheckResult("linear_regions", None, domain=domain, method=f"stopped: {stop}"))
+    results = [piecewise_affine_result(loaded, sample_box(prior, box, loaded.in_dim, PA_POINTS))]
+    network = loaded.network
+    if network is None:
+        reason = "not decided: the exact methods need a piecewise-affine decoder"
+        return results + [CheckResult("injective", None, method=reason), CheckResult("weakly_injective", None, method=reason)]
+    where = exact_box(network, box)
+    results.append(check_injective(network, box=where, time_limit=time_limit))
+    if where is not None:
+        results.append(check_weakly_injective(network, box=where, time_limit=time_limit))
+        results.append(linear_regions_result(network, box, time_limit=time_limit))
     return results

@@ -48,6 +48,11 @@ def _new_figure(width: float, height: float):
     return figure
 
 
+def new_figure(width: float, height: float):
+    """A matplotlib Figure on an Agg canvas (no pyplot), for modules that draw their own figures."""
+    return _new_figure(width, height)
+
+
 def save_atomic(figure, path) -> Path:
     """Write ``figure`` as PNG to ``path`` through a temporary file in the same folder and a rename."""
     return write_atomic(path, lambda handle: figure.savefig(handle, format="png", dpi=DPI, bbox_inches="tight"), binary=True)

@@ -1,4 +1,4 @@
-"""The command line, ``python -m verify list | run | check | probe``: one file per command.
+"""The command line, ``python -m verify list | run | check | report | compare | probe``: one file per command.
 
 Each command module has ``add_parser(subparsers)``, which registers the command and
 its ``run(args) -> exit status``. User errors (a ``ValueError`` naming the argument)
@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import check, listing, probe, run
+from . import check, compare, listing, probe, report, run
 
-COMMANDS = (listing, run, check, probe)
+COMMANDS = (listing, run, check, report, compare, probe)
 
 
 def build_parser() -> argparse.ArgumentParser:
