@@ -258,8 +258,8 @@ def check_box(box: Any, dim: int, name: str = "box") -> tuple[torch.Tensor, torc
 
     Parameters
     ----------
-    box : float, pair of array_like, or None
-        r > 0 means [-r, r]^dim; (low, high) needs low < high entrywise.
+    box : float, pair of array_like, array_like of shape (2, dim), or None
+        r > 0 means [-r, r]^dim; (low, high), or its stacked (2, dim) array, needs low < high entrywise.
     """
     if box is None:
         return None
@@ -267,6 +267,8 @@ def check_box(box: Any, dim: int, name: str = "box") -> tuple[torch.Tensor, torc
             isinstance(box, torch.Tensor) and box.ndim == 0):
         r = check_real(box, name, low=0.0, low_open=True)
         return torch.full((dim,), -r, dtype=DTYPE), torch.full((dim,), r, dtype=DTYPE)
+    if isinstance(box, (torch.Tensor, np.ndarray)) and tuple(box.shape) == (2, dim):
+        box = (box[0], box[1])
     if not isinstance(box, (tuple, list)) or len(box) != 2:
         raise ValueError(f"{name}: expected a number r > 0 or a pair (low, high) of shape-({dim},) arrays, got {_describe(box)}")
     low = check_tensor(box[0], name, shape=(dim,))

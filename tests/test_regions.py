@@ -185,12 +185,14 @@ def test_box_scale_and_check_box():
     low, high = check_box((torch.tensor([-1.0, 0.0]), [3.0, 1.0]), 2)
     assert low.dtype == torch.float64 and high.tolist() == [3.0, 1.0]
     assert check_box(None, 2) is None
+    stacked = check_box(np.array([[-1.0, 0.0], [3.0, 1.0]]), 2)
+    assert stacked[0].tolist() == [-1.0, 0.0] and stacked[1].tolist() == [3.0, 1.0]
 
 
 @pytest.mark.parametrize(
     "box",
     [-1.0, 0, float("nan"), float("inf"), True, "big", (torch.zeros(3), torch.ones(3)), (torch.ones(2), torch.zeros(2)),
-     (torch.zeros(2),), (torch.zeros(2), torch.tensor([1.0, float("nan")]))],
+     (torch.zeros(2),), (torch.zeros(2), torch.tensor([1.0, float("nan")])), torch.zeros(3, 2)],
 )
 def test_bad_box_raises_naming_box(box):
     with pytest.raises(ValueError, match="box"):

@@ -113,3 +113,22 @@ def objective_bounds(weights, biases, slopes, low, high, v: np.ndarray, bounds=N
     c = np.full((B, 1), float(v @ biases[-1]))
     value, coefficients = _back_substitute(C, c, weights, biases, relaxations, len(weights) - 1, lo, hi, upper=True)
     return value[:, 0], coefficients[:, 0, :]
+
+
+def output_relaxation(weights, biases, slopes, low, high, bounds=None):
+    """Linear functions that sandwich f on each box: A_lo z + c_lo <= f(z) <= A_up z + c_up for every
+    z of box b. Returns (A_lo, c_lo, A_up, c_up) of shapes (B, n, m) and (B, n)."""
+    lo, hi, _ = _batch(low, high)
+    bounds = crown_bounds(weights, biases, slopes, lo, hi) if bounds is None else bounds
+    relaxations = [_relaxation(l, u, s) for (l, u), s in zip(bounds, slopes)]
+    B, k = lo.shape[0], len(weights) - 1
+    C = np.broadcast_to(weights[-1], (B, *weights[-1].shape))
+    c = np.broadcast_to(biases[-1], (B, biases[-1].shape[0]))
+    mid, rad = 0.5 * (lo + hi), 0.5 * (hi - lo)
+    out = []
+    for upper in (False, True):
+        value, A = _back_substitute(C, c, weights, biases, relaxations, k, lo, hi, upper=upper)
+        spread = np.einsum("brm,bm->br", np.abs(A), rad)
+        offset = value - (spread if upper else -spread) - np.einsum("brm,bm->br", A, mid)
+        out += [A, offset]
+    return tuple(out)
