@@ -222,7 +222,11 @@ def test_planted_collapse_fails_weak_injectivity():
 def test_property_regions_and_milp_agree(net):
     by_regions = check_injective(net, box=1.5, method="regions")
     by_milp = check_injective(net, box=1.5, method="milp")
-    assert by_regions.holds == by_milp.holds
+    # They never contradict each other; one may stay unknown where a float candidate fails the exact
+    # re-check (a piece of slope 1e-282 is injective in rationals and flat in float64).
+    assert {by_regions.holds, by_milp.holds} != {True, False}
+    for result in (by_regions, by_milp):
+        assert result.holds is not None or result.details.get("reason")
     for result in (by_regions, by_milp):
         if result.holds is False:
             assert_collision(net, result)

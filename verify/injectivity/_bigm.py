@@ -9,9 +9,9 @@ pre-activation x in [l, u], l < 0 < u, slope s and output y the encoding
     min(0, (1−s) u) δ      <= y − s x <= max(0, (1−s) u) δ
 
 is exact (δ = 1 forces y = x >= 0, δ = 0 forces y = s x <= 0) for every slope s >= 0.
-Stable units are affine. Bounds come from interval arithmetic on the box, or,
-tighter, from the linear relaxation (one program per bound, solved as one
-block-diagonal program per layer).
+Stable units are affine. Bounds come from linear back-substitution on the box
+(``bounds``), or, tighter, from the linear relaxation (one program per bound,
+solved as one block-diagonal program per layer).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from models.solver import Block, solve_blocks, solve_milp
+
+from .bounds import _act, crown_bounds
 
 
 @dataclass
@@ -38,21 +40,6 @@ class Layers:
     def of(cls, network) -> "Layers":
         return cls([w.detach().cpu().double().numpy() for w in network.weights],
                    [b.detach().cpu().double().numpy() for b in network.biases], tuple(network.slopes))
-
-
-def _act(x: np.ndarray, slope: float) -> np.ndarray:
-    return np.where(x >= 0, x, slope * x)
-
-
-def interval_bounds(layers: Layers, low: np.ndarray, high: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Pre-activation bounds (l, u) of every hidden layer over the box, by interval arithmetic."""
-    out, yl, yu = [], low, high
-    for W, b, s in zip(layers.weights[:-1], layers.biases[:-1], layers.slopes):
-        mid, rad = W @ (0.5 * (yl + yu)) + b, np.abs(W) @ (0.5 * (yu - yl))
-        l, u = mid - rad, mid + rad
-        out.append((l, u))
-        yl, yu = _act(l, s), _act(u, s)
-    return out
 
 
 class _Builder:
@@ -186,11 +173,11 @@ def maximise_separation(builder: _Builder, z1, z2, direction: np.ndarray, time_l
 def relaxation_bounds(layers: Layers, low: np.ndarray, high: np.ndarray, deadline=None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Pre-activation bounds from the linear relaxation of one copy, layer by layer.
 
-    Starts from interval bounds; the bounds of layer l are the minima and maxima of its
+    Starts from the back-substitution bounds (``bounds.crown_bounds``); the bounds of layer l are the minima and maxima of its
     pre-activations over the relaxation built with the (already tightened) bounds of layers < l.
     All 2·width programs of a layer are one block-diagonal program.
     """
-    bounds = interval_bounds(layers, low, high)
+    bounds = crown_bounds(layers.weights, layers.biases, layers.slopes, low, high)
     for l_index in range(1, len(bounds)):
         if deadline is not None:
             deadline.check(f"the linear-relaxation bounds of layer {l_index + 1}")

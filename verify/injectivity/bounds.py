@@ -1,12 +1,14 @@
 """Bounds of every hidden unit's pre-activation over boxes: interval arithmetic, then linear
 back-substitution (the CROWN / DeepPoly relaxation), so that most units are proved stable.
 
-A leaky ReLU σ(x) = max(x, s x) (0 <= s <= 1) on [l, u] with l < 0 < u lies between the lines
+A leaky ReLU σ(x) = x (x >= 0), s x (x < 0) with 0 <= s <= 1 is convex, so on [l, u] with
+l < 0 < u it lies between the lines
 
-    lower:  σ(x) >= α x,  α = 1 if u >= −l else s      (any α in [s, 1] is valid)
-    upper:  σ(x) <= λ x + μ,  λ = (u − s l) / (u − l),  μ = (s − λ) l   (the chord)
+    tangent:  σ(x) >= α x,  α = 1 if u >= −l else s      (any α between s and 1 is valid)
+    chord:    σ(x) <= λ x + μ,  λ = (u − s l) / (u − l),  μ = (s − λ) l
 
-and is exact on stable units. A unit's pre-activation W h + b is bounded by substituting these
+and is exact on stable units. A slope s > 1 makes σ concave: the chord is then the lower line
+and the tangent the upper one. A unit's pre-activation W h + b is bounded by substituting these
 relations layer by layer back to the latent z, keeping the sign of each coefficient (upper
 relation under positive coefficients of an upper bound, and so on), and optimising the final
 linear form over the box in closed form. The bounds are valid (sound) in exact arithmetic and
@@ -48,14 +50,17 @@ def interval_bounds(weights, biases, slopes, low, high) -> list[tuple[np.ndarray
 
 
 def _relaxation(l: np.ndarray, u: np.ndarray, s: float):
-    """Slopes and offsets of the lower (α x) and upper (λ x + μ) relations of σ on [l, u], per unit."""
+    """Per unit, (slope, offset) of the lower line and (slope, offset) of the upper line of σ on [l, u]."""
     unstable = (l < 0) & (u > 0)
     width = np.where(unstable, u - l, 1.0)
     stable_slope = np.where(l >= 0, 1.0, s)
     lam = np.where(unstable, (u - s * l) / width, stable_slope)
     mu = np.where(unstable, (s - lam) * l, 0.0)
     alpha = np.where(unstable, np.where(u >= -l, 1.0, s), stable_slope)
-    return alpha, lam, mu
+    zero = np.zeros_like(mu)
+    if s <= 1.0:
+        return (alpha, zero), (lam, mu)
+    return (lam, mu), (alpha, zero)
 
 
 def _back_substitute(C, c, weights, biases, relaxations, k, low, high, *, upper: bool):
@@ -64,15 +69,15 @@ def _back_substitute(C, c, weights, biases, relaxations, k, low, high, *, upper:
     C: (B, r, width_{k−1}), c: (B, r). Returns the bounds (B, r) and the final coefficients on z (B, r, m).
     """
     for j in range(k - 1, -1, -1):
-        alpha, lam, mu = relaxations[j]  # (B, width_j)
+        (low_slope, low_offset), (up_slope, up_offset) = relaxations[j]  # (B, width_j) each
         positive, negative = np.maximum(C, 0.0), np.minimum(C, 0.0)
-        # h = σ(x): an upper bound uses the upper relation under positive coefficients, the lower under negative.
+        # h = σ(x): an upper bound uses the upper line under positive coefficients, the lower under negative.
         if upper:
-            c = c + np.einsum("brw,bw->br", positive, mu)
-            C = positive * lam[:, None, :] + negative * alpha[:, None, :]
+            c = c + np.einsum("brw,bw->br", positive, up_offset) + np.einsum("brw,bw->br", negative, low_offset)
+            C = positive * up_slope[:, None, :] + negative * low_slope[:, None, :]
         else:
-            c = c + np.einsum("brw,bw->br", negative, mu)
-            C = positive * alpha[:, None, :] + negative * lam[:, None, :]
+            c = c + np.einsum("brw,bw->br", positive, low_offset) + np.einsum("brw,bw->br", negative, up_offset)
+            C = positive * low_slope[:, None, :] + negative * up_slope[:, None, :]
         c = c + C @ biases[j]
         C = C @ weights[j]
     mid, rad = 0.5 * (low + high), 0.5 * (high - low)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import torch
 
 from models.deadline import Deadline, TimeLimitExceeded
-from models.regions import linear_regions
+from models.regions import EXACT_MAX_DIM, linear_regions
 from models.validation import DTYPE, check_box, check_generator, check_int
 
 from ..check_result import CheckResult
@@ -17,6 +18,7 @@ from . import _cover, _lp
 from . import rank as rank_method
 from ._shared import base_details, image_boxes, least_singular, pieces_of
 from .tolerances import Frame, Tolerances, check_network, frame, tolerances
+from .weak_box import decide_on_box
 
 NAME = "weakly_injective"
 
@@ -33,6 +35,10 @@ def check_weakly_injective(network, *, box=None, max_candidates: int = 256, budg
     difference (at most ``budget`` programs) decides. On a box, f is restricted to
     the box. A network that ``check_injective(method="rank")`` certifies is
     injective, hence weakly injective, and is reported without enumeration.
+
+    For m > ``models.regions.EXACT_MAX_DIM`` the regions are not enumerated: (ii) from
+    the exact rank of a sampled piece, (i) by a peak or fiber certificate on the box
+    (``verify.injectivity.weak_box``); without a box the verdict is unknown.
 
     Returns
     -------
@@ -62,9 +68,18 @@ def _decide(fr: Frame, tol, max_candidates, budget, gen, deadline) -> CheckResul
     details = base_details(fr, tol, "regions")
     if rank_method.decide(fr, tol).holds:
         return _weak_from_rank(fr, tol, details)
+    if net.in_dim > EXACT_MAX_DIM:
+        if fr.box is None:
+            details.update(rests_on=f"inconclusive: for m = {net.in_dim} > {EXACT_MAX_DIM} the certificates of (i) need a box; "
+                                    "no bound on where the preimages lie is proved on R^m")
+            return _result(fr, tol, None, math.nan, None, details, f"not decided on R^{net.in_dim}: pass box= (the command line "
+                                                                   "uses the box holding the prior's mass)")
+        return decide_on_box(NAME, fr, tol, details, gen, deadline)
     regions = linear_regions(fr.unit, fr.box, time_limit=deadline)
+    deadline.check("reading the pieces of the regions")
     pieces = pieces_of(regions)
     sigma = least_singular(pieces)
+    deadline.check("the singular values of the pieces")
     full_rank = _full_rank(fr, regions, pieces, sigma, deadline)
     details.update(regions=len(regions), full_rank_regions=int(full_rank.sum()))
     if not full_rank.any():
@@ -85,7 +100,7 @@ def _full_rank(fr: Frame, regions, pieces, sigma: np.ndarray, deadline) -> np.nd
     decided in exact rationals otherwise (a tiny singular value of a low-gain piece is not a deficiency)."""
     if not len(pieces):
         return np.zeros(0, dtype=bool)
-    largest = np.array([np.linalg.norm(p.A, 2) for p in pieces])
+    largest = np.linalg.norm(np.stack([p.A for p in pieces]), 2, axis=(1, 2))
     certain = sigma > CERTAIN_RANK_ULPS * fr.network.depth * np.finfo(np.float64).eps * largest
     out = certain.copy()
     for i in np.flatnonzero(~certain):
@@ -135,23 +150,25 @@ def _second_preimage(fr: Frame, i: int, u0: np.ndarray, near) -> dict:
             "residual": float((net(z0_t) - net(z1_t)).norm()), "separation": float((z0_t - z1_t).norm())}
 
 
-def _candidates(regions, full_rank: np.ndarray, per_region: int, generator) -> list[tuple[int, np.ndarray]]:
-    """Interior points of full-rank regions (largest first), then random points of their balls."""
-    order = sorted(np.flatnonzero(full_rank), key=lambda i: -regions[i].radius)
-    out = [(int(i), regions[i].interior_point.cpu().numpy()) for i in order]
+def _candidates(regions, full_rank: np.ndarray, per_region: int, generator):
+    """Interior points of full-rank regions (largest first), then random points of their balls; lazily,
+    from the region arrays, so that the first candidates come at once on many regions."""
+    arrays = regions.arrays
+    order = sorted(np.flatnonzero(full_rank), key=lambda i: -arrays.inradius[i])
+    for i in order:
+        yield int(i), arrays.interior[i]
     for _ in range(per_region - 1):
         for i in order:
-            r = regions[i]
-            direction = torch.randn(r.interior_point.shape[0], generator=generator, dtype=torch.float64)
-            step = 0.9 * r.radius * float(torch.rand((), generator=generator, dtype=torch.float64)) / float(direction.norm())
-            out.append((int(i), (r.interior_point.cpu() + step * direction).numpy()))
-    return out
+            centre, radius = arrays.interior[i], float(arrays.inradius[i])
+            direction = torch.randn(centre.shape[0], generator=generator, dtype=torch.float64).numpy()
+            step = 0.9 * radius * float(torch.rand((), generator=generator, dtype=torch.float64)) / max(np.linalg.norm(direction), 1e-300)
+            yield int(i), centre + step * direction
 
 
 def _condition_i(fr: Frame, tol, regions, pieces, full_rank, details, max_candidates, budget, gen, deadline) -> CheckResult:
     boxes = image_boxes(regions, pieces)
     tried, second = 0, None
-    for i, z0 in _candidates(regions, full_rank, 4, gen)[:max_candidates]:
+    for i, z0 in itertools.islice(_candidates(regions, full_rank, 4, gen), max_candidates):
         deadline.check(f"the candidates of condition (i) ({tried} tried)")
         tried += 1
         margin, near = _unique_preimage_margin(pieces, boxes, i, z0, tol)
