@@ -128,8 +128,9 @@ def test_check_rejects_files_that_are_not_sequential_state_dicts(tmp_path, capsy
     assert "'input.weight'" in capsys.readouterr().err
 
 
-def test_check_says_unknown_when_only_a_sufficient_criterion_applies(tmp_path, capsys):
-    # [W; −W] then [I, −I]: injective (it is W z) but not layerwise; m = 5 is beyond the exact methods.
+def test_check_decides_on_the_box_where_the_layerwise_criterion_does_not_apply(tmp_path, capsys):
+    # [W; −W] then [I, −I]: injective (it is W z) but not layerwise; m = 5 is beyond region enumeration,
+    # and the mixed-integer programs decide it on the default box.
     module = nn.Sequential(nn.Linear(5, 10), nn.ReLU(), nn.Linear(10, 5)).double()
     w = torch.randn(5, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
@@ -141,7 +142,7 @@ def test_check_says_unknown_when_only_a_sufficient_criterion_applies(tmp_path, c
     torch.save(module.state_dict(), path)
     assert cli.main(["check", str(path), "--negative-slope", "0"]) == 0
     line = next(l for l in capsys.readouterr().out.splitlines() if l.strip().startswith("injective"))
-    assert "unknown" in line and "R^5" in line
+    assert " yes " in line and "mixed-integer" in line and "box [-3, 3]^5" in line
 
 
 def test_run_rejects_an_unknown_device(capsys):

@@ -8,6 +8,7 @@ Injective?  Weakly injective?  How many linear regions in the box?
 
 from __future__ import annotations
 
+import scipy.stats
 import torch
 
 from models import GaussianMixture, LeakyReLUNetwork
@@ -18,10 +19,10 @@ from models.validation import DTYPE, check_generator, check_instance, check_int,
 
 from .check_result import CheckResult
 from .counterexamples import check_piecewise_affine
-from .injectivity import check_injective, check_weakly_injective
+from .injectivity import check_injective, check_weakly_injective, find_collision
 
-__all__ = ["DEFAULT_BOX", "DEFAULT_TIME_LIMIT", "analyse_decoder", "box_mass", "default_box", "exact_box", "linear_regions_result",
-           "piecewise_affine_result", "sample_box"]
+__all__ = ["DEFAULT_BOX", "DEFAULT_TIME_LIMIT", "PRIOR_MASS", "analyse_decoder", "box_mass", "default_box", "exact_box", "linear_regions_result",
+           "piecewise_affine_result", "sample_box", "with_outside_collision"]
 
 DEFAULT_BOX = 3.0
 """Half-width of the latent box checked when no prior says where the mass is."""
@@ -30,12 +31,25 @@ PA_POINTS = 256
 """Points at which a decoder that is not a leaky-ReLU network is tested for curvature."""
 
 
-def default_box(prior: GaussianMixture | None) -> float:
-    """A cube that holds the prior's mass: 4 standard deviations around the means, or ``DEFAULT_BOX``."""
+PRIOR_MASS = 1.0 - 1e-6
+"""Prior mass the default box holds at least."""
+
+
+def default_box(prior: GaussianMixture | None, *, mass: float = PRIOR_MASS) -> float:
+    """Half-width of a cube [−r, r]^m that holds at least ``mass`` of the prior (``DEFAULT_BOX`` without one).
+
+    Each component's ellipsoid {(z − μ_j)ᵀ Σ_j⁻¹ (z − μ_j) <= q}, q the χ²_m quantile of ``mass``,
+    holds ``mass`` of that component; the cube contains every ellipsoid's bounding box
+    (μ_j ± √(q Σ_j,ii)), so it holds at least ``mass`` of the mixture.
+    """
     if prior is None:
         return DEFAULT_BOX
-    spread = torch.sqrt(torch.diagonal(prior.covariances, dim1=-2, dim2=-1)).max()
-    return float(prior.means.abs().max() + 4 * spread)
+    check_real(mass, "mass", low=0.0, high=1.0, low_open=True, high_open=True)
+    q = float(scipy.stats.chi2.ppf(mass, prior.dim))
+    covariances = prior.covariances.detach().cpu().double()
+    half = torch.sqrt(q * torch.diagonal(covariances, dim1=-2, dim2=-1))
+    means = prior.means.detach().cpu().double()
+    return float(torch.maximum((means + half).abs(), (means - half).abs()).max())
 
 
 DEFAULT_TIME_LIMIT = 60.0
@@ -49,9 +63,10 @@ def box_mass(prior: GaussianMixture, box: float, *, n: int = 20000, generator=0)
 
 
 def exact_box(decoder: LeakyReLUNetwork, box: float):
-    """The box the region-based checks run on: the box for m <= ``EXACT_MAX_DIM``; None (all of R^m,
-    where only the layerwise rank criterion and a collision search apply) above."""
-    return box if decoder.in_dim <= EXACT_MAX_DIM else None
+    """The box the exact checks run on: the box itself, for every m (the methods above
+    ``EXACT_MAX_DIM`` work on a box without enumerating regions)."""
+    check_instance(decoder, LeakyReLUNetwork, "decoder")
+    return box
 
 
 def sample_box(prior: GaussianMixture | None, box: float, dim: int, n: int, generator=0) -> torch.Tensor:
@@ -117,8 +132,25 @@ def analyse_decoder(decoder, prior: GaussianMixture | None = None, *, box: float
         reason = "not decided: the exact methods need a piecewise-affine decoder"
         return results + [CheckResult("injective", None, method=reason), CheckResult("weakly_injective", None, method=reason)]
     where = exact_box(network, box)
-    results.append(check_injective(network, box=where, time_limit=time_limit))
-    if where is not None:
-        results.append(check_weakly_injective(network, box=where, time_limit=time_limit))
+    results.append(with_outside_collision(check_injective(network, box=where, time_limit=time_limit), network, box))
+    results.append(check_weakly_injective(network, box=where, time_limit=time_limit))
+    if network.in_dim <= EXACT_MAX_DIM:
         results.append(linear_regions_result(network, box, time_limit=time_limit))
     return results
+
+
+def with_outside_collision(result: CheckResult, network: LeakyReLUNetwork, box: float) -> CheckResult:
+    """The verdict on the box, with a collision outside it (a search on R^m) reported as such: it is
+    not a "no" on the box, and says where it lies."""
+    if result.holds is False:
+        return result
+    found = find_collision(network, box=None)
+    if found.holds is not False or not found.verified:
+        return result
+    witness = found.witness
+    z1, z2 = (witness["z1"], witness["z2"]) if isinstance(witness, dict) else witness[:2]
+    reach = float(torch.maximum(z1.abs().max(), z2.abs().max()))
+    if reach <= box:
+        return result
+    note = f"; outside the box, a collision at |z|∞ = {reach:.3g} (f(z1) = f(z2), verified in rationals)"
+    return result.replace(method=(result.method or "") + note).with_details(outside_collision={"z1": z1, "z2": z2, "reach": reach})

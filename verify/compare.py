@@ -393,7 +393,7 @@ def compare(learned, truth, *, learned_prior=None, true_prior=None, data=None, z
         x -> learned latents, used as starting points of the learned preimages.
     box : float, optional
         Half-width of the latent box of the truth on which the decoders are compared
-        (default: 4 standard deviations of the true prior).
+        (default: the cube holding at least 1 − 1e-6 of the true prior's mass).
     n_bootstrap : int
         Resamples of the bootstrap intervals.
     """

@@ -8,9 +8,9 @@ failed or unknown with its evidence (witnesses included); a result applies when 
 assumptions hold, does not apply when one fails, and is undecided otherwise. The conclusion
 says what follows for this model.
 
-Decoder checks run on a box (4 prior standard deviations around the means by default, with
-the prior mass it holds) for latent dimension m <= 3, where they are exact; above, only the
-layerwise rank criterion and a collision search run, on all of R^m. A decoder with a final
+Decoder checks run on a box (by default the cube that holds at least 1 − 1e-6 of the prior's
+mass, by per-component ellipsoids), with the prior mass it holds; a collision found outside the
+box is reported as such, not as a failure on the box. A decoder with a final
 squashing (Sigmoid, Tanh) is checked through the network before it: the squashing is a
 known bijection, so the results speak of the observations mapped back through it. A decoder
 with smooth activations is not piecewise affine, and none of the results apply.
@@ -35,7 +35,16 @@ from models.io import LoadedDecoder, LoadedPrior, as_loaded_decoder, load_prior
 from models.regions import EXACT_MAX_DIM
 from models.validation import DTYPE, check_generator, check_real, check_tensor
 
-from .analysis import box_mass, default_box, exact_box, linear_regions_result, piecewise_affine_result, sample_box
+from .analysis import (
+    DEFAULT_TIME_LIMIT,
+    box_mass,
+    default_box,
+    exact_box,
+    linear_regions_result,
+    piecewise_affine_result,
+    sample_box,
+    with_outside_collision,
+)
 from .check_result import CheckResult, as_data
 from .compare import LatentEstimate, estimate_latents, latent_scores
 from .theorems import REGISTRY, get, resolve_check
@@ -188,7 +197,7 @@ class Report:
         parts = []
         if main:
             ids = _enumerate([t.id for t in main])
-            where = "" if self.decoder.in_dim > EXACT_MAX_DIM else f" (the decoder's assumptions decided on the box {self._box_text()})"
+            where = f" (the decoder's assumptions decided on the box {self._box_text()})"
             said = "; ".join(_SHORT.get(t.id, t.title).format(**facts) for t in main)
             parts.append(f"{ids} appl{'ies' if len(main) == 1 else 'y'}{where}: {said}")
         parts += [_SHORT.get(t.id, t.title).format(**facts) for t in applied if t.id.startswith("T4")]
@@ -218,7 +227,7 @@ class Report:
         else:
             lines.append("prior    none given: the prior's assumptions are unknown")
         mass = f"; {self.box_mass:.2%} of the prior mass" if self.box_mass is not None else ""
-        how = ("given" if self.box_given else "4 prior standard deviations around the means" if self.prior is not None
+        how = ("given" if self.box_given else "holds at least 1 − 1e-6 of the prior's mass" if self.prior is not None
                else "the default")
         lines.append(f"box      {self._box_text()} ({how}{mass})")
         for result in self.decoder_checks:
@@ -287,7 +296,7 @@ class Report:
 
 # ---------------------------------------------------------------------------- building it
 def report(decoder, prior=None, *, data=None, z_true=None, box: float | None = None, noise_scale: float | None = None,
-           theorems=None, module: str | None = None, generator=0) -> Report:
+           theorems=None, module: str | None = None, time_limit: float | None = DEFAULT_TIME_LIMIT, generator=0) -> Report:
     """Which results apply to the model (decoder, prior), with the evidence (module docstring).
 
     Parameters
@@ -300,14 +309,16 @@ def report(decoder, prior=None, *, data=None, z_true=None, box: float | None = N
     z_true : array_like, shape (N, m), optional
         The true latents of ``data``: MCC, affine MCC, affine R² against the data's latents.
     box : float, optional
-        Half-width of the latent box for the decoder checks (default: 4 prior standard
-        deviations around the means, or 3 without a prior).
+        Half-width of the latent box for the decoder checks (default: the cube holding at
+        least 1 − 1e-6 of the prior's mass, ``analysis.default_box``, or 3 without a prior).
     noise_scale : float, optional
         σ of observation noise N(0, σ² I), when known (T5).
     theorems : iterable of str, optional
         The results to report (default: all).
     module : str, optional
         The submodule to read when ``decoder`` is a module or a path.
+    time_limit : float or None
+        Seconds each exact check of the decoder may take before it answers unknown.
     """
     if isinstance(decoder, GenerativeModel):
         if prior is not None:
@@ -320,10 +331,12 @@ def report(decoder, prior=None, *, data=None, z_true=None, box: float | None = N
     box = default_box(mixture) if box is None else check_real(box, "box", low=0.0, low_open=True)
     if noise_scale is not None:
         noise_scale = check_real(noise_scale, "noise_scale", low=0.0)
+    if time_limit is not None:
+        time_limit = check_real(time_limit, "time_limit", low=0.0, low_open=True)
     selected = [get(t) for t in theorems] if theorems is not None else list(REGISTRY.values())
     seed = generator if isinstance(generator, int) else 0
     gen = check_generator(generator)
-    context = _Context(loaded, mixture, box, noise_scale, gen)
+    context = _Context(loaded, mixture, box, noise_scale, gen, time_limit)
     verdicts = tuple(_theorem_verdict(theorem, context) for theorem in selected)
     decoder_checks = [context.piecewise_affine_full()]
     network = loaded.network
@@ -355,8 +368,9 @@ def report(decoder, prior=None, *, data=None, z_true=None, box: float | None = N
 class _Context:
     """The model and the checks already run (each check once, whichever results need it)."""
 
-    def __init__(self, loaded: LoadedDecoder, prior: GaussianMixture | None, box: float, noise_scale, gen):
+    def __init__(self, loaded: LoadedDecoder, prior: GaussianMixture | None, box: float, noise_scale, gen, time_limit=None):
         self.loaded, self.prior, self.box, self.noise_scale, self.gen = loaded, prior, box, noise_scale, gen
+        self.time_limit = time_limit
         self.cache: dict[str, CheckResult] = {}
         self._full = None
 
@@ -420,15 +434,11 @@ class _Context:
             if network is None:
                 result = CheckResult(short, None, method="not decided: the exact methods need a piecewise-affine decoder, and this "
                                                          "one has smooth activations")
-            elif network.in_dim > EXACT_MAX_DIM and short == "weakly_injective":
-                injective = self.registry("f injective", "verify.injectivity.check_injective")
-                if injective.holds and injective.name == "injective" and injective.details.get("decided_by") == "injective/rank":
-                    result = fn(network, box=None)
-                else:
-                    result = CheckResult(short, None, method=f"not decided: region enumeration runs for m <= {EXACT_MAX_DIM}, "
-                                                             f"and m = {network.in_dim}")
             else:
-                result = fn(network, box=exact_box(network, self.box))
+                limit = {"time_limit": self.time_limit} if "time_limit" in inspect.signature(fn).parameters else {}
+                result = fn(network, box=exact_box(network, self.box), **limit)
+                if short == "injective":
+                    result = with_outside_collision(result, network, self.box)
         else:
             result = CheckResult(short, None, method=f"not decided: the report does not know how to call {path}")
         self.cache[path] = result

@@ -51,7 +51,7 @@ def add_parser(subparsers) -> None:
     add_decoder_arguments(parser)
     parser.add_argument("--prior", metavar="PRIOR.json", help="a Gaussian-mixture prior: {weights, means, covariances or variances}")
     parser.add_argument("--box", type=float, default=None,
-                        help="half-width of the latent box for exact checks (default 3, or 4 prior standard deviations)")
+                        help="half-width of the latent box of the exact checks (default: the cube holding 1 - 1e-6 of the prior's mass, or 3)")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="load a whole pickled module; this RUNS CODE from the file, use only for files you trust")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a verdict is no")

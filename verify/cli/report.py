@@ -6,6 +6,7 @@ import sys
 
 import torch
 
+from ..analysis import DEFAULT_TIME_LIMIT
 from ..atomic import write_json_atomic
 from ..report import report
 from ..theorems import get
@@ -40,12 +41,14 @@ def add_parser(subparsers) -> None:
     add_decoder_arguments(parser)
     parser.add_argument("--prior", metavar="PRIOR.json", help="the prior: {weights, means, covariances or variances}")
     parser.add_argument("--box", type=float, default=None,
-                        help="half-width of the latent box of the decoder checks (default: 4 prior standard deviations)")
+                        help="half-width of the latent box of the decoder checks (default: the cube holding 1 - 1e-6 of the prior's mass)")
     parser.add_argument("--noise-scale", type=float, default=None, help="σ of the observation noise N(0, σ² I), if known (T5)")
     add_data_argument(parser)
     parser.add_argument("--theorem", action="append", help="a result to report (repeat for several; default: all)")
     parser.add_argument("--strict", action="store_true",
                         help=f"exit with status {EXIT_FAILED} when an assumption of a requested result fails")
+    parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT,
+                        help=f"seconds each exact check may take before it answers unknown (default {DEFAULT_TIME_LIMIT:g})")
     parser.add_argument("--seed", type=int, default=0, help="seed of the samples the checks draw (default 0)")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="load a whole pickled module; this RUNS CODE from the file, use only for files you trust")
@@ -76,8 +79,10 @@ def run(args) -> int:
             raise ValueError(f"--coords: expected two coordinates from 1, such as 1,3, got {args.coords!r}")
     loaded = read_decoder(args, args.decoder)
     x, z = read_data(args.data) if args.data else (None, None)
+    if not args.time_limit > 0:
+        raise ValueError(f"--time-limit: expected a positive number of seconds, got {args.time_limit}")
     result = report(loaded, args.prior, data=x, z_true=z, box=args.box, noise_scale=args.noise_scale, theorems=theorems,
-                    generator=args.seed)
+                    time_limit=args.time_limit, generator=args.seed)
     print(result.text())
     if args.plots:
         try:
