@@ -16,6 +16,7 @@ that retries, options and batching are decided once:
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,9 +59,12 @@ def solve_milp(cost, *, integrality, lower, upper, matrix, row_lower, row_upper,
     problem = dict(integrality=np.asarray(integrality), bounds=Bounds(np.asarray(lower), np.asarray(upper)),
                    constraints=LinearConstraint(matrix, np.asarray(row_lower), np.asarray(row_upper)))
     options = dict(options or {})
-    result = milp(cost, options=options, **problem)
-    if result.status == NUMERICAL:
-        result = milp(cost, options={**options, "presolve": False}, **problem)
+    with warnings.catch_warnings():
+        # scipy passes HiGHS options it does not list (the feasibility tolerances) through, with a warning.
+        warnings.filterwarnings("ignore", message="Unrecognized options detected", category=RuntimeWarning)
+        result = milp(cost, options=options, **problem)
+        if result.status == NUMERICAL:
+            result = milp(cost, options={**options, "presolve": False}, **problem)
     return result
 
 

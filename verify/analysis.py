@@ -8,7 +8,6 @@ Injective?  Weakly injective?  How many linear regions in the box?
 
 from __future__ import annotations
 
-import scipy.stats
 import torch
 
 from models import GaussianMixture, LeakyReLUNetwork
@@ -20,36 +19,13 @@ from models.validation import DTYPE, check_generator, check_instance, check_int,
 from .check_result import CheckResult
 from .counterexamples import check_piecewise_affine
 from .injectivity import check_injective, check_weakly_injective, find_collision
+from .prior_box import DEFAULT_BOX, PRIOR_MASS, default_box
 
 __all__ = ["DEFAULT_BOX", "DEFAULT_TIME_LIMIT", "PRIOR_MASS", "analyse_decoder", "box_mass", "default_box", "exact_box", "linear_regions_result",
            "piecewise_affine_result", "sample_box", "with_outside_collision"]
 
-DEFAULT_BOX = 3.0
-"""Half-width of the latent box checked when no prior says where the mass is."""
-
 PA_POINTS = 256
 """Points at which a decoder that is not a leaky-ReLU network is tested for curvature."""
-
-
-PRIOR_MASS = 1.0 - 1e-6
-"""Prior mass the default box holds at least."""
-
-
-def default_box(prior: GaussianMixture | None, *, mass: float = PRIOR_MASS) -> float:
-    """Half-width of a cube [−r, r]^m that holds at least ``mass`` of the prior (``DEFAULT_BOX`` without one).
-
-    Each component's ellipsoid {(z − μ_j)ᵀ Σ_j⁻¹ (z − μ_j) <= q}, q the χ²_m quantile of ``mass``,
-    holds ``mass`` of that component; the cube contains every ellipsoid's bounding box
-    (μ_j ± √(q Σ_j,ii)), so it holds at least ``mass`` of the mixture.
-    """
-    if prior is None:
-        return DEFAULT_BOX
-    check_real(mass, "mass", low=0.0, high=1.0, low_open=True, high_open=True)
-    q = float(scipy.stats.chi2.ppf(mass, prior.dim))
-    covariances = prior.covariances.detach().cpu().double()
-    half = torch.sqrt(q * torch.diagonal(covariances, dim1=-2, dim2=-1))
-    means = prior.means.detach().cpu().double()
-    return float(torch.maximum((means + half).abs(), (means - half).abs()).max())
 
 
 DEFAULT_TIME_LIMIT = 60.0

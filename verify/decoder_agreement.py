@@ -5,7 +5,12 @@ piece on every cell of their common refinement, which is the set of linear regio
 of the joint network z -> (f(z), g(z)) (``models.joint_network``). For latent
 dimension m <= ``models.regions.EXACT_MAX_DIM`` those cells are enumerated on all of
 R^m and the two pieces compared at points inside each: the verdict is then exact up
-to the tolerance. Otherwise (or when no joint network exists) the maps are compared
+to the tolerance. Above, on a given box, one mixed-integer program over both networks
+(``verify.agreement_program``) decides whether |f − g|∞ reaches τ = max(rtol,
+``AGREEMENT_PROGRAM_RTOL``) · S anywhere in the box, S = ‖f(centre)‖ + Lip(f) · ρ the scale of f's values there; a point it finds is
+re-checked in rationals. Before it, when g is f with its hidden units permuted and rescaled
+up to rounding (``verify.unit_matching``), a perturbation bound of |f − g| on the box decides
+without a program. Otherwise (or when no joint network exists) the maps are compared
 at the given sample points and at the interior points of f's regions: a difference
 found there is a verdict ("fails", with the point), agreement is not (unknown).
 """
@@ -18,10 +23,14 @@ import torch
 from models import LeakyReLUNetwork, joint_network
 from models.deadline import Deadline, TimeLimitExceeded
 from models.regions import EXACT_MAX_DIM, linear_regions
-from models.validation import DTYPE, check_instance, check_points, check_real
+from models.validation import DTYPE, check_box, check_instance, check_points, check_real
 
+from .agreement_program import Difference, difference_reaches
 from .check_result import CheckResult
-from .tolerances import DECODER_RTOL
+from .exact import ExactNetwork, qcol, to_floats
+from .injectivity.tolerances import domain_name, lipschitz_bound
+from .tolerances import AGREEMENT_PROGRAM_RTOL, DECODER_RTOL
+from .unit_matching import difference_bound, match_units
 
 
 def _value_error(f: LeakyReLUNetwork, g: LeakyReLUNetwork, z: torch.Tensor, latent_scale: float) -> torch.Tensor:
@@ -44,7 +53,7 @@ def _cell_points(cells, reach: float) -> torch.Tensor:
     return around.reshape(-1, p.shape[1])
 
 
-def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale: float, points=None,
+def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale: float, points=None, box=None,
                        rtol: float = DECODER_RTOL, time_limit: float | None = None) -> CheckResult:
     """Is f = g on all of R^m?  Exact for m <= 3 (every cell of the common refinement); else sampled,
     and then only a difference is conclusive.
@@ -58,6 +67,9 @@ def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale
         it makes the relative error invariant to rescaling inputs or outputs.
     points : Tensor, shape (N, m), optional
         Extra latent points to compare at (e.g. prior samples); required when m > 3.
+    box : float, pair of array_like, or None
+        For m > 3: the latent box on which the mixed-integer program decides agreement
+        (r means [-r, r]^m); without one, agreement above m = 3 is only sampled.
     rtol : float
         Largest accepted relative error ``‖f(z) − g(z)‖ / (‖f(z)‖ + ‖A_f(z)‖·ρ)``.
     time_limit : float, optional
@@ -81,7 +93,11 @@ def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale
     f, g = f.to(dtype=DTYPE), g.to(f.device, DTYPE)
     if points is not None:
         points = check_points(points, "points", f.in_dim, device=f.device)[0]
-    z, exact, how = _cells(f, g, points, Deadline(time_limit), latent_scale)
+    bounds = check_box(box, f.in_dim)
+    deadline = Deadline(time_limit)
+    if bounds is not None and f.in_dim > EXACT_MAX_DIM:
+        return _on_box(f, g, bounds, points, latent_scale, rtol, deadline, domain_name(f, box))
+    z, exact, how = _cells(f, g, points, deadline, latent_scale)
     errors = _value_error(f, g, z, latent_scale)
     worst = int(errors.argmax())
     statistic = float(errors[worst])
@@ -90,6 +106,60 @@ def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale
     domain = f"R^{f.in_dim}" if exact else f"{len(z)} latent points"
     return CheckResult("same_decoder", holds, statistic, rtol, "<=", z[worst] if holds is False else None, domain=domain,
                        method=("exact: " if exact else "sampled: ") + how, details=details)
+
+
+def _on_box(f, g, bounds, points, latent_scale: float, rtol: float, deadline: Deadline, domain: str) -> CheckResult:
+    """The program's verdict on the box, with the sampled relative error at ``points`` as the statistic."""
+    f64, g64 = f.to("cpu", DTYPE), g.to("cpu", DTYPE)
+    low, high = bounds[0].numpy(), bounds[1].numpy()
+    centre = torch.as_tensor(0.5 * (low + high))
+    scale = float(f64(centre).norm()) + lipschitz_bound(f64) * latent_scale
+    tau = max(rtol, AGREEMENT_PROGRAM_RTOL) * scale
+    errors = _value_error(f64, g64, points.to("cpu"), latent_scale) if points is not None else torch.zeros(1, dtype=DTYPE)
+    sampled, worst = float(errors.max()), int(errors.argmax())
+    details = {"exact": False, "latent_scale": latent_scale, "threshold": tau, "scale": scale,
+               "points": 0 if points is None else len(points)}
+    matching = match_units(f64, g64)
+    if matching is not None:
+        bound = difference_bound(f64, g64, matching, low, high)
+        details.update(difference_bound=bound)
+        if bound < tau and sampled <= rtol:
+            return CheckResult("same_decoder", True, sampled, rtol, "<=", None, domain=domain,
+                               method=f"g is f with its units permuted and rescaled; |f − g|∞ <= {bound:.3g} < τ on the box",
+                               details={**details, "by": "unit matching",
+                                        "certificate": "numerical: a perturbation bound in float64 with a margin"})
+    try:
+        found = difference_reaches(f64, g64, low, high, tau, deadline)
+    except TimeLimitExceeded as stop:
+        found = Difference(None, None, "program", 0, None)
+        details["reason"] = str(stop)
+    details.update(by=found.by, binaries=found.binaries, solver_status=found.solver_status)
+    how = f"|f − g|∞ < τ = {tau:.3g} on the box"
+    if found.reaches is False:
+        return CheckResult("same_decoder", True, sampled, rtol, "<=", None, domain=domain, method=f"{how}, by {found.by}",
+                           details={**details, "certificate": "numerical: the solver's infeasibility, not re-checked in rationals"})
+    if found.reaches:
+        gap = _exact_gap(f64, g64, found.z)
+        details.update(exact_difference=gap)
+        if gap >= tau * (1 - 1e-9):
+            z = torch.as_tensor(found.z)
+            statistic = max(sampled, float(_value_error(f64, g64, z[None], latent_scale)[0]))
+            return CheckResult("same_decoder", False, statistic, rtol, "<=", z.to(f.device), domain=domain, verified=True,
+                               method="a point of the box where |f − g|∞ >= τ (mixed-integer program, re-checked in rationals)",
+                               details=details)
+        details["reason"] = f"the program's point differs by {gap:.3g} < τ in rationals"
+    details.setdefault("reason", f"the program was not solved in time (status {found.solver_status})")
+    if sampled > rtol:  # a sampled point still decides
+        return CheckResult("same_decoder", False, sampled, rtol, "<=", points[worst], domain=f"{len(points)} latent points",
+                           method="sampled: a given point where f and g differ", details=details)
+    return CheckResult("same_decoder", None, sampled, rtol, "<=", None, domain=domain, method=f"{how}: not decided", details=details)
+
+
+def _exact_gap(f, g, z: np.ndarray) -> float:
+    """max_i |f_i(z) − g_i(z)| in rationals (rounded to float at the end)."""
+    point = qcol(z)
+    diff = ExactNetwork.of(f).forward(point)[0] - ExactNetwork.of(g).forward(point)[0]
+    return max(abs(float(to_floats(diff)[i])) for i in range(f.out_dim))
 
 
 def _cells(f: LeakyReLUNetwork, g: LeakyReLUNetwork, points, deadline: Deadline, reach: float):

@@ -14,13 +14,15 @@ import math
 import torch
 
 from models import GenerativeModel, OffImageError
+from models.regions import EXACT_MAX_DIM
 from models.validation import DTYPE, check_generator, check_instance, check_int, check_real
 
 from .affine_fit import AffineFit, fit_affine
 from .check_result import CheckResult
 from .decoder_agreement import check_same_decoder
 from .mixtures import check_same_mixture
-from .tolerances import DECODER_RTOL, FIT_RTOL, SAME_MIXTURE_RTOL
+from .prior_box import default_box
+from .tolerances import DECODER_RTOL, FIT_RTOL, FIT_RTOL_MAX, SAME_MIXTURE_RTOL
 
 __all__ = ["check_affine_equivalence", "condition_bound", "latent_scale", "recover_affine_map"]
 
@@ -87,6 +89,7 @@ def check_affine_equivalence(
     prior_rtol: float = SAME_MIXTURE_RTOL,
     generator=0,
     time_limit: float | None = None,
+    box=None,
 ) -> CheckResult:
     """Is there an invertible affine h with h#P_a = P_b and f_a = f_b ∘ h?  (T2's conclusion.)
 
@@ -94,8 +97,10 @@ def check_affine_equivalence(
     to ``fit_rtol`` (default max(1e-8, 100 · eps · κ), κ = ``condition_bound`` of f_b,
     since the inverse amplifies rounding by κ), push P_a onto P_b
     (``check_same_mixture`` to ``prior_rtol``), and satisfy f_a = f_b ∘ h
-    (``check_same_decoder`` to ``decoder_rtol``: exact on R^m for m <= 3; otherwise
-    only sampled, and a sampled agreement leaves the verdict unknown).
+    (``check_same_decoder`` to ``decoder_rtol``: exact on R^m for m <= 3; above, decided
+    on ``box`` — by default the cube holding at least 1 − 1e-6 of P_a's mass
+    (``verify.prior_box.default_box``) — by unit matching or a mixed-integer program,
+    and unknown when neither finishes).
 
     ``time_limit`` (seconds) bounds the enumeration of the decoders' common cells; past it
     the decoders are compared at the samples only (and agreement there is unknown).
@@ -122,7 +127,8 @@ def check_affine_equivalence(
     model_a, model_b = _float64(model_a, model_b)
     kappa = condition_bound(model_b.decoder)
     if fit_rtol is None:
-        fit_rtol = max(FIT_RTOL, 100 * torch.finfo(DTYPE).eps * kappa)
+        # An unbounded κ (a decoder without a bounded layerwise inverse) caps at FIT_RTOL_MAX.
+        fit_rtol = min(max(FIT_RTOL, 100 * torch.finfo(DTYPE).eps * kappa), FIT_RTOL_MAX)
     fit_rtol = check_real(fit_rtol, "fit_rtol", low=0.0)
     z_a = model_a.prior.sample(n, check_generator(generator))
     try:
@@ -144,8 +150,10 @@ def check_affine_equivalence(
                        "the affine fit of the latents", {**details, "reason": "no invertible affine map relates the latents",
                                                          "invertible": invertible, "recovered_map": h})
     prior_check = check_same_mixture(model_a.prior.affine(h), model_b.prior, rtol=prior_rtol)
+    if box is None and model_a.latent_dim > EXACT_MAX_DIM:
+        box = default_box(model_a.prior)
     decoder_check = check_same_decoder(model_a.decoder, model_b.decoder.precompose(h), latent_scale=latent_scale(model_a.prior),
-                                       points=z_a, rtol=decoder_rtol, time_limit=time_limit)
+                                       points=z_a, box=box, rtol=decoder_rtol, time_limit=time_limit)
     details.update(prior=prior_check.to_dict(), decoder=decoder_check.to_dict())
     if prior_check.holds is False or decoder_check.holds is False:
         holds = False
@@ -161,8 +169,7 @@ def check_affine_equivalence(
         witness = decoder_check.witness
     else:
         witness = prior_check.witness
-    how = "affine fit, closed-form prior comparison, decoder agreement " + ("on every cell of R^m" if decoder_check.holds is not None
-                                                                            else "at samples only")
+    how = f"affine fit, closed-form prior comparison, decoder agreement: {decoder_check.method}"
     return _result(holds, statistic, witness, how, details, domain=decoder_check.domain)
 
 

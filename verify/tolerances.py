@@ -44,9 +44,17 @@ FIT_RTOL = 1e-8
 """Smallest default relative residual of the affine fit between latents that still counts as an exact
 affine relation (raised to 100 ε κ for a decoder of condition bound κ, whose inverse amplifies rounding)."""
 
+FIT_RTOL_MAX = 1e-4
+"""Largest default fit tolerance, whatever κ: an affine relation fitted worse than this is not exact."""
+
 DECODER_RTOL = 1e-8
 """Largest relative error ‖f(z) − g(z)‖ / (‖f(z)‖ + ‖A_f(z)‖ ρ) of two decoders that agree: their
 pieces are composed from the same float64 weights, so they differ by rounding (~1e-14) times depth."""
+
+AGREEMENT_PROGRAM_RTOL = 1e-6
+"""Smallest relative difference |f − g|∞ / S that the mixed-integer program of decoder agreement
+resolves (S the scale of f's values on the box): a thousand times the solver's feasibility
+tolerance (1e-9) on variables of that scale. Below it a difference is neither claimed nor excluded."""
 
 LOG_DENSITY_ATOL = 1e-7
 """Pointwise agreement of exact log-densities of equal laws: the layerwise inverse and the

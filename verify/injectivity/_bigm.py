@@ -89,9 +89,9 @@ class Copy:
         return np.concatenate(bits) if bits else np.zeros(0, dtype=bool)
 
 
-def _copy(builder: _Builder, layers: Layers, bounds, low, high, relax: bool = False) -> Copy:
-    """One copy of the hidden layers, its input z and its last hidden output y."""
-    z = builder.var(low, high)
+def _copy(builder: _Builder, layers: Layers, bounds, low, high, relax: bool = False, z: np.ndarray | None = None) -> Copy:
+    """One copy of the hidden layers, its input z (new variables, or the given ones) and its last hidden output y."""
+    z = builder.var(low, high) if z is None else z
     y, binaries, units, stable = z, [], [], []
     for (W, b, s), (l, u) in zip(zip(layers.weights[:-1], layers.biases[:-1], layers.slopes), bounds):
         x = builder.var(l, u)

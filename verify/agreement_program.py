@@ -1,0 +1,80 @@
+"""The largest difference of two leaky-ReLU networks over a box, by one mixed-integer program.
+
+Is there a z in the box with |f_i(z) − g_i(z)| >= τ for some output i?  One copy of each network
+shares z (big-M on the units that linear back-substitution does not prove stable on the box);
+2n binaries choose the output and the sign of the difference, exactly one of them on, and the
+chosen difference must reach τ (big-M from the bounds of the outputs). Outputs whose bounds
+already keep the difference below τ get no binary; when none is left, the bounds alone decide.
+
+Infeasible: |f − g|∞ < τ on the whole box (the solver's proof, not re-checked in rationals).
+Feasible: the point found is returned, and the caller re-checks the difference there exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.deadline import Deadline
+from models.solver import TIGHT_OPTIONS, solve_milp
+
+from .injectivity import _bigm
+from .injectivity.bounds import crown_bounds, output_relaxation
+
+__all__ = ["Difference", "difference_reaches"]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """``reaches``: True (``z`` reaches τ), False (nowhere in the box), None (not solved in time);
+    ``by``: "bounds" or "program"; ``binaries`` of the program; ``solver_status`` (scipy's milp)."""
+
+    reaches: bool | None
+    z: np.ndarray | None
+    by: str
+    binaries: int
+    solver_status: int | None = None
+
+
+def _output_bounds(layers: _bigm.Layers, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    A_lo, c_lo, A_up, c_up = (t[0] for t in output_relaxation(layers.weights, layers.biases, layers.slopes, low, high))
+    mid, rad = 0.5 * (low + high), 0.5 * (high - low)
+    return A_lo @ mid + c_lo - np.abs(A_lo) @ rad, A_up @ mid + c_up + np.abs(A_up) @ rad
+
+
+def difference_reaches(f, g, low: np.ndarray, high: np.ndarray, tau: float, deadline: Deadline) -> Difference:
+    """Whether |f_i(z) − g_i(z)| >= ``tau`` for some z in [low, high] and some i (module docstring)."""
+    lf, lg = _bigm.Layers.of(f), _bigm.Layers.of(g)
+    f_lo, f_hi = _output_bounds(lf, low, high)
+    g_lo, g_hi = _output_bounds(lg, low, high)
+    # s = +1: f_i − g_i <= f_hi − g_lo; s = −1: g_i − f_i <= g_hi − f_lo.
+    reach = np.stack([f_hi - g_lo, g_hi - f_lo], axis=1)           # (n, 2)
+    floor = np.stack([f_lo - g_hi, g_lo - f_hi], axis=1)
+    candidates = [(i, k) for i in range(reach.shape[0]) for k in range(2) if reach[i, k] >= tau]
+    if not candidates:
+        return Difference(False, None, "bounds", 0)
+    builder = _bigm._Builder()
+    z = builder.var(low, high)
+    yf = _bigm._copy(builder, lf, crown_bounds(lf.weights, lf.biases, lf.slopes, low, high), low, high, z=z).y
+    yg = _bigm._copy(builder, lg, crown_bounds(lg.weights, lg.biases, lg.slopes, low, high), low, high, z=z).y
+    Wf, bf, Wg, bg = lf.weights[-1], lf.biases[-1], lg.weights[-1], lg.biases[-1]
+    choice = [builder.var(0.0, 1.0, integer=True)[0] for _ in candidates]
+    builder.row(choice, np.ones(len(choice)), 1.0, 1.0)
+    for c, (i, k) in zip(choice, candidates):
+        sign = 1.0 if k == 0 else -1.0
+        big = tau - floor[i, k]  # s (f_i − g_i) >= tau − big (1 − c) holds for every z of the box when c = 0
+        # s (Wf_i yf − Wg_i yg) + big (1 − c) >= tau − s (bf_i − bg_i)
+        builder.row(np.r_[yf, yg, c], np.r_[sign * Wf[i], -sign * Wg[i], -big], tau - sign * (bf[i] - bg[i]) - big, math.inf)
+    options = dict(TIGHT_OPTIONS, mip_feasibility_tolerance=TIGHT_OPTIONS["primal_feasibility_tolerance"])
+    if deadline.seconds is not None:
+        options["time_limit"] = float(deadline.remaining())
+    result = solve_milp(np.zeros(len(builder.lb)), integrality=builder.integer, lower=builder.lb, upper=builder.ub,
+                        matrix=builder.matrix(), row_lower=builder.lo, row_upper=builder.hi, options=options)
+    binaries = int(sum(builder.integer))
+    if result.status == 2:
+        return Difference(False, None, "program", binaries, result.status)
+    if result.x is None:
+        return Difference(None, None, "program", binaries, result.status)
+    return Difference(True, np.clip(result.x[z], low, high), "program", binaries, result.status)

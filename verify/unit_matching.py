@@ -1,0 +1,87 @@
+"""Two networks that are the same up to a relabelling of their units, and how far apart that leaves them.
+
+A leaky ReLU commutes with positive scaling, σ(c x) = c σ(x) for c > 0, so permuting the units of
+a hidden layer and scaling each by c_j > 0 (dividing its outgoing weights by c_j) does not change
+the map. ``match_units`` finds, layer by layer, the permutation π and the scales c under which g's
+units follow f's: h_g[π] ≈ c ⊙ h_f, by an optimal assignment of the normalized rows (w, b).
+
+``difference_bound`` then bounds |f(z) − g(z)|∞ over a box without solving anything: with
+e = h_g[π] − c ⊙ h_f the error of the matched hidden values,
+
+    x_g[π] − c ⊙ x_f = (Ŵ − diag(c) W_f) h_f + (b_g[π] − c ⊙ b_f) + W' e,   |e_next| <= max(1, s) |·|
+
+where Ŵ = W_g[π][:, π_prev] diag(c_prev) and W' = W_g[π][:, π_prev]; |h_f| is bounded over the box
+by linear back-substitution (``injectivity.bounds``). The bound is computed in float64 and
+inflated by a relative margin for its own rounding; it is not re-checked in rationals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .injectivity import _bigm
+from .injectivity.bounds import _act, crown_bounds
+
+__all__ = ["Matching", "difference_bound", "match_units"]
+
+# Rows whose normalized (w, b) differ by more than this (relative) are not the same unit.
+MATCH_RTOL = 1e-6
+# Relative inflation of the bound for the rounding of its own float64 evaluation.
+BOUND_MARGIN = 1e-9
+
+
+@dataclass(frozen=True)
+class Matching:
+    """Per hidden layer, the permutation (g's unit of each of f's) and the positive scales."""
+
+    permutations: tuple[np.ndarray, ...]
+    scales: tuple[np.ndarray, ...]
+
+
+def match_units(f, g, *, rtol: float = MATCH_RTOL) -> Matching | None:
+    """The relabelling under which g's hidden units follow f's, or None when the networks differ in
+    shape or slopes, or some unit of f has no counterpart in g within ``rtol``."""
+    if f.widths != g.widths or tuple(f.slopes) != tuple(g.slopes):
+        return None
+    lf, lg = _bigm.Layers.of(f), _bigm.Layers.of(g)
+    perm_prev, scale_prev = np.arange(f.in_dim), np.ones(f.in_dim)
+    permutations, scales = [], []
+    for Wf, bf, Wg, bg in zip(lf.weights[:-1], lf.biases[:-1], lg.weights[:-1], lg.biases[:-1]):
+        rows_f = np.c_[Wf, bf]
+        rows_g = np.c_[Wg[:, perm_prev] * scale_prev, bg]
+        norm_f, norm_g = np.linalg.norm(rows_f, axis=1), np.linalg.norm(rows_g, axis=1)
+        if (norm_f == 0).any() or (norm_g == 0).any():
+            return None  # a dead unit carries no direction to match
+        unit_f, unit_g = rows_f / norm_f[:, None], rows_g / norm_g[:, None]
+        _, perm = linear_sum_assignment(-(unit_f @ unit_g.T))  # largest total cosine
+        if np.abs(unit_f - unit_g[perm]).max() > rtol:
+            return None
+        scale = norm_g[perm] / norm_f
+        permutations.append(perm)
+        scales.append(scale)
+        perm_prev, scale_prev = perm, scale
+    return Matching(tuple(permutations), tuple(scales))
+
+
+def difference_bound(f, g, matching: Matching, low: np.ndarray, high: np.ndarray) -> float:
+    """An upper bound of max |f(z) − g(z)|∞ over the box [low, high] (module docstring)."""
+    lf, lg = _bigm.Layers.of(f), _bigm.Layers.of(g)
+    bounds = crown_bounds(lf.weights, lf.biases, lf.slopes, low, high)
+    h_abs = np.maximum(np.abs(low), np.abs(high))
+    error = np.zeros(f.in_dim)
+    perm_prev, scale_prev = np.arange(f.in_dim), np.ones(f.in_dim)
+    for k, (perm, scale) in enumerate(zip(matching.permutations, matching.scales)):
+        Wg = lg.weights[k][perm][:, perm_prev]
+        gap = np.abs(Wg * scale_prev - scale[:, None] * lf.weights[k]) @ h_abs
+        gap += np.abs(lg.biases[k][perm] - scale * lf.biases[k]) + np.abs(Wg) @ error
+        error = max(1.0, lf.slopes[k]) * gap
+        l, u = bounds[k]
+        s = lf.slopes[k]
+        h_abs = np.maximum(np.abs(_act(l, s)), np.abs(_act(u, s)))
+        perm_prev, scale_prev = perm, scale
+    Wg = lg.weights[-1][:, perm_prev]
+    out = np.abs(Wg * scale_prev - lf.weights[-1]) @ h_abs + np.abs(Wg) @ error + np.abs(lg.biases[-1] - lf.biases[-1])
+    return float(out.max()) * (1 + BOUND_MARGIN) + np.finfo(np.float64).tiny
