@@ -70,10 +70,20 @@ def load_prior(source, *, latent_dim: int | None = None) -> LoadedPrior:
         loaded = _from_spec(source, "a dict")
     elif isinstance(source, (str, Path)):
         path = Path(source)
+        if path.is_dir():
+            raise ValueError(f"prior: {path} is a folder, not a JSON file")
         try:
             spec = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"prior: cannot read {path} as JSON: {exc}") from None
+        except OSError as exc:
+            raise ValueError(f"prior: cannot read {path} ({exc.strerror or type(exc).__name__})") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"prior: {path} is not a text file (a JSON prior is UTF-8 text)") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"prior: {path} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+        except RecursionError:
+            # Python's JSON parser recurses once per nesting level; a prior nests three levels deep.
+            raise ValueError(f"prior: {path} nests arrays or objects too deeply to be a prior "
+                             "(expected {weights, means, covariances or variances})") from None
         loaded = _from_spec(spec, str(path))
     else:
         raise ValueError(f"prior: expected a JSON file, a dict, a torch.distributions mixture or a GaussianMixture, "
