@@ -353,9 +353,11 @@ class Instance(Kind):
 
     others: Callable[[], list] | None = None
     alternates: Callable[[], list] | None = None
+    optional: bool = False
 
     def bad(self, value):
-        cases = [("string", "abc"), ("number", 3), ("tensor", torch.zeros(2, 2, dtype=torch.float64)), ("None", None)]
+        cases = [("string", "abc"), ("number", 3), ("tensor", torch.zeros(2, 2, dtype=torch.float64))] + (
+            [] if self.optional else [("None", None)])
         return cases + (self.others() if self.others else [])
 
     def alternatives(self, value):
@@ -813,7 +815,7 @@ def _specs() -> dict[str, Spec]:
         "verify.suite.equivalent_model": Spec(suite.equivalent_model, lambda: dict(model=_o("model"), h=_o("h"), generator=torch.Generator().manual_seed(0)),
                                               {"model": MODEL, "h": MAP, "generator": Generator(optional=False)}),
         "verify.suite.injective_model": Spec(suite.injective_model, lambda: dict(seed=0, sizes=_sizes(), device="cpu", prior=None, noise_scale=0.0),
-                                             {"seed": Seed(), "sizes": SIZES, "device": Device(), "prior": MIX, "noise_scale": Real(low=0.0)}),
+                                             {"seed": Seed(), "sizes": SIZES, "device": Device(), "prior": Instance(optional=True, others=MIX.others), "noise_scale": Real(low=0.0)}),
         "verify.suite.mixing_rotation": Spec(suite.mixing_rotation, lambda: dict(dim=2), {"dim": Count()}),
         "verify.suite.other_seed": Spec(suite.other_seed, lambda: dict(seed=3), {"seed": Seed()}),
         "verify.suite.random_invertible_affine": Spec(suite.random_invertible_affine, lambda: dict(dim=2, generator=torch.Generator().manual_seed(0), max_condition=10.0),

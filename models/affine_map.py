@@ -6,7 +6,17 @@ from typing import Any
 
 import torch
 
-from .validation import MAX_DIM, check_device, check_dtype, check_int, check_points, check_real, check_tensor, resolve_device, resolve_dtype
+from .validation import (
+    MAX_DIM,
+    check_device,
+    check_dtype,
+    check_int,
+    check_points,
+    check_real,
+    check_tensor,
+    resolve_device,
+    resolve_dtype,
+)
 
 # Condition numbers above 1 / (this × eps) are treated as singular by ``inverse``.
 SINGULAR_RCOND_FACTOR = 1e3

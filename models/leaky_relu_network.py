@@ -13,7 +13,16 @@ import torch
 from ._torch_io import network_layers_from_torch, network_to_torch
 from .affine_map import AffineMap
 from .errors import NotInjectiveError, OffImageError
-from .validation import check_device, check_dtype, check_instance, check_points, check_real, check_tensor, resolve_device, resolve_dtype
+from .validation import (
+    check_device,
+    check_dtype,
+    check_instance,
+    check_points,
+    check_real,
+    check_tensor,
+    resolve_device,
+    resolve_dtype,
+)
 
 
 class LeakyReLUNetwork:

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import warnings
 
+import public_api
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import public_api
 
 API = public_api.discover()
 SPECS = public_api.specs()
