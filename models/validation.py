@@ -9,6 +9,7 @@ Kinds of argument and their helper:
 
 ========================  ==============================================================
 real arrays / tensors     :func:`check_tensor` (finite, real; complex and bool rejected)
+numpy arrays (solver)     :func:`check_array` (as check_tensor, to numpy; scipy sparse matrices kept)
 points (rows)             :func:`check_points` (shape (N, dim) or one point (dim,))
 counts and sizes          :func:`check_int` (integers, numpy's too; bounded before allocation)
 real numbers              :func:`check_real` (finite unless allowed, with bounds)
@@ -17,6 +18,7 @@ latent boxes              :func:`check_box`
 devices                   :func:`check_device` (an unavailable device is a ValueError)
 dtypes                    :func:`check_dtype` (floating dtypes only)
 objects of a class        :func:`check_instance`
+two models compared       :func:`check_model_pair` (GenerativeModels of the same dimensions)
 functions                 :func:`check_callable`
 names from a fixed set    :func:`check_choice`
 strings                   :func:`check_text`
@@ -54,6 +56,7 @@ __all__ = [
     "MAX_COUNT",
     "MAX_DIM",
     "SYMMETRY_RTOL",
+    "check_array",
     "check_box",
     "check_callable",
     "check_choice",
@@ -62,6 +65,7 @@ __all__ = [
     "check_generator",
     "check_instance",
     "check_int",
+    "check_model_pair",
     "check_permutation",
     "check_points",
     "check_real",
@@ -182,6 +186,35 @@ def check_tensor(
     return tensor
 
 
+def check_array(value: Any, name: str, *, ndim: int | tuple[int, ...] | None = None, shape: tuple[int | None, ...] | None = None,
+                finite: bool = True, allow_inf: bool = False, sparse: bool = False):
+    """A real float64 numpy array (``check_tensor``'s rules), or, with ``sparse``, a real scipy sparse matrix as it is.
+
+    ``allow_inf`` lets infinite entries through (bounds), never NaN.
+    """
+    import scipy.sparse as sp  # only the solver's arguments are sparse
+
+    if sp.issparse(value):
+        if not sparse:
+            raise ValueError(f"{name}: expected a dense array, got a sparse {type(value).__name__}")
+        if value.dtype.kind not in "iuf":
+            raise ValueError(f"{name}: expected real numbers, got a sparse matrix of dtype {value.dtype}")
+        if finite and value.nnz and not np.isfinite(value.data).all():
+            raise ValueError(f"{name}: contains NaN or infinite entries")
+        array = value
+    else:
+        array = check_tensor(value, name, dtype=DTYPE, device="cpu", finite=False).numpy()
+        bad = np.isnan(array).any() if allow_inf else (finite and not np.isfinite(array).all())
+        if finite and bad:
+            raise ValueError(f"{name}: contains {'NaN' if allow_inf else 'NaN or infinite'} entries")
+    if ndim is not None and array.ndim not in ((ndim,) if isinstance(ndim, int) else tuple(ndim)):
+        raise ValueError(f"{name}: expected {ndim} dimensions, got shape {tuple(array.shape)}")
+    if shape is not None and (array.ndim != len(shape) or any(s is not None and s != t for s, t in zip(shape, array.shape))):
+        wanted = "(" + ", ".join("N" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+        raise ValueError(f"{name}: expected shape {wanted}, got {tuple(array.shape)}")
+    return array
+
+
 def check_points(value: Any, name: str, dim: int, *, dtype: torch.dtype = DTYPE, device: Any = "cpu") -> tuple[torch.Tensor, bool]:
     """Points as rows: shape (N, dim), or a single point of shape (dim,).
 
@@ -274,6 +307,24 @@ def check_instance(value: Any, types: type | tuple[type, ...], name: str) -> Any
         expected = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
         raise ValueError(f"{name}: expected a {expected}, got {type(value).__name__}")
     return value
+
+
+def check_model_pair(model_a: Any, model_b: Any, names: tuple[str, str] = ("model_a", "model_b"), *,
+                     same_latent_dim: bool = True) -> tuple[Any, Any]:
+    """Two ``GenerativeModel`` objects with the same observed (and, by default, latent) dimension.
+
+    The error names the second model for a mismatch (``"model_b: observed dimension 4 differs
+    from model_a's 3"``).
+    """
+    from .generative_model import GenerativeModel  # the model imports this module
+
+    check_instance(model_a, GenerativeModel, names[0])
+    check_instance(model_b, GenerativeModel, names[1])
+    if model_b.observed_dim != model_a.observed_dim:
+        raise ValueError(f"{names[1]}: observed dimension {model_b.observed_dim} differs from {names[0]}'s {model_a.observed_dim}")
+    if same_latent_dim and model_b.latent_dim != model_a.latent_dim:
+        raise ValueError(f"{names[1]}: latent dimension {model_b.latent_dim} differs from {names[0]}'s {model_a.latent_dim}")
+    return model_a, model_b
 
 
 def check_callable(value: Any, name: str) -> Any:
