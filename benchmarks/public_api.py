@@ -136,6 +136,7 @@ class Tensor(Kind):
     optional: bool = False
     integral_ok: bool = True
     free_last: bool = False  # another last dimension is valid (a map's input dimension, a polytope's)
+    allow_inf: bool = False  # infinite entries are valid (bounds)
     like: Callable[[], Any] | None = None  # a valid value to derive bad ones from, where the call's default is None
 
     def _template(self, value) -> torch.Tensor:
@@ -145,7 +146,8 @@ class Tensor(Kind):
 
     def bad(self, value):
         value = self._template(value)
-        cases = [("complex", _complex(value)), ("NaN entry", _with(value, math.nan)), ("infinite entry", _with(value, math.inf)),
+        cases = [("complex", _complex(value)), ("NaN entry", _with(value, math.nan))] + (
+            [] if self.allow_inf else [("infinite entry", _with(value, math.inf))]) + [
                  ("two extra axes", value.reshape(1, 1, *value.shape)), ("string", "abc"),
                  ("bool tensor", torch.ones(value.shape, dtype=torch.bool)), ("object", OBJECT),
                  ("complex numpy", _complex(value).numpy())]
@@ -176,7 +178,7 @@ class Tensor(Kind):
                 return f"complex (imaginary {imag:g})", value.to(torch.complex128) + 1j * imag
             if kind == "nonfinite" and value.numel():
                 out = value.clone()
-                out.reshape(-1)[draw(st.integers(0, n - 1))] = draw(st.sampled_from([math.nan, math.inf, -math.inf]))
+                out.reshape(-1)[draw(st.integers(0, n - 1))] = draw(st.sampled_from([math.nan] + ([] if self.allow_inf else [math.inf, -math.inf])))
                 return "non-finite entry", draw(st.sampled_from([lambda t: t, lambda t: t.numpy(), lambda t: t.tolist()]))(out)
             if kind == "axis":
                 extra = draw(st.integers(2, 3))  # one leading axis could read as a batch of one
@@ -629,8 +631,8 @@ def _specs() -> dict[str, Spec]:
                                        {"cost": Tensor(), "A_ub": Tensor(), "b_ub": Tensor()}),
         "models.solver.solve_milp": Spec(solver.solve_milp, lambda: dict(cost=np.ones(2), integrality=np.ones(2), lower=np.zeros(2), upper=np.ones(2),
                                                                          matrix=np.eye(2), row_lower=np.zeros(2), row_upper=np.ones(2)),
-                                         {"cost": Tensor(), "lower": Tensor(), "upper": Tensor(), "matrix": Tensor(), "row_lower": Tensor(),
-                                          "row_upper": Tensor()}),
+                                         {"cost": Tensor(), "lower": Tensor(allow_inf=True), "upper": Tensor(allow_inf=True), "matrix": Tensor(free_last=True),
+                                          "row_lower": Tensor(allow_inf=True), "row_upper": Tensor(allow_inf=True)}),
         # ------------------------------------------------------------- validation helpers (their data argument)
         "models.validation.check_box": Spec(validation.check_box, lambda: dict(box=1.0, dim=2, name="box"), {"box": Box(optional=True), "dim": Count()}),
         "models.validation.check_device": Spec(validation.check_device, lambda: dict(device="cpu", name="device"), {"device": Device()}),
@@ -680,7 +682,7 @@ def _specs() -> dict[str, Spec]:
                                       {"module": Instance(), "submodule": Text()}),
         # ------------------------------------------------------------- verify: maps, mixtures, metrics
         "verify.fit_affine": Spec(verify.fit_affine, lambda: dict(z_from=_samples(), z_to=_o("h")(_samples())),
-                                  {"z_from": Tensor(points=True), "z_to": Tensor(points=True)}),
+                                  {"z_from": Tensor(points=True, free_last=True), "z_to": Tensor(points=True, free_last=True)}),
         "verify.check_identity": Spec(verify.check_identity, lambda: dict(h=_o("h"), rtol=1e-7, scale=1.0),
                                       {"h": Instance(), "rtol": Real(low=0.0), "scale": Real(low=0.0, low_open=True)}),
         "verify.check_orthogonal": Spec(verify.check_orthogonal, lambda: dict(h=_o("h"), rtol=1e-7, scale=1.0),
@@ -759,7 +761,7 @@ def _specs() -> dict[str, Spec]:
                                  {"network": Instance(), "x": Tensor(points=True, integral_ok=False), "box": Box()}),
         "verify.injectivity.tolerances": Spec(inj.tolerances, lambda: dict(network=_o("net"), box=2.0), {"network": Instance(), "box": Box()}),
         "verify.injectivity.Tolerances.collision_at": Spec(lambda **kw: inj.tolerances(_o("net"), 2.0).collision_at(kw["points"]), lambda: dict(points=_o("x")[0]),
-                                                           {"points": Tensor(points=True)}),
+                                                           {"points": Tensor(points=True, free_last=True)}),
         "verify.check_weakly_injective": Spec(verify.check_weakly_injective, lambda: dict(network=_o("square"), box=2.0, max_candidates=8, budget=200, generator=0),
                                               {"network": Instance(), "box": Box(), "max_candidates": Count(), "budget": Count(), "generator": Generator(),
                                                "time_limit": Real(low=0.0, low_open=True, optional=True)}),
@@ -772,16 +774,16 @@ def _specs() -> dict[str, Spec]:
         "verify.check_local_branch": Spec(verify.check_local_branch, lambda: dict(model_a=_o("model"), model_b=_o("other"), z0=z()[0]),
                                           {"model_a": MODEL, "model_b": MODEL_B, "z0": Tensor(points=True)}),
         "verify.affine_mcc": Spec(verify.affine_mcc, lambda: dict(z_true=_samples(), z_learned=_o("h")(_samples())),
-                                  {"z_true": Tensor(points=True), "z_learned": Tensor(points=True)}),
+                                  {"z_true": Tensor(points=True, free_last=True), "z_learned": Tensor(points=True, free_last=True)}),
         "verify.affine_r2": Spec(verify.affine_r2, lambda: dict(z_true=_samples(), z_learned=_o("h")(_samples())),
-                                 {"z_true": Tensor(points=True), "z_learned": Tensor(points=True), "z_true_test": Tensor(points=True, optional=True),
+                                 {"z_true": Tensor(points=True, free_last=True), "z_learned": Tensor(points=True, free_last=True), "z_true_test": Tensor(points=True, optional=True),
                                   "z_learned_test": Tensor(points=True, optional=True)}),
         "verify.mcc": Spec(verify.mcc, lambda: dict(z_true=_samples(), z_learned=_o("h")(_samples())),
                            {"z_true": Tensor(points=True), "z_learned": Tensor(points=True)}),
         "verify.check_same_mixture": Spec(verify.check_same_mixture, lambda: dict(p=_o("mixture"), q=_o("mixture"), rtol=1e-6),
                                           {"p": MIX, "q": MIX, "rtol": Real(low=0.0)}),
         "verify.fit_gmm": Spec(verify.fit_gmm, lambda: dict(samples=_samples(60), n_components=2, n_init=1, max_iter=20, tol=1e-5, reg_covar=1e-6, generator=0),
-                               {"samples": Tensor(points=True), "n_components": Count(), "n_init": Count(), "max_iter": Count(), "tol": Real(low=0.0, low_open=True),
+                               {"samples": Tensor(points=True, free_last=True), "n_components": Count(), "n_init": Count(), "max_iter": Count(), "tol": Real(low=0.0),
                                 "reg_covar": Real(low=0.0), "generator": Generator()}),
         "verify.gmm_l2_distance": Spec(verify.gmm_l2_distance, lambda: dict(p=_o("mixture"), q=_o("mixture")), {"p": MIX, "q": MIX}),
         "verify.match_mixtures": Spec(verify.match_mixtures, lambda: dict(p=_o("mixture"), q=_o("mixture")), {"p": MIX, "q": MIX}),

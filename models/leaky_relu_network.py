@@ -200,7 +200,8 @@ class LeakyReLUNetwork:
         ----------
         x : array_like, shape (N, n) or (n,)
         rtol : float, optional
-            Residual tolerance; default ``default_inverse_rtol()`` (1.5e-8 in float64).
+            Residual tolerance; default ``default_inverse_rtol()`` (1.5e-8 in float64), or
+            sqrt(eps) of x's dtype where x is coarser (float32 observations carry float32 rounding).
         return_on_image : bool
             If False (default), raise ``OffImageError`` when any point is off the
             image. If True, return ``(z, on_image)`` with NaN rows where off the image.
@@ -210,8 +211,12 @@ class LeakyReLUNetwork:
         NotInjectiveError
             A slope is 0 or a layer is rank deficient (no layerwise inverse).
         """
+        given = x.dtype if isinstance(x, (torch.Tensor, np.ndarray)) else None
         points, single = check_points(x, "x", self.out_dim, dtype=self.dtype, device=self.device)
-        rtol = self.default_inverse_rtol() if rtol is None else check_real(rtol, "rtol", low=0.0)
+        if rtol is None:
+            rtol = max(self.default_inverse_rtol(), _sqrt_eps(given))
+        else:
+            rtol = check_real(rtol, "rtol", low=0.0)
         left_inverses = self._layer_left_inverses()
         residual = torch.zeros(points.shape[0], dtype=self.dtype, device=self.device)
         t = points
@@ -280,6 +285,15 @@ class LeakyReLUNetwork:
 
     def __repr__(self) -> str:
         return f"LeakyReLUNetwork(widths={self.widths}, negative_slope={self._negative_slope}, dtype={self.dtype})"
+
+
+def _sqrt_eps(dtype) -> float:
+    """sqrt(eps) of a floating torch or numpy dtype; 0 for any other (integers are exact)."""
+    if isinstance(dtype, torch.dtype):
+        return math.sqrt(torch.finfo(dtype).eps) if dtype.is_floating_point else 0.0
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return math.sqrt(float(np.finfo(dtype).eps))
+    return 0.0
 
 
 def _is_scalar(value) -> bool:
