@@ -391,7 +391,7 @@ class Text(Kind):
     optional: bool = True
 
     def bad(self, value):
-        return [("number", 3), ("object", OBJECT)]
+        return [("number", 3), ("object", OBJECT), ("bytes", b"abc")] + ([] if self.optional else [("None", None)])
 
 
 @dataclass
@@ -635,6 +635,19 @@ def _specs() -> dict[str, Spec]:
                                           "row_lower": Tensor(allow_inf=True), "row_upper": Tensor(allow_inf=True)}),
         # ------------------------------------------------------------- validation helpers (their data argument)
         "models.validation.check_box": Spec(validation.check_box, lambda: dict(box=1.0, dim=2, name="box"), {"box": Box(optional=True), "dim": Count()}),
+        "models.validation.check_array": Spec(validation.check_array, lambda: dict(value=z(), name="value", shape=(None, 2)),
+                                              {"value": Tensor(points=True)}),
+        "models.validation.check_callable": Spec(validation.check_callable, lambda: dict(value=len, name="value"), {"value": Function()}),
+        "models.validation.check_choice": Spec(validation.check_choice, lambda: dict(value="a", choices=("a", "b"), name="value"),
+                                               {"value": Choice()}),
+        "models.validation.check_model_pair": Spec(validation.check_model_pair, lambda: dict(model_a=_o("model"), model_b=_o("other")),
+                                                   {"model_a": MODEL, "model_b": MODEL_B}),
+        "models.validation.check_permutation": Spec(validation.check_permutation, lambda: dict(value=[1, 0], n=2, name="value"),
+                                                    {"value": Extra(lambda: [("repeated", [1, 1]), ("too short", [0]), ("float", [0.5, 1.0]),
+                                                                             ("string", "ab"), ("None", None), ("bools", [True, False]),
+                                                                             ("2-D", [[0, 1]]), ("complex", [1j, 0])])}),
+        "models.validation.check_seed": Spec(validation.check_seed, lambda: dict(seed=3, name="seed"), {"seed": Seed()}),
+        "models.validation.check_text": Spec(validation.check_text, lambda: dict(value="a", name="value"), {"value": Text(optional=False)}),
         "models.validation.check_device": Spec(validation.check_device, lambda: dict(device="cpu", name="device"), {"device": Device()}),
         "models.validation.check_dtype": Spec(validation.check_dtype, lambda: dict(dtype=F64, name="dtype"), {"dtype": Dtype()}),
         "models.validation.check_generator": Spec(validation.check_generator, lambda: dict(generator=0, name="generator"), {"generator": Generator()}),
@@ -835,9 +848,6 @@ def _specs() -> dict[str, Spec]:
     }
     for name in ("trial_t1", "trial_t1_prime", "trial_t2", "trial_t3", "trial_t4_s1", "trial_t4_s2", "trial_t4_s3"):
         specs[f"verify.suite.{name}"] = _trial(name)
-    # Checks whose argument checks live in a module changed separately (verify/injectivity/weak.py).
-    specs["verify.check_weakly_injective"].xfail = {name: "verify/injectivity/weak.py is fixed separately"
-                                                    for name in specs["verify.check_weakly_injective"].kinds}
     return specs
 
 

@@ -69,8 +69,13 @@ def test_fixed_bad_inputs_raise_a_value_error_naming_the_argument(name, argument
         _expect_clear(name, spec, argument, label, value)
 
 
+# A budget per callable: the profile's (40 in CI), at most 100, so that the ~140 callables stay within a minute or so.
+EXAMPLES = min(settings().max_examples, 100)
+
+
 @pytest.mark.parametrize("name, argument", _params((n, None) for n in sorted(SPECS)))
-@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                        HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_drawn_bad_inputs_raise_a_value_error_naming_the_argument(name, argument, data):
     spec = SPECS[name]

@@ -21,6 +21,8 @@ __all__ = ["TorchFile", "inspect_torch_file", "load_tensors"]
 
 # Classes a pickled nn.Module names: its own class's submodules and the parameter rebuilder.
 _MODULE_MARKERS = ("torch.nn.modules.", "torch.nn.parameter.", "torch._utils._rebuild_parameter")
+# Names every torch.save pickle may use besides the classes it stores: builtins, containers, tensor rebuilders.
+_HELPERS = ("__builtin__.", "builtins.", "collections.", "torch._utils.", "torch._tensor.", "torch.serialization.")
 
 
 @dataclass(frozen=True)
@@ -87,10 +89,11 @@ def inspect_torch_file(path) -> TorchFile:
         names = _globals(data)
     except (ValueError, EOFError, IndexError, KeyError, UnicodeDecodeError, pickle.UnpicklingError):
         return TorchFile("not a torch file", "neither a zip archive nor a pickle")
+    classes = [n for n in names if not n.startswith(_HELPERS) and not n.endswith("Storage")]
     if any(n.startswith(_MODULE_MARKERS) for n in names):
-        top = next((n for n in names if not n.startswith(("torch.", "collections."))), None)
-        return TorchFile("pickled module", top or next(n for n in names if n.startswith("torch.nn.modules.")))
-    others = sorted({n for n in names if not n.startswith(("torch.", "collections.OrderedDict"))})
+        # The first class named is the module's own (its submodules and parameters follow).
+        return TorchFile("pickled module", classes[0] if classes else "an nn.Module")
+    others = sorted({n for n in classes if not n.startswith("torch.")})
     if others:
         return TorchFile("pickled objects", ", ".join(others[:3]) + (" ..." if len(others) > 3 else ""))
     return TorchFile("tensors")
