@@ -24,6 +24,12 @@ and carries warnings.
 
 ``load_prior(source, latent_dim=...)`` reads a ``LoadedPrior`` (``prior.py``).
 
+A file that cannot be read is a ``ValueError`` that says what it holds, from its bytes and without
+running it (``torch_file.py``): not a file written by ``torch.save``, a damaged archive, pickled
+objects that are not tensors, or a pickled module, the one case ``allow_pickle`` reads. JSON (priors,
+specs) is read by ``json_text.parse_json``, whose errors give the line and column, or say that the
+text nests too deeply to be read.
+
 onnx and safetensors are optional (the ``formats`` extra:
 ``pip install 'identifiable-dgm[formats]'``) and imported only to read such a file.
 """
