@@ -6,7 +6,17 @@ from typing import Any
 
 import torch
 
-from .validation import check_device, check_dtype, check_points, check_tensor, resolve_device, resolve_dtype
+from .validation import (
+    MAX_DIM,
+    check_device,
+    check_dtype,
+    check_int,
+    check_points,
+    check_real,
+    check_tensor,
+    resolve_device,
+    resolve_dtype,
+)
 
 # Condition numbers above 1 / (this × eps) are treated as singular by ``inverse``.
 SINGULAR_RCOND_FACTOR = 1e3
@@ -37,7 +47,8 @@ class AffineMap:
 
     @classmethod
     def identity(cls, dim: int, *, dtype=torch.float64, device=None) -> "AffineMap":
-        return cls(torch.eye(dim, dtype=dtype, device=device))
+        dim = check_int(dim, "dim", maximum=MAX_DIM)
+        return cls(torch.eye(dim, dtype=check_dtype(dtype), device=None if device is None else check_device(device)))
 
     @property
     def matrix(self) -> torch.Tensor:
@@ -102,7 +113,7 @@ class AffineMap:
 
     def is_orthogonal(self, tol: float = 1e-10) -> bool:
         """True for an orthogonal map (A orthogonal and b = 0), to ``tol`` in max norm."""
-        return self.orthogonality_error() <= tol
+        return self.orthogonality_error() <= check_real(tol, "tol", low=0.0)
 
     def to(self, device=None, dtype=None) -> "AffineMap":
         device = self.device if device is None else check_device(device)

@@ -12,6 +12,7 @@ from .validation import (
     check_dtype,
     check_generator,
     check_int,
+    check_permutation,
     check_points,
     check_spd,
     check_tensor,
@@ -191,10 +192,7 @@ class GaussianMixture:
 
     def permute(self, permutation: Any) -> "GaussianMixture":
         """The same distribution with components relabelled: component i of the result is component permutation[i]."""
-        perm = torch.as_tensor(permutation)
-        if perm.is_floating_point() or perm.is_complex() or perm.dtype == torch.bool or sorted(perm.tolist()) != list(range(self.n_components)):
-            raise ValueError(f"permutation: expected a permutation of 0..{self.n_components - 1}, got {perm.tolist()}")
-        perm = perm.to(self.device, torch.long)
+        perm = check_permutation(permutation, self.n_components).to(self.device)
         return GaussianMixture(self._weights[perm], self._means[perm], self._covariances[perm])
 
     def to(self, device=None, dtype=None) -> "GaussianMixture":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from .leaky_relu_network import LeakyReLUNetwork
+from .validation import check_instance
 
 
 def _padded(network: LeakyReLUNetwork, depth: int, slopes: tuple[float, ...]):
@@ -34,8 +35,8 @@ def joint_network(f: LeakyReLUNetwork, g: LeakyReLUNetwork) -> LeakyReLUNetwork 
     The shallower network is lengthened exactly (see ``_padded``); hidden layers are
     stacked block-diagonally. Outputs: the first ``f.out_dim`` coordinates are f's.
     """
-    if not isinstance(f, LeakyReLUNetwork) or not isinstance(g, LeakyReLUNetwork):
-        raise ValueError("f, g: expected two LeakyReLUNetwork")
+    check_instance(f, LeakyReLUNetwork, "f")
+    check_instance(g, LeakyReLUNetwork, "g")
     if f.in_dim != g.in_dim:
         raise ValueError(f"g: input dimension {g.in_dim} differs from f's {f.in_dim}")
     g = g.to(f.device, f.dtype)

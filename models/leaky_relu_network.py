@@ -7,12 +7,22 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from ._torch_io import network_layers_from_torch, network_to_torch
 from .affine_map import AffineMap
 from .errors import NotInjectiveError, OffImageError
-from .validation import check_device, check_dtype, check_points, check_real, check_tensor, resolve_device, resolve_dtype
+from .validation import (
+    check_device,
+    check_dtype,
+    check_instance,
+    check_points,
+    check_real,
+    check_tensor,
+    resolve_device,
+    resolve_dtype,
+)
 
 
 class LeakyReLUNetwork:
@@ -55,7 +65,7 @@ class LeakyReLUNetwork:
                 raise ValueError(f"weights[{i}]: expected {ws[i - 1].shape[0]} input columns to chain with weights[{i - 1}], got shape {tuple(w.shape)}")
         self._weights, self._biases = ws, bs
         self._slopes = _check_slopes(negative_slope, len(ws) - 1)
-        self._negative_slope = float(negative_slope) if _is_scalar(negative_slope) else tuple(self._slopes)
+        self._negative_slope = check_real(negative_slope, "negative_slope") if _is_scalar(negative_slope) else tuple(self._slopes)
         self._left_inverses: list[torch.Tensor] | None = None
 
     # ------------------------------------------------------------------ attributes
@@ -190,7 +200,8 @@ class LeakyReLUNetwork:
         ----------
         x : array_like, shape (N, n) or (n,)
         rtol : float, optional
-            Residual tolerance; default ``default_inverse_rtol()`` (1.5e-8 in float64).
+            Residual tolerance; default ``default_inverse_rtol()`` (1.5e-8 in float64), or
+            sqrt(eps) of x's dtype where x is coarser (float32 observations carry float32 rounding).
         return_on_image : bool
             If False (default), raise ``OffImageError`` when any point is off the
             image. If True, return ``(z, on_image)`` with NaN rows where off the image.
@@ -200,8 +211,12 @@ class LeakyReLUNetwork:
         NotInjectiveError
             A slope is 0 or a layer is rank deficient (no layerwise inverse).
         """
+        given = x.dtype if isinstance(x, (torch.Tensor, np.ndarray)) else None
         points, single = check_points(x, "x", self.out_dim, dtype=self.dtype, device=self.device)
-        rtol = self.default_inverse_rtol() if rtol is None else check_real(rtol, "rtol", low=0.0)
+        if rtol is None:
+            rtol = max(self.default_inverse_rtol(), _sqrt_eps(given))
+        else:
+            rtol = check_real(rtol, "rtol", low=0.0)
         left_inverses = self._layer_left_inverses()
         residual = torch.zeros(points.shape[0], dtype=self.dtype, device=self.device)
         t = points
@@ -253,12 +268,13 @@ class LeakyReLUNetwork:
         ValueError
             Naming the first unsupported module and its index.
         """
-        weights, biases, slopes = network_layers_from_torch(module, dtype)
+        check_instance(module, torch.nn.Module, "module")
+        weights, biases, slopes = network_layers_from_torch(module, check_dtype(dtype))
         return cls(weights, biases, slopes if len(set(slopes)) > 1 else (slopes[0] if slopes else 0.0))
 
     def to_torch(self, dtype=None) -> torch.nn.Sequential:
         """An equivalent ``nn.Sequential`` of ``Linear`` and ``LeakyReLU`` (``ReLU`` for slope 0)."""
-        return network_to_torch(self._weights, self._biases, self._slopes, dtype or self.dtype)
+        return network_to_torch(self._weights, self._biases, self._slopes, self.dtype if dtype is None else check_dtype(dtype))
 
     def to(self, device=None, dtype=None) -> "LeakyReLUNetwork":
         device = self.device if device is None else check_device(device)
@@ -271,26 +287,25 @@ class LeakyReLUNetwork:
         return f"LeakyReLUNetwork(widths={self.widths}, negative_slope={self._negative_slope}, dtype={self.dtype})"
 
 
+def _sqrt_eps(dtype) -> float:
+    """sqrt(eps) of a floating torch or numpy dtype; 0 for any other (integers are exact)."""
+    if isinstance(dtype, torch.dtype):
+        return math.sqrt(torch.finfo(dtype).eps) if dtype.is_floating_point else 0.0
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return math.sqrt(float(np.finfo(dtype).eps))
+    return 0.0
+
+
 def _is_scalar(value) -> bool:
     """One number: a Python or numpy real, or a 0-d tensor (bools are not slopes)."""
     return not isinstance(value, bool) and (isinstance(value, numbers.Real) or (isinstance(value, torch.Tensor) and value.ndim == 0))
 
 
 def _check_slopes(negative_slope, n_hidden: int) -> tuple[float, ...]:
-    if isinstance(negative_slope, bool):
-        raise ValueError(f"negative_slope: expected a number or a sequence of numbers, got {negative_slope!r}")
-    if _is_scalar(negative_slope):
-        slopes = (float(negative_slope),) * n_hidden
-        values = [float(negative_slope)]
-    else:
-        try:
-            values = [float(s) for s in negative_slope]
-        except (TypeError, ValueError):
-            raise ValueError(f"negative_slope: expected a number or a sequence of numbers, got {negative_slope!r}") from None
-        if len(values) != n_hidden:
-            raise ValueError(f"negative_slope: expected one slope per hidden layer ({n_hidden}), got {len(values)}")
-        slopes = tuple(values)
-    for s in values:
-        if not math.isfinite(s) or s < 0:
-            raise ValueError(f"negative_slope: expected finite slopes >= 0, got {negative_slope!r}")
-    return slopes
+    if _is_scalar(negative_slope) or not isinstance(negative_slope, (Sequence, np.ndarray, torch.Tensor)) or isinstance(
+            negative_slope, (str, bytes)) or (isinstance(negative_slope, np.ndarray) and negative_slope.ndim == 0):
+        return (check_real(negative_slope, "negative_slope", low=0.0),) * n_hidden
+    values = [check_real(s, "negative_slope", low=0.0) for s in negative_slope]
+    if len(values) != n_hidden:
+        raise ValueError(f"negative_slope: expected one slope per hidden layer ({n_hidden}), got {len(values)}")
+    return tuple(values)

@@ -16,7 +16,8 @@ from .affine_map import AffineMap
 from .gaussian_mixture import GaussianMixture
 from .generative_model import GenerativeModel
 from .leaky_relu_network import LeakyReLUNetwork
-from .validation import check_generator, check_int, check_real
+from .leaky_relu_network import _check_slopes as check_slopes
+from .validation import MAX_COUNT, MAX_DIM, check_choice, check_device, check_dtype, check_generator, check_int, check_real
 
 COVARIANCE_TYPES = ("full", "diagonal", "isotropic")
 
@@ -32,6 +33,11 @@ def _generator(generator) -> torch.Generator:
 
 def _check_condition(max_condition) -> float:
     return check_real(max_condition, "max_condition", low=1.0)
+
+
+def _check_target(device, dtype) -> tuple:
+    """The device and dtype of the result, checked before anything is drawn."""
+    return (None if device is None else check_device(device)), check_dtype(dtype)
 
 
 def random_orthogonal(n: int, generator: torch.Generator) -> torch.Tensor:
@@ -57,9 +63,10 @@ def random_affine_map(
 ) -> AffineMap:
     """A random invertible affine map of R^dim: U diag(s) Vᵀ z + b with Haar U, V (so possibly
     orientation reversing), cond <= ``max_condition``, and b ~ N(0, offset_scale² I)."""
-    check_int(dim, "dim")
+    check_int(dim, "dim", maximum=MAX_DIM)
     max_condition = _check_condition(max_condition)
     check_real(offset_scale, "offset_scale", low=0.0)
+    device, dtype = _check_target(device, dtype)
     gen = _generator(generator)
     matrix = random_orthogonal(dim, gen) @ torch.diag(_spectrum(dim, max_condition, gen)) @ random_orthogonal(dim, gen).T
     offset = offset_scale * torch.randn(dim, generator=gen, dtype=torch.float64)
@@ -91,12 +98,13 @@ def random_gmm(
     generator : torch.Generator or int, optional
         CPU generator or seed.
     """
-    check_int(dim, "dim")
-    check_int(n_components, "n_components")
+    check_int(dim, "dim", maximum=MAX_DIM)
+    # J covariances of m x m entries: bounded like any other count before they are allocated.
+    check_int(n_components, "n_components", maximum=max(1, MAX_COUNT // (dim * dim)))
     check_real(mean_scale, "mean_scale", low=0.0)
     max_condition = _check_condition(max_condition)
-    if covariance_type not in COVARIANCE_TYPES:
-        raise ValueError(f"covariance_type: expected one of {COVARIANCE_TYPES}, got {covariance_type!r}")
+    check_choice(covariance_type, COVARIANCE_TYPES, "covariance_type")
+    device, dtype = _check_target(device, dtype)
     gen = _generator(generator)
     raw = 1.0 + torch.rand(n_components, generator=gen, dtype=torch.float64)
     weights = raw / raw.sum()
@@ -140,10 +148,11 @@ def random_network(
     if len(widths) < 2:
         raise ValueError(f"widths: expected at least (in_dim, out_dim), got {widths}")
     for w in widths:
-        check_int(w, "widths")
+        check_int(w, "widths", maximum=MAX_DIM)
     max_condition = _check_condition(max_condition)
     check_real(bias_scale, "bias_scale", low=0.0)
-    slopes = [negative_slope] * (len(widths) - 2) if isinstance(negative_slope, (int, float)) else list(negative_slope)
+    slopes = check_slopes(negative_slope, len(widths) - 2)
+    device, dtype = _check_target(device, dtype)
     if injective:
         if any(b < a for a, b in zip(widths, widths[1:])):
             raise ValueError(f"widths: injective=True needs non-decreasing widths, got {widths}")
@@ -178,13 +187,20 @@ def random_model(
     dtype=torch.float64,
 ) -> GenerativeModel:
     """A random model: ``random_gmm`` prior and ``random_network`` decoder of widths (m, *hidden, n)."""
-    check_int(latent_dim, "latent_dim")
-    check_int(observed_dim, "observed_dim")
+    check_int(latent_dim, "latent_dim", maximum=MAX_DIM)
+    check_int(observed_dim, "observed_dim", maximum=MAX_DIM)
     if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
         raise ValueError(f"hidden: expected a sequence of widths, got {hidden!r}")
     for width in hidden:
-        check_int(width, "hidden")
-    check_int(n_components, "n_components")
+        check_int(width, "hidden", maximum=MAX_DIM)
+    widths = (latent_dim, *hidden, observed_dim)
+    if injective and any(b < a for a, b in zip(widths, widths[1:])):
+        # Named by the caller's arguments, not by random_network's widths.
+        wrong = "observed_dim" if widths[-1] < max(widths[:-1]) else "hidden"
+        raise ValueError(f"{wrong}: injective=True needs non-decreasing widths latent_dim <= hidden <= observed_dim, got {widths}")
+    check_int(n_components, "n_components", maximum=max(1, MAX_COUNT // (latent_dim * latent_dim)))
+    check_real(noise_scale, "noise_scale", low=0.0)
+    _check_target(device, dtype)
     gen = _generator(generator)
     prior = random_gmm(latent_dim, n_components, max_condition=max_condition, covariance_type=covariance_type, generator=gen)
     decoder = random_network(

@@ -28,7 +28,7 @@ import torch
 from .deadline import Deadline
 from .leaky_relu_network import LeakyReLUNetwork
 from .region_engine import RegionArrays, count_regions, enumerate_regions
-from .validation import DTYPE, check_box, check_instance, check_points
+from .validation import DTYPE, check_box, check_instance, check_points, check_real
 
 __all__ = ["EXACT_MAX_DIM", "Region", "RegionSet", "box_scale", "count_linear_regions", "linear_regions",
            "pattern_halfspaces", "region_at"]
@@ -76,7 +76,7 @@ class Region:
         """Whether points z of shape (N, m) satisfy G z <= g + tol, shape (N,)."""
         G, g = self.halfspaces
         points, _ = check_points(z, "z", G.shape[1], dtype=G.dtype, device=G.device)
-        return ((points @ G.T) <= g + tol).all(dim=1)
+        return ((points @ G.T) <= g + check_real(tol, "tol", low=0.0)).all(dim=1)
 
 
 class RegionSet(Sequence):
@@ -128,6 +128,7 @@ class RegionSet(Sequence):
 
 
 def _engine_arguments(network: LeakyReLUNetwork, box):
+    check_instance(network, LeakyReLUNetwork, "network")
     weights, biases, slopes = _network_arrays(network)
     bounds = check_box(box, network.in_dim)
     engine_box = None if bounds is None else (bounds[0].numpy(), bounds[1].numpy())
@@ -165,6 +166,7 @@ def count_linear_regions(network: LeakyReLUNetwork, box: Any, *, time_limit=None
 def box_scale(network: LeakyReLUNetwork, box: Any) -> float:
     """The length scale of a domain: the largest half-width of the box, or for R^m max(1, the largest
     distance of a first-layer hyperplane from the origin)."""
+    check_instance(network, LeakyReLUNetwork, "network")
     bounds = check_box(box, network.in_dim)
     if bounds is not None:
         return max(float(0.5 * (bounds[1] - bounds[0]).max()), 1e-300)
@@ -219,11 +221,11 @@ def pattern_halfspaces(network: LeakyReLUNetwork, pattern: Any, box: Any = None)
     A : ndarray (n, m), c : ndarray (n,)
         The affine piece on it.
     """
+    check_instance(network, LeakyReLUNetwork, "network")
     weights, biases, slopes = _network_arrays(network)
-    pattern = np.asarray(torch.as_tensor(pattern).cpu().numpy(), dtype=bool).reshape(-1)
     hidden = sum(w.shape[0] for w in weights[:-1])
-    if pattern.shape != (hidden,):
-        raise ValueError(f"pattern: expected {hidden} bits (one per hidden unit), got shape {pattern.shape}")
+    pattern = _check_pattern(pattern, hidden)
+    check_box(box, network.in_dim)
     m = network.in_dim
     rows, rhs, M, d, start = [], [], np.eye(m), np.zeros(m), 0
     for W, b, slope in zip(weights[:-1], biases[:-1], slopes):
@@ -248,6 +250,19 @@ def pattern_halfspaces(network: LeakyReLUNetwork, pattern: Any, box: Any = None)
         rhs.extend(gb)
     G = np.array(rows).reshape(-1, m)
     return G, np.array(rhs), weights[-1] @ M, weights[-1] @ d + biases[-1]
+
+
+def _check_pattern(pattern: Any, hidden: int) -> np.ndarray:
+    """An activation pattern: ``hidden`` bits, as booleans or 0/1 integers (a float or a complex number is not a bit)."""
+    try:
+        bits = pattern.detach().cpu().numpy() if isinstance(pattern, torch.Tensor) else np.asarray(pattern)
+    except (TypeError, ValueError):
+        bits = np.asarray(None)
+    if bits.dtype.kind not in "biu" or (bits.dtype.kind != "b" and not np.isin(bits, (0, 1)).all()):
+        raise ValueError(f"pattern: expected {hidden} booleans (one per hidden unit), got {pattern!r}")
+    if bits.shape != (hidden,):
+        raise ValueError(f"pattern: expected {hidden} bits (one per hidden unit), got shape {bits.shape}")
+    return bits.astype(bool)
 
 
 def region_at(network: LeakyReLUNetwork, z: Any, box: Any = None) -> Region:

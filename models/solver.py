@@ -23,6 +23,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, milp
 
+from .validation import check_array, check_instance, check_real
+
 __all__ = ["Block", "chebyshev_center", "chebyshev_centers", "solve_blocks", "solve_lp", "solve_milp",
            "TIGHT_OPTIONS"]
 
@@ -43,7 +45,8 @@ def solve_lp(cost, *, options: dict | None = None, **problem) -> OptimizeResult:
 
     ``problem`` takes linprog's keywords (``A_ub``, ``b_ub``, ``A_eq``, ``b_eq``, ``bounds``).
     """
-    options = dict(options or {})
+    cost, problem = _linear_program(cost, problem)
+    options = _options(options)
     result = linprog(cost, method="highs", options=options, **problem)
     if result.status in (INFEASIBLE, NUMERICAL):
         result = linprog(cost, method="highs", options={**options, "presolve": False}, **problem)
@@ -56,9 +59,20 @@ def solve_milp(cost, *, integrality, lower, upper, matrix, row_lower, row_upper,
     """``scipy.optimize.milp`` by HiGHS: min cost·x subject to row_lower <= matrix x <= row_upper,
     lower <= x <= upper, x_i integer where ``integrality[i]``; solved again without presolve if
     presolve fails (it does on some degenerate programs, e.g. duplicated units)."""
-    problem = dict(integrality=np.asarray(integrality), bounds=Bounds(np.asarray(lower), np.asarray(upper)),
-                   constraints=LinearConstraint(matrix, np.asarray(row_lower), np.asarray(row_upper)))
-    options = dict(options or {})
+    cost = check_array(cost, "cost", ndim=1)
+    n = cost.shape[0]
+    integrality = check_array(integrality, "integrality", shape=(n,))
+    if not np.isin(integrality, (0, 1, 2, 3)).all():
+        raise ValueError("integrality: expected 0 (continuous) or 1 (integer) for every variable, as scipy.optimize.milp reads it")
+    lower = check_array(lower, "lower", shape=(n,), allow_inf=True)
+    upper = check_array(upper, "upper", shape=(n,), allow_inf=True)
+    matrix = check_array(matrix, "matrix", ndim=2, sparse=True)
+    if matrix.shape[1] != n:
+        raise ValueError(f"matrix: expected {n} columns, one per variable of cost, got shape {tuple(matrix.shape)}")
+    row_lower = check_array(row_lower, "row_lower", shape=(matrix.shape[0],), allow_inf=True)
+    row_upper = check_array(row_upper, "row_upper", shape=(matrix.shape[0],), allow_inf=True)
+    problem = dict(integrality=integrality, bounds=Bounds(lower, upper), constraints=LinearConstraint(matrix, row_lower, row_upper))
+    options = _options(options)
     with warnings.catch_warnings():
         # scipy passes HiGHS options it does not list (the feasibility tolerances) through, with a warning.
         warnings.filterwarnings("ignore", message="Unrecognized options detected", category=RuntimeWarning)
@@ -79,8 +93,41 @@ class Block:
     upper: np.ndarray
 
 
+def _options(options) -> dict:
+    if options is not None and not isinstance(options, dict):
+        raise ValueError(f"options: expected a dict of HiGHS options, got {type(options).__name__}")
+    return dict(options or {})
+
+
+def _linear_program(cost, problem: dict) -> tuple[np.ndarray, dict]:
+    """linprog's arrays checked by name: c (n,), A_ub and A_eq with n columns, b_ub and b_eq one per row."""
+    unknown = set(problem) - {"A_ub", "b_ub", "A_eq", "b_eq", "bounds"}
+    if unknown:
+        raise ValueError(f"{sorted(unknown)[0]}: not a keyword of the linear program (A_ub, b_ub, A_eq, b_eq, bounds)")
+    cost = check_array(cost, "cost", ndim=1)
+    checked = dict(problem)
+    for matrix, rhs in (("A_ub", "b_ub"), ("A_eq", "b_eq")):
+        if (problem.get(matrix) is None) != (problem.get(rhs) is None):
+            raise ValueError(f"{rhs if problem.get(rhs) is None else matrix}: {matrix} and {rhs} go together")
+        if problem.get(matrix) is None:
+            continue
+        checked[matrix] = check_array(problem[matrix], matrix, ndim=2, sparse=True)
+        if checked[matrix].shape[1] != cost.shape[0]:
+            raise ValueError(f"{matrix}: expected {cost.shape[0]} columns, one per variable of cost, got shape {tuple(checked[matrix].shape)}")
+        checked[rhs] = check_array(problem[rhs], rhs, shape=(checked[matrix].shape[0],))
+    bounds = problem.get("bounds")
+    if isinstance(bounds, np.ndarray):
+        # An array of (lower, upper) rows; lists of pairs with None are linprog's own to read.
+        checked["bounds"] = check_array(bounds, "bounds", shape=(cost.shape[0], 2), allow_inf=True)
+    return cost, checked
+
+
 def solve_blocks(blocks: list[Block], *, options: dict | None = TIGHT_OPTIONS) -> list[np.ndarray | None]:
     """Optimal x of every block (None where a block is infeasible or fails), one program if possible."""
+    if isinstance(blocks, (str, bytes)) or not isinstance(blocks, (list, tuple)):
+        raise ValueError(f"blocks: expected a list of Block, got {type(blocks).__name__}")
+    for i, block in enumerate(blocks):
+        check_instance(block, Block, f"blocks[{i}]")
     if not blocks:
         return []
     result = solve_lp(
@@ -105,7 +152,10 @@ def chebyshev_center(G, g, radius_cap: float | None = None) -> tuple[np.ndarray 
     Returns (None, -inf) when the polyhedron is empty. ``radius_cap`` bounds the
     radius, so that unbounded polyhedra have an answer.
     """
-    G, g = np.asarray(G, dtype=np.float64), np.asarray(g, dtype=np.float64)
+    G = check_array(G, "G", ndim=2)
+    g = check_array(g, "g", shape=(G.shape[0],))
+    if radius_cap is not None:
+        radius_cap = check_real(radius_cap, "radius_cap", low=0.0, low_open=True)
     m = G.shape[1]
     if G.shape[0] == 0:
         return np.zeros(m), (math.inf if radius_cap is None else float(radius_cap))
@@ -125,6 +175,18 @@ def chebyshev_center(G, g, radius_cap: float | None = None) -> tuple[np.ndarray 
 
 def chebyshev_centers(polytopes: list[tuple[np.ndarray, np.ndarray]], radius_cap: float) -> tuple[np.ndarray, np.ndarray]:
     """Chebyshev centres (B, m) and radii (B,) of non-empty polytopes, one block-diagonal program per batch."""
+    if isinstance(polytopes, (str, bytes)) or not isinstance(polytopes, (list, tuple)) or not polytopes:
+        raise ValueError("polytopes: expected a non-empty list of (G, g) pairs")
+    checked = []
+    for i, pair in enumerate(polytopes):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ValueError(f"polytopes[{i}]: expected a pair (G, g), got {type(pair).__name__}")
+        G = check_array(pair[0], f"polytopes[{i}]", ndim=2)
+        checked.append((G, check_array(pair[1], f"polytopes[{i}]", shape=(G.shape[0],))))
+        if G.shape[1] != checked[0][0].shape[1]:
+            raise ValueError(f"polytopes[{i}]: expected {checked[0][0].shape[1]} columns like polytopes[0], got shape {G.shape}")
+    polytopes = checked
+    radius_cap = check_real(radius_cap, "radius_cap", low=0.0, low_open=True)
     m = polytopes[0][0].shape[1]
     centres, radii = [], []
     for start in range(0, len(polytopes), CHEBYSHEV_BATCH):

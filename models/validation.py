@@ -9,14 +9,20 @@ Kinds of argument and their helper:
 
 ========================  ==============================================================
 real arrays / tensors     :func:`check_tensor` (finite, real; complex and bool rejected)
+numpy arrays (solver)     :func:`check_array` (as check_tensor, to numpy; scipy sparse matrices kept)
 points (rows)             :func:`check_points` (shape (N, dim) or one point (dim,))
 counts and sizes          :func:`check_int` (integers, numpy's too; bounded before allocation)
 real numbers              :func:`check_real` (finite unless allowed, with bounds)
-seeds and generators      :func:`check_generator`
+seeds and generators      :func:`check_generator`, :func:`check_seed` (an integer seed only)
 latent boxes              :func:`check_box`
 devices                   :func:`check_device` (an unavailable device is a ValueError)
 dtypes                    :func:`check_dtype` (floating dtypes only)
 objects of a class        :func:`check_instance`
+two models compared       :func:`check_model_pair` (GenerativeModels of the same dimensions)
+functions                 :func:`check_callable`
+names from a fixed set    :func:`check_choice`
+strings                   :func:`check_text`
+permutations              :func:`check_permutation`
 covariance matrices       :func:`check_spd` (symmetric positive definite, with its Cholesky factor)
 ========================  ==============================================================
 """
@@ -37,6 +43,10 @@ MAX_COUNT = 10**9
 """Largest count (samples, points, candidates) a helper accepts unless told otherwise:
 a guard against sizes that would exhaust memory before the first allocation."""
 
+MAX_DIM = 10**4
+"""Largest dimension of a square matrix a helper builds (an identity, a rotation): 10^4 squared
+float64 entries are 800 MB; far larger ones would exhaust memory before any check ran."""
+
 SYMMETRY_RTOL = 1e-10
 """Relative asymmetry max|Σ − Σᵀ| / max|Σ| a covariance may have (float64 rounding of a
 product U D Uᵀ is ~1e-16; 1e-10 accepts matrices written to ten digits)."""
@@ -44,17 +54,25 @@ product U D Uᵀ is ~1e-16; 1e-10 accepts matrices written to ten digits)."""
 __all__ = [
     "DTYPE",
     "MAX_COUNT",
+    "MAX_DIM",
     "SYMMETRY_RTOL",
+    "check_array",
     "check_box",
+    "check_callable",
+    "check_choice",
     "check_device",
     "check_dtype",
     "check_generator",
     "check_instance",
     "check_int",
+    "check_model_pair",
+    "check_permutation",
     "check_points",
     "check_real",
+    "check_seed",
     "check_spd",
     "check_tensor",
+    "check_text",
     "resolve_device",
     "resolve_dtype",
 ]
@@ -168,12 +186,42 @@ def check_tensor(
     return tensor
 
 
+def check_array(value: Any, name: str, *, ndim: int | tuple[int, ...] | None = None, shape: tuple[int | None, ...] | None = None,
+                finite: bool = True, allow_inf: bool = False, sparse: bool = False):
+    """A real float64 numpy array (``check_tensor``'s rules), or, with ``sparse``, a real scipy sparse matrix as it is.
+
+    ``allow_inf`` lets infinite entries through (bounds), never NaN.
+    """
+    import scipy.sparse as sp  # only the solver's arguments are sparse
+
+    if sp.issparse(value):
+        if not sparse:
+            raise ValueError(f"{name}: expected a dense array, got a sparse {type(value).__name__}")
+        if value.dtype.kind not in "iuf":
+            raise ValueError(f"{name}: expected real numbers, got a sparse matrix of dtype {value.dtype}")
+        if finite and value.nnz and not np.isfinite(value.data).all():
+            raise ValueError(f"{name}: contains NaN or infinite entries")
+        array = value
+    else:
+        array = check_tensor(value, name, dtype=DTYPE, device="cpu", finite=False).numpy()
+        bad = np.isnan(array).any() if allow_inf else (finite and not np.isfinite(array).all())
+        if finite and bad:
+            raise ValueError(f"{name}: contains {'NaN' if allow_inf else 'NaN or infinite'} entries")
+    if ndim is not None and array.ndim not in ((ndim,) if isinstance(ndim, int) else tuple(ndim)):
+        raise ValueError(f"{name}: expected {ndim} dimensions, got shape {tuple(array.shape)}")
+    if shape is not None and (array.ndim != len(shape) or any(s is not None and s != t for s, t in zip(shape, array.shape))):
+        wanted = "(" + ", ".join("N" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+        raise ValueError(f"{name}: expected shape {wanted}, got {tuple(array.shape)}")
+    return array
+
+
 def check_points(value: Any, name: str, dim: int, *, dtype: torch.dtype = DTYPE, device: Any = "cpu") -> tuple[torch.Tensor, bool]:
     """Points as rows: shape (N, dim), or a single point of shape (dim,).
 
     Returns the (N, dim) tensor and whether the input was a single point. Points of
     another dimension are refused, never reshaped.
     """
+    dim = check_int(dim, "dim")
     points = check_tensor(value, name, dtype=dtype, device=device, ndim=(1, 2))
     single = points.ndim == 1
     if single:
@@ -236,12 +284,20 @@ def check_generator(generator: Any, name: str = "generator", *, allow_none: bool
         raise ValueError(f"{name}: expected a torch.Generator or an integer seed, got None")
     if isinstance(generator, torch.Generator):
         return generator
+    if isinstance(generator, torch.Tensor) and generator.ndim == 0 and not generator.is_floating_point() and (
+            not generator.is_complex() and generator.dtype != torch.bool):
+        generator = int(generator)
     if isinstance(generator, (bool, np.bool_)) or not isinstance(generator, numbers.Integral):
         raise ValueError(f"{name}: expected a torch.Generator, an integer seed or None, got {generator!r}")
     seed = int(generator)
     if not 0 <= seed < 2**63:
         raise ValueError(f"{name}: expected a seed in [0, 2**63), got {seed}")
     return torch.Generator().manual_seed(seed)
+
+
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """An integer seed in [0, 2**63) (Python's, numpy's or a 0-d integer tensor; not a bool)."""
+    return check_int(seed, name, minimum=0, maximum=2**63 - 1)
 
 
 # ---------------------------------------------------------------------- objects
@@ -253,6 +309,59 @@ def check_instance(value: Any, types: type | tuple[type, ...], name: str) -> Any
     return value
 
 
+def check_model_pair(model_a: Any, model_b: Any, names: tuple[str, str] = ("model_a", "model_b"), *,
+                     same_latent_dim: bool = True) -> tuple[Any, Any]:
+    """Two ``GenerativeModel`` objects with the same observed (and, by default, latent) dimension.
+
+    The error names the second model for a mismatch (``"model_b: observed dimension 4 differs
+    from model_a's 3"``).
+    """
+    from .generative_model import GenerativeModel  # the model imports this module
+
+    check_instance(model_a, GenerativeModel, names[0])
+    check_instance(model_b, GenerativeModel, names[1])
+    if model_b.observed_dim != model_a.observed_dim:
+        raise ValueError(f"{names[1]}: observed dimension {model_b.observed_dim} differs from {names[0]}'s {model_a.observed_dim}")
+    if same_latent_dim and model_b.latent_dim != model_a.latent_dim:
+        raise ValueError(f"{names[1]}: latent dimension {model_b.latent_dim} differs from {names[0]}'s {model_a.latent_dim}")
+    return model_a, model_b
+
+
+def check_callable(value: Any, name: str) -> Any:
+    """``value`` itself when it can be called."""
+    if not callable(value):
+        raise ValueError(f"{name}: expected a function, got {_describe(value)}")
+    return value
+
+
+def check_choice(value: Any, choices, name: str) -> str:
+    """One of the strings ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
+def check_text(value: Any, name: str, *, allow_none: bool = False) -> str | None:
+    """A string (a name, a description), or None when ``allow_none``."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{name}: expected a string, got {_describe(value)}")
+    return value
+
+
+def check_permutation(value: Any, n: int, name: str = "permutation") -> torch.Tensor:
+    """A permutation of 0..n-1 as an int64 CPU tensor (integers only: floats, bools and strings are refused)."""
+    try:
+        perm = value if isinstance(value, torch.Tensor) else torch.as_tensor(np.asarray(value))
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name}: expected a permutation of 0..{n - 1}, got {_describe(value)}") from None
+    if (perm.is_floating_point() or perm.is_complex() or perm.dtype == torch.bool or perm.ndim != 1
+            or sorted(perm.tolist()) != list(range(n))):
+        raise ValueError(f"{name}: expected a permutation of 0..{n - 1}, got {value!r}")
+    return perm.to("cpu", torch.long)
+
+
 def check_box(box: Any, dim: int, name: str = "box") -> tuple[torch.Tensor, torch.Tensor] | None:
     """A latent box as float64 (low, high) CPU tensors of shape (dim,), or None for all of R^dim.
 
@@ -261,6 +370,7 @@ def check_box(box: Any, dim: int, name: str = "box") -> tuple[torch.Tensor, torc
     box : float, pair of array_like, array_like of shape (2, dim), or None
         r > 0 means [-r, r]^dim; (low, high), or its stacked (2, dim) array, needs low < high entrywise.
     """
+    dim = check_int(dim, "dim")
     if box is None:
         return None
     if isinstance(box, (int, float, np.floating, np.integer)) and not isinstance(box, (bool, np.bool_)) or (
@@ -278,13 +388,19 @@ def check_box(box: Any, dim: int, name: str = "box") -> tuple[torch.Tensor, torc
     return low, high
 
 
-def check_spd(matrices: torch.Tensor, name: str, *, what: str = "component") -> torch.Tensor:
+def check_spd(matrices: Any, name: str, *, what: str = "component") -> torch.Tensor:
     """The Cholesky factors of a batch (J, m, m) of symmetric positive definite matrices.
 
-    Symmetry is checked to ``SYMMETRY_RTOL`` relative (or 16 ulps of a narrower dtype);
-    the factor is that of the symmetrised matrix. The error names the first bad entry
-    of the batch (``"covariances: component 1 is not positive definite"``).
+    ``matrices`` is converted as by :func:`check_tensor` (a floating tensor keeps its dtype and
+    device; anything else becomes float64). Symmetry is checked to ``SYMMETRY_RTOL`` relative
+    (or 16 ulps of a narrower dtype); the factor is that of the symmetrised matrix. The error
+    names the first bad entry of the batch (``"covariances: component 1 is not positive definite"``).
     """
+    floating = isinstance(matrices, torch.Tensor) and matrices.is_floating_point()
+    matrices = check_tensor(matrices, name, dtype=matrices.dtype if floating else DTYPE,
+                            device=matrices.device if floating else "cpu", ndim=3)
+    if matrices.shape[-1] != matrices.shape[-2] or matrices.shape[-1] == 0:
+        raise ValueError(f"{name}: expected a batch of square matrices (J, m, m), got shape {tuple(matrices.shape)}")
     asymmetry = (matrices - matrices.transpose(-1, -2)).abs().amax(dim=(-2, -1))
     scale = matrices.abs().amax(dim=(-2, -1)).clamp_min(torch.finfo(matrices.dtype).tiny)
     rtol = max(SYMMETRY_RTOL, 16 * torch.finfo(matrices.dtype).eps)

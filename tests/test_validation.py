@@ -163,7 +163,8 @@ CASES = {
     "random_gmm: negative mean_scale": (lambda: random_gmm(2, 2, mean_scale=-1.0, generator=0), r"^mean_scale:"),
     "random_gmm: max_condition < 1": (lambda: random_gmm(2, 2, max_condition=0.1, generator=0), r"^max_condition:"),
     "random_model: negative noise": (lambda: random_model(2, 3, noise_scale=-1.0, generator=0), r"^noise_scale:"),
-    "random_model: narrowing decoder": (lambda: random_model(3, 2, generator=0), r"^widths:"),
+    "random_model: narrowing decoder": (lambda: random_model(3, 2, generator=0), r"^observed_dim:.*non-decreasing"),
+    "random_model: narrowing hidden layer": (lambda: random_model(2, 4, hidden=(1,), generator=0), r"^hidden:.*non-decreasing"),
 }
 
 

@@ -14,7 +14,7 @@ from models import GaussianMixture, LeakyReLUNetwork
 from models.deadline import TimeLimitExceeded
 from models.io import LoadedDecoder, as_loaded_decoder
 from models.regions import EXACT_MAX_DIM, count_linear_regions
-from models.validation import DTYPE, check_generator, check_instance, check_int, check_real
+from models.validation import DTYPE, MAX_DIM, check_generator, check_instance, check_int, check_points, check_real
 
 from .check_result import CheckResult
 from .counterexamples import check_piecewise_affine
@@ -34,6 +34,8 @@ DEFAULT_TIME_LIMIT = 60.0
 
 def box_mass(prior: GaussianMixture, box: float, *, n: int = 20000, generator=0) -> float:
     """The fraction of ``n`` prior samples inside [−box, box]^m (a Monte Carlo estimate of the prior mass it holds)."""
+    check_instance(prior, GaussianMixture, "prior")
+    box = _half_width(box)
     z = prior.to("cpu", DTYPE).sample(check_int(n, "n"), check_generator(generator))
     return float((z.abs() <= box).all(dim=1).double().mean())
 
@@ -42,13 +44,19 @@ def exact_box(decoder: LeakyReLUNetwork, box: float):
     """The box the exact checks run on: the box itself, for every m (the methods above
     ``EXACT_MAX_DIM`` work on a box without enumerating regions)."""
     check_instance(decoder, LeakyReLUNetwork, "decoder")
-    return box
+    return _half_width(box)
+
+
+def _half_width(box) -> float:
+    return check_real(box, "box", low=0.0, low_open=True)
 
 
 def sample_box(prior: GaussianMixture | None, box: float, dim: int, n: int, generator=0) -> torch.Tensor:
     """Latent points where the decoder matters: prior samples, or uniform points of the box without a prior."""
     gen = check_generator(generator)
+    box, dim, n = _half_width(box), check_int(dim, "dim", maximum=MAX_DIM), check_int(n, "n")
     if prior is not None:
+        check_instance(prior, GaussianMixture, "prior")
         return prior.to("cpu", DTYPE).sample(n, gen)
     return (2 * torch.rand(n, dim, generator=gen, dtype=DTYPE) - 1) * box
 
@@ -57,6 +65,8 @@ def piecewise_affine_result(loaded: LoadedDecoder, points: torch.Tensor) -> Chec
     """Is the decoder piecewise affine?  By construction for a leaky-ReLU network (saying where its
     activations came from); otherwise ``check_piecewise_affine`` at ``points``, whose witness is the
     second difference along a segment."""
+    check_instance(loaded, LoadedDecoder, "loaded")
+    points = check_points(points, "points", loaded.in_dim)[0]
     domain = f"R^{loaded.in_dim}"
     if loaded.kind == "piecewise_affine":
         net = loaded.decoder
@@ -80,6 +90,8 @@ def piecewise_affine_result(loaded: LoadedDecoder, points: torch.Tensor) -> Chec
 
 
 def linear_regions_result(network: LeakyReLUNetwork, box: float, *, time_limit: float | None = None) -> CheckResult:
+    check_instance(network, LeakyReLUNetwork, "network")
+    box = _half_width(box)
     domain = f"box [-{box:g}, {box:g}]^{network.in_dim}"
     try:
         regions = count_linear_regions(network, box, time_limit=time_limit)

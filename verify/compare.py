@@ -30,7 +30,7 @@ import torch
 from models import GaussianMixture, GenerativeModel, LeakyReLUNetwork, NotInjectiveError
 from models.io import LoadedDecoder, LoadedPrior, as_loaded_decoder, load_prior
 from models.regions import EXACT_MAX_DIM
-from models.validation import DTYPE, check_generator, check_int, check_real, check_tensor
+from models.validation import DTYPE, check_callable, check_generator, check_int, check_real, check_tensor, check_text
 
 from .affine_fit import fit_affine
 from .analysis import default_box
@@ -364,15 +364,31 @@ class Comparison:
         return "<pre>" + html.escape(self.text()) + "</pre>"
 
 
-def _model(model, prior, module, what: str):
+def _model(model, prior, module, what: str, argument: str):
+    """The decoder and prior of ``learned`` or ``truth``; errors name the caller's arguments (``truth:``, ``true_prior:``)."""
+    module = check_text(module, f"{argument}_module", allow_none=True)
     if isinstance(model, GenerativeModel):
         if prior is not None:
             raise ValueError(f"{what}_prior: the {what} model already has its prior")
         return as_loaded_decoder(model.decoder), load_prior(model.prior)
     if isinstance(model, tuple) and len(model) == 2:
         model, prior = model
-    loaded = as_loaded_decoder(model, module=module)
-    return loaded, (load_prior(prior, latent_dim=loaded.in_dim) if prior is not None else None)
+    try:
+        loaded = as_loaded_decoder(model, module=module)
+    except ValueError as exc:
+        raise ValueError(_renamed(str(exc), {"decoder": argument, "module": f"{argument}_module"})) from None
+    try:
+        return loaded, (load_prior(prior, latent_dim=loaded.in_dim) if prior is not None else None)
+    except ValueError as exc:
+        raise ValueError(_renamed(str(exc), {"prior": f"{what}_prior"})) from None
+
+
+def _renamed(message: str, names: dict[str, str]) -> str:
+    """``message`` with its leading argument name replaced by the caller's."""
+    for old, new in names.items():
+        if message.startswith(f"{old}:"):
+            return new + message[len(old):]
+    return message
 
 
 def compare(learned, truth, *, learned_prior=None, true_prior=None, data=None, z_true=None, z_learned=None, encoder=None,
@@ -397,26 +413,42 @@ def compare(learned, truth, *, learned_prior=None, true_prior=None, data=None, z
     n_bootstrap : int
         Resamples of the bootstrap intervals.
     """
-    learned_dec, learned_p = _model(learned, learned_prior, learned_module, "learned")
-    truth_dec, true_p = _model(truth, true_prior, truth_module, "true")
+    learned_dec, learned_p = _model(learned, learned_prior, learned_module, "learned", "learned")
+    truth_dec, true_p = _model(truth, true_prior, truth_module, "true", "truth")
     if learned_dec.in_dim != truth_dec.in_dim or learned_dec.out_dim != truth_dec.out_dim:
         raise ValueError(f"learned: maps R^{learned_dec.in_dim} -> R^{learned_dec.out_dim}, the truth R^{truth_dec.in_dim} -> "
                          f"R^{truth_dec.out_dim}")
     check_int(n, "n", minimum=truth_dec.in_dim + 2)
+    check_int(n_bootstrap, "n_bootstrap", minimum=0)
     seed = generator if isinstance(generator, int) else 0
     gen = check_generator(generator)
     box = default_box(true_p.prior if true_p else None) if box is None else check_real(box, "box", low=0.0, low_open=True)
+    if encoder is not None:
+        check_callable(encoder, "encoder")
+    # Every array is checked, with its dimension and its number of rows, before any latent is estimated.
+    given = {}
+    for name, value, dim in (("data", data, truth_dec.out_dim), ("z_true", z_true, truth_dec.in_dim),
+                             ("z_learned", z_learned, learned_dec.in_dim)):
+        if value is not None:
+            given[name] = check_tensor(_cpu(value), name, shape=(None, dim))
+    if data is None and (z_true is None) != (z_learned is None):
+        alone = "z_true" if z_learned is None else "z_learned"
+        raise ValueError(f"{alone}: without data it needs {'z_learned' if alone == 'z_true' else 'z_true'}, the latents to pair it with")
+    rows = {name: t.shape[0] for name, t in given.items()}
+    if len(set(rows.values())) > 1:
+        first = next(iter(rows))
+        other = next(name for name in rows if rows[name] != rows[first])
+        raise ValueError(f"{other}: {rows[other]} rows, {first} has {rows[first]}")
     learned_box = default_box(learned_p.prior if learned_p else None)
     labels, estimate = None, None
     if z_true is not None and z_learned is not None:
-        zt = check_tensor(_cpu(z_true), "z_true", ndim=2)
-        zl = check_tensor(_cpu(z_learned), "z_learned", ndim=2)
+        zt, zl = given["z_true"], given["z_learned"]
         latents = f"{zt.shape[0]} given pairs of true and learned latents"
     else:
         if data is not None:
-            x = check_tensor(_cpu(data), "data", ndim=2)
+            x = given["data"]
             if z_true is not None:
-                zt = check_tensor(_cpu(z_true), "z_true", ndim=2)
+                zt = given["z_true"]
                 how = "the given true latents"
             else:
                 true_est = estimate_latents(truth_dec, x, box=box, generator=gen)
@@ -429,7 +461,7 @@ def compare(learned, truth, *, learned_prior=None, true_prior=None, data=None, z
             x = truth_dec(zt)
             latents = f"{n} samples of the truth (z ~ its prior, x = f(z), no noise; seed {seed})"
         if z_learned is not None:
-            zl = check_tensor(_cpu(z_learned), "z_learned", ndim=2)
+            zl = given["z_learned"]
         else:
             estimate = estimate_latents(learned_dec, x, box=learned_box, encoder=encoder, generator=gen)
             zl = estimate.z

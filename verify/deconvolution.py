@@ -110,8 +110,7 @@ def check_deconvolution(x_noisy, x_clean, noise_scale: float, frequencies=None, 
     if x.shape[0] < 2 or y.shape[0] < 2:
         raise ValueError("x_noisy, x_clean: expected at least 2 samples each")
     sigma = check_real(noise_scale, "noise_scale", low=0.0)
-    if not (isinstance(delta, (int, float)) and 0 < delta < 1):
-        raise ValueError(f"delta: expected a probability in (0, 1), got {delta!r}")
+    delta = check_real(delta, "delta", low=0.0, high=1.0, low_open=True, high_open=True)
     if frequencies is None:
         t = default_frequencies(x.shape[1], sigma, n_frequencies, generator)
     else:

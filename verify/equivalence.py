@@ -42,9 +42,11 @@ def recover_affine_map(model_a: GenerativeModel, model_b: GenerativeModel, *, n:
     """
     _check_pair(model_a, model_b)
     check_int(n, "n", minimum=model_a.latent_dim + 2)
+    # A model given in float32 carries float32 rounding into float64: the coarser dtype sets the residual tolerance.
+    rtol = max(model_a.decoder.default_inverse_rtol(), model_b.decoder.default_inverse_rtol())
     model_a, model_b = _float64(model_a, model_b)
     z_a = model_a.prior.sample(n, check_generator(generator))
-    return fit_affine(z_a, model_b.decoder.inverse(model_a.decoder(z_a)))
+    return fit_affine(z_a, model_b.decoder.inverse(model_a.decoder(z_a), rtol=rtol))
 
 
 def _float64(model_a, model_b):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models import GenerativeModel
-from models.validation import check_generator, check_instance, check_int
+from models.validation import check_generator, check_int, check_model_pair
 
 from .check_result import CheckResult
 from .counterexamples import check_full_rank_somewhere
@@ -19,8 +19,7 @@ def check_image_dimension(model_a: GenerativeModel, model_b: GenerativeModel, *,
         ``statistic``: the largest |rank − m| over the two models (0 when it holds);
         ``witness``: the two ranks when it fails.
     """
-    check_instance(model_a, GenerativeModel, "model_a")
-    check_instance(model_b, GenerativeModel, "model_b")
+    check_model_pair(model_a, model_b)
     n = check_int(n, "n")
     gen = check_generator(generator)
     parts = [check_full_rank_somewhere(model.decoder, model.prior.sample(n, gen)) for model in (model_a, model_b)]

@@ -8,7 +8,7 @@ import math
 import torch
 
 from models import AffineMap, GenerativeModel
-from models.validation import check_instance, check_tensor
+from models.validation import check_model_pair, check_tensor
 
 from .check_result import CheckResult
 from .injectivity import InfinitePreimagesError, preimages
@@ -26,8 +26,7 @@ def local_branch_map(model_a: GenerativeModel, model_b: GenerativeModel, z0) -> 
 
 
 def _point(model_a, model_b, z0) -> torch.Tensor:
-    check_instance(model_a, GenerativeModel, "model_a")
-    check_instance(model_b, GenerativeModel, "model_b")
+    check_model_pair(model_a, model_b)
     return check_tensor(z0, "z0", shape=(model_a.latent_dim,))
 
 
@@ -47,6 +46,8 @@ def check_local_branch(model_a: GenerativeModel, model_b: GenerativeModel, z0) -
     and f_b's branch there has rank m; the witness is then h = ``local_branch_map`` (an
     invertible affine map), otherwise the preimages of f_a(z0) under f_b (a (k, m) tensor)."""
     z0 = _point(model_a, model_b, z0)
+    # The preimages are exact computations in float64, whatever the models' dtype.
+    model_a, model_b = model_a.to("cpu", torch.float64), model_b.to("cpu", torch.float64)
     how = "exact: the preimages of f_a(z0) under f_b, region by region"
     try:
         found = preimages(model_b.decoder, model_a.decoder(z0))

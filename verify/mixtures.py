@@ -436,10 +436,10 @@ def _validate_fit_inputs(samples, n_components) -> tuple[torch.Tensor, list[int]
     x = check_tensor(samples, "samples", dtype=DTYPE, device=device, ndim=2)
     if x.shape[0] < 1 or x.shape[1] < 1:
         raise ValueError(f"samples: expected shape (N, m) with N, m >= 1, got {tuple(x.shape)}")
-    if isinstance(n_components, np.ndarray):
+    if isinstance(n_components, (np.ndarray, torch.Tensor)) and n_components.ndim == 1:
         n_components = n_components.tolist()
-    if isinstance(n_components, (int, np.integer)) and not isinstance(n_components, bool):
-        candidates = [int(n_components)]
+    if isinstance(n_components, (int, np.integer, np.ndarray, torch.Tensor)) and not isinstance(n_components, (bool, np.bool_)):
+        candidates = [check_int(n_components, "n_components", minimum=None, maximum=None)]  # its range is checked below
     elif isinstance(n_components, Sequence) or isinstance(n_components, range):
         candidates = list(n_components)
         if not candidates or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in candidates):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import torch
-
 from models import AffineMap, GenerativeModel
-from models.validation import check_generator, check_instance, check_int, check_real
+from models.validation import check_generator, check_instance, check_int, check_model_pair, check_permutation, check_real
 
 from .check_result import CheckResult
 from .tolerances import POSTERIOR_ATOL
@@ -21,14 +19,15 @@ def check_posteriors_agree(model_a: GenerativeModel, model_b: GenerativeModel, h
         ``statistic``: the largest posterior difference; ``witness``: the latent of model a
         where they differ most when it fails.
     """
-    check_instance(model_a, GenerativeModel, "model_a")
-    check_instance(model_b, GenerativeModel, "model_b")
+    check_model_pair(model_a, model_b)
     check_instance(h, AffineMap, "h")
+    if h.in_dim != model_a.latent_dim or h.out_dim != model_b.latent_dim:
+        raise ValueError(f"h: expected a map R^{model_a.latent_dim} -> R^{model_b.latent_dim}, got R^{h.in_dim} -> R^{h.out_dim}")
     n = check_int(n, "n")
     atol = check_real(atol, "atol", low=0.0)
-    perm = torch.as_tensor(permutation)
-    if perm.shape != (model_a.prior.n_components,) or sorted(perm.tolist()) != list(range(model_b.prior.n_components)):
-        raise ValueError(f"permutation: expected a permutation of 0..{model_b.prior.n_components - 1}, got {perm.tolist()}")
+    if model_a.prior.n_components != model_b.prior.n_components:
+        raise ValueError(f"model_b: {model_b.prior.n_components} components, model_a has {model_a.prior.n_components}")
+    perm = check_permutation(permutation, model_b.prior.n_components)
     z_a = model_a.prior.sample(n, check_generator(generator))
     post_a = model_a.prior.posterior(z_a)
     post_b = model_b.prior.posterior(h(z_a))[:, perm]

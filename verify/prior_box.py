@@ -6,7 +6,7 @@ import scipy.stats
 import torch
 
 from models import GaussianMixture
-from models.validation import check_real
+from models.validation import check_instance, check_real
 
 __all__ = ["DEFAULT_BOX", "PRIOR_MASS", "default_box"]
 
@@ -26,6 +26,7 @@ def default_box(prior: GaussianMixture | None, *, mass: float = PRIOR_MASS) -> f
     """
     if prior is None:
         return DEFAULT_BOX
+    check_instance(prior, GaussianMixture, "prior")
     check_real(mass, "mass", low=0.0, high=1.0, low_open=True, high_open=True)
     q = float(scipy.stats.chi2.ppf(mass, prior.dim))
     covariances = prior.covariances.detach().cpu().double()

@@ -295,6 +295,21 @@ class Report:
 
 
 # ---------------------------------------------------------------------------- building it
+def _selected(theorems) -> list:
+    """The registered results named in ``theorems`` (all of them for None); errors name ``theorems``."""
+    if theorems is None:
+        return list(REGISTRY.values())
+    if isinstance(theorems, (str, bytes)) or not hasattr(theorems, "__iter__"):
+        raise ValueError(f"theorems: expected a list of result ids such as ['T1', 'T2'], got {theorems!r}")
+    selected = []
+    for theorem in theorems:
+        try:
+            selected.append(get(theorem))
+        except ValueError as exc:
+            raise ValueError("theorems: " + str(exc).split(": ", 1)[-1]) from None
+    return selected
+
+
 def report(decoder, prior=None, *, data=None, z_true=None, box: float | None = None, noise_scale: float | None = None,
            theorems=None, module: str | None = None, time_limit: float | None = DEFAULT_TIME_LIMIT, generator=0) -> Report:
     """Which results apply to the model (decoder, prior), with the evidence (module docstring).
@@ -333,7 +348,7 @@ def report(decoder, prior=None, *, data=None, z_true=None, box: float | None = N
         noise_scale = check_real(noise_scale, "noise_scale", low=0.0)
     if time_limit is not None:
         time_limit = check_real(time_limit, "time_limit", low=0.0, low_open=True)
-    selected = [get(t) for t in theorems] if theorems is not None else list(REGISTRY.values())
+    selected = _selected(theorems)
     seed = generator if isinstance(generator, int) else 0
     gen = check_generator(generator)
     context = _Context(loaded, mixture, box, noise_scale, gen, time_limit)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from models.validation import check_generator, check_int, check_tensor
+from models.validation import check_generator, check_int, check_real, check_tensor
 
 from .check_result import CheckResult
 from .tolerances import ALPHA
@@ -56,8 +56,7 @@ def check_same_distribution(x, y, *, alpha: float = ALPHA, n_permutations: int =
     A result that fails is evidence that the laws differ, at level ``alpha``.
     """
     x, y = _samples(x, y)
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha: expected a level in (0, 1), got {alpha!r}")
+    alpha = check_real(alpha, "alpha", low=0.0, high=1.0, low_open=True, high_open=True)
     check_int(n_permutations, "n_permutations")
     if 1.0 / (1 + n_permutations) >= alpha:
         raise ValueError(f"n_permutations: {n_permutations} permutations cannot give a p-value below alpha={alpha}")

@@ -24,23 +24,30 @@ and carries warnings.
 
 ``load_prior(source, latent_dim=...)`` reads a ``LoadedPrior`` (``prior.py``).
 
+A file that cannot be read is a ``ValueError`` that says what it holds, from its bytes and without
+running it (``torch_file.py``): not a file written by ``torch.save``, a damaged archive, pickled
+objects that are not tensors, or a pickled module, the one case ``allow_pickle`` reads. JSON (priors,
+specs) is read by ``json_text.parse_json``, whose errors give the line and column, or say that the
+text nests too deeply to be read.
+
 onnx and safetensors are optional (the ``formats`` extra:
 ``pip install 'identifiable-dgm[formats]'``) and imported only to read such a file.
 """
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import torch
 
 from ..leaky_relu_network import LeakyReLUNetwork
+from ..validation import check_text
 from .loaded import KINDS, LoadedDecoder, SmoothDecoder, SquashedNetwork
 from .prior import LoadedPrior, load_prior
 from .spec import build_from_spec
 from .state_dict import parse_slopes, read_state_dict, unwrap_checkpoint
 from .torch_export import is_pt2_archive, read_exported_program, read_pt2
+from .torch_file import load_tensors
 from .torch_module import read_module
 
 __all__ = ["KINDS", "LoadedDecoder", "LoadedPrior", "SmoothDecoder", "SquashedNetwork", "as_loaded_decoder", "load_decoder",
@@ -75,9 +82,16 @@ def load_decoder(path, *, module: str | None = None, negative_slope=None, allow_
     ImportError
         For ONNX or safetensors files when their package is missing.
     """
+    if not isinstance(path, (str, Path)):
+        raise ValueError(f"path: expected a file name (str or Path), got {type(path).__name__}")
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"decoder: {path} is a folder, not a file")
     if not path.is_file():
         raise ValueError(f"decoder: no file at {path}")
+    check_text(module, "module", allow_none=True)
+    if not isinstance(allow_pickle, bool):
+        raise ValueError(f"allow_pickle: expected True or False, got {allow_pickle!r}")
     records_activations = "the file records its activations; negative_slope is for weights without an architecture"
     if is_pt2_archive(path):
         _refuse_options(negative_slope, spec, records_activations)
@@ -118,6 +132,7 @@ def load_decoder(path, *, module: str | None = None, negative_slope=None, allow_
 def as_loaded_decoder(decoder, *, module: str | None = None) -> LoadedDecoder:
     """A ``LoadedDecoder`` from what a Python caller has: a ``LoadedDecoder``, a ``LeakyReLUNetwork``,
     an ``nn.Module``, a ``torch.export.ExportedProgram`` or a path (read with ``load_decoder``)."""
+    check_text(module, "module", allow_none=True)
     if isinstance(decoder, LoadedDecoder):
         return decoder
     if isinstance(decoder, LeakyReLUNetwork):
@@ -153,19 +168,5 @@ def _looks_like_safetensors(path: Path) -> bool:
 
 
 def _torch_load(path: Path, allow_pickle: bool):
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if "Weights only load failed" not in str(exc):
-            raise ValueError(f"decoder: {path} is not a file written by torch.save ({str(exc).splitlines()[0][:120]})") from None
-        # weights_only refused an object that is not a tensor: a pickled module runs code when loaded.
-        if not allow_pickle:
-            raise ValueError(f"decoder: {path} is not a plain state dict ({str(exc).splitlines()[0][:120]}); a pickled module "
-                             "runs code when loaded, so it is read only with --allow-pickle (allow_pickle=True, for files you "
-                             "trust); ONNX and torch.export files record the architecture without pickles") from None
-    except Exception as exc:  # torch.load raises many kinds on files it did not write
-        raise ValueError(f"decoder: {path} is not a file written by torch.save ({type(exc).__name__}: {str(exc)[:120]})") from None
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # unpickling runs the file's code: any error it raises
-        raise ValueError(f"decoder: {path} could not be unpickled ({type(exc).__name__}: {str(exc)[:120]})") from None
+    # The file's own errors say what it holds ("decoder: ..."), as the command line's argument is named.
+    return load_tensors(path, "decoder", allow_pickle=allow_pickle)

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from ..leaky_relu_network import LeakyReLUNetwork
-from ..validation import DTYPE, check_points
+from ..validation import DTYPE, check_callable, check_choice, check_instance, check_int, check_points, check_tensor, check_text
 
 __all__ = ["KINDS", "LoadedDecoder", "SmoothDecoder", "SquashedNetwork"]
 
@@ -30,11 +30,13 @@ class SquashedNetwork:
     def __init__(self, network: LeakyReLUNetwork, activation: str, params: dict, scale: torch.Tensor, shift: torch.Tensor):
         from .chain import UNARY  # the table of elementwise functions lives with the builder
 
-        self.network = network
-        self.activation = activation
-        self.params = dict(params)
-        self.scale = torch.as_tensor(scale, dtype=DTYPE).reshape(-1).expand(network.out_dim).clone()
-        self.shift = torch.as_tensor(shift, dtype=DTYPE).reshape(-1).expand(network.out_dim).clone()
+        self.network = check_instance(network, LeakyReLUNetwork, "network")
+        self.activation = check_choice(activation, tuple(UNARY), "activation")
+        self.params = dict(check_instance(params, dict, "params"))
+        self.scale = _coordinatewise(scale, "scale", network.out_dim)
+        if bool((self.scale == 0).any()):
+            raise ValueError("scale: expected nonzero entries (x = scale * σ(f(z)) + shift must determine f(z))")
+        self.shift = _coordinatewise(shift, "shift", network.out_dim)
         self._op = UNARY[activation]
 
     @property
@@ -86,14 +88,25 @@ class SquashedNetwork:
 
 class SmoothDecoder:
     """A chain of affine layers and elementwise activations some of which are smooth (ELU, Tanh,
-    SiLU, GELU, ...): evaluated exactly in float64, but not piecewise affine."""
+    SiLU, GELU, ...): evaluated exactly in float64, but not piecewise affine.
+
+    Parameters
+    ----------
+    steps : sequence of tuples
+        ``("affine", W (out, in), b (out,))`` and ``("act", function, name)``, in order, with at
+        least one affine step; consecutive affine steps chain.
+    in_dim : int, optional
+        The input dimension (default: the first affine step's).
+    """
 
     def __init__(self, steps: tuple, in_dim: int | None = None):
-        self.steps = tuple(steps)
-        first = next(s for s in self.steps if s[0] == "affine")
-        self._in_dim = in_dim if in_dim is not None else first[1].shape[1]
-        last = [s for s in self.steps if s[0] == "affine"][-1]
-        self._out_dim = last[1].shape[0]
+        self.steps = _check_steps(steps)
+        affine = [s for s in self.steps if s[0] == "affine"]
+        first = affine[0][1].shape[1]
+        self._in_dim = first if in_dim is None else check_int(in_dim, "in_dim")
+        if self._in_dim != first:
+            raise ValueError(f"in_dim: the first affine step takes {first} inputs, got in_dim={in_dim}")
+        self._out_dim = affine[-1][1].shape[0]
 
     @property
     def in_dim(self) -> int:
@@ -125,6 +138,37 @@ class SmoothDecoder:
 
     def __repr__(self) -> str:
         return f"SmoothDecoder(widths={self.widths}, activations={', '.join(self.activations)})"
+
+
+def _coordinatewise(value: Any, name: str, dim: int) -> torch.Tensor:
+    """One number for every coordinate, or a vector of ``dim`` of them."""
+    tensor = check_tensor(value, name, ndim=(0, 1))
+    if tensor.ndim == 1 and tensor.shape[0] not in (1, dim):
+        raise ValueError(f"{name}: expected a number or shape ({dim},), got shape {tuple(tensor.shape)}")
+    return tensor.reshape(-1).expand(dim).clone()
+
+
+def _check_steps(steps: Any) -> tuple:
+    """The steps of a ``SmoothDecoder``, each checked, the affine ones chaining."""
+    if isinstance(steps, (str, bytes)) or not isinstance(steps, (tuple, list)):
+        raise ValueError(f"steps: expected a sequence of ('affine', W, b) and ('act', function, name) steps, got {type(steps).__name__}")
+    checked, width = [], None
+    for i, step in enumerate(steps):
+        if not isinstance(step, (tuple, list)) or len(step) != 3 or step[0] not in ("affine", "act"):
+            raise ValueError(f"steps[{i}]: expected ('affine', W, b) or ('act', function, name), got {step!r}")
+        if step[0] == "act":
+            check_callable(step[1], f"steps[{i}]")
+            checked.append(("act", step[1], check_text(step[2], f"steps[{i}]")))
+            continue
+        weight = check_tensor(step[1], f"steps[{i}]", ndim=2)
+        bias = check_tensor(step[2], f"steps[{i}]", shape=(weight.shape[0],))
+        if width is not None and weight.shape[1] != width:
+            raise ValueError(f"steps[{i}]: expected {width} input columns to chain with the previous affine step, got {tuple(weight.shape)}")
+        width = weight.shape[0]
+        checked.append(("affine", weight, bias))
+    if width is None:
+        raise ValueError("steps: expected at least one ('affine', W, b) step")
+    return tuple(checked)
 
 
 @dataclass(frozen=True)

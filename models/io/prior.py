@@ -14,7 +14,6 @@ read from its parameters.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import torch
 
 from ..gaussian_mixture import GaussianMixture
 from ..validation import DTYPE, check_int, check_tensor
+from .json_text import parse_json
 
 __all__ = ["LoadedPrior", "WEIGHT_SUM_FLOAT32_ULPS", "load_prior"]
 
@@ -70,10 +70,13 @@ def load_prior(source, *, latent_dim: int | None = None) -> LoadedPrior:
         loaded = _from_spec(source, "a dict")
     elif isinstance(source, (str, Path)):
         path = Path(source)
+        if path.is_dir():
+            raise ValueError(f"prior: {path} is a folder, not a JSON file")
         try:
-            spec = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"prior: cannot read {path} as JSON: {exc}") from None
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"prior: cannot read {path} ({exc.strerror or type(exc).__name__})") from None
+        spec = parse_json(data, "prior", str(path))
         loaded = _from_spec(spec, str(path))
     else:
         raise ValueError(f"prior: expected a JSON file, a dict, a torch.distributions mixture or a GaussianMixture, "

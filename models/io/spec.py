@@ -23,13 +23,13 @@ identity. Tensors the spec does not use are listed in the result's warnings.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 
 from .chain import ChainBuilder, assemble
+from .json_text import parse_json
 from .loaded import LoadedDecoder
 from .state_dict import BATCHNORM_EPS
 
@@ -53,10 +53,7 @@ def read_spec(spec) -> dict:
                 source = Path(spec).read_text()
             except OSError as exc:
                 raise ValueError(f"spec: cannot read {spec}: {exc}") from None
-        try:
-            value = json.loads(source)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"spec: not valid JSON ({exc})") from None
+        value = parse_json(source, "spec", "the spec" if source is text else str(spec))
         if not isinstance(value, dict):
             raise ValueError("spec: expected a JSON object with a 'layers' list")
         return value

@@ -1,8 +1,10 @@
 """The command line, ``python -m verify list | run | check | report | compare | probe``: one file per command.
 
 Each command module has ``add_parser(subparsers)``, which registers the command and
-its ``run(args) -> exit status``. User errors (a ``ValueError`` naming the argument)
-print one line and exit with status 2; Ctrl-C prints one line and exits with 130.
+its ``run(args) -> exit status``. User errors print one line and exit with status 2, never a
+traceback: a ``ValueError`` naming the argument, a file that cannot be read or written
+(``OSError``), an optional package that is missing (``ImportError``). Ctrl-C prints one line
+and exits with 130; an atomic write it interrupts leaves no temporary file.
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path the user gave that the checks before the work could not foresee (a full disk)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except ImportError as exc:  # an optional package (matplotlib, onnx, safetensors)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

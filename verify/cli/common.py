@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
 
 from models.validation import check_device
 
-from ..atomic import check_output_file
+from ..atomic import check_output_dir, check_output_file
 
 
 def positive_int(text: str) -> int:
@@ -40,21 +38,13 @@ def device(text: str) -> str:
 
 
 def check_outputs(args) -> None:
-    """Refuse unusable --json and --plots paths before any computation."""
+    """Refuse unusable --json and --plots paths before any computation.
+
+    Every command with an output path calls it first: a file is checked by creating a temporary
+    file beside it, a folder by creating one in it (or in its nearest existing parent), since
+    permissions alone do not tell (root passes them where /proc refuses any new file).
+    """
     if getattr(args, "json", None):
         check_output_file(args.json, "--json")
     if getattr(args, "plots", None):
         check_output_dir(args.plots, "--plots")
-
-
-def check_output_dir(path, argument: str) -> Path:
-    """A folder that exists and is writable, or can be created (its nearest existing parent is writable)."""
-    folder = Path(path)
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"{argument}: {folder} exists and is not a folder")
-    probe = folder
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise ValueError(f"{argument}: cannot write in {probe}")
-    return folder

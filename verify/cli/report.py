@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import torch
+
+from models.io.torch_file import load_tensors
 
 from ..analysis import DEFAULT_TIME_LIMIT
 from ..atomic import write_json_atomic
@@ -24,10 +27,9 @@ def add_data_argument(parser) -> None:
 
 def read_data(path):
     """(x, z or None) from a tensor file read with ``weights_only`` (no code runs)."""
-    try:
-        content = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch.load raises many kinds on files it did not write
-        raise ValueError(f"--data: cannot read {path} ({type(exc).__name__}: {str(exc).splitlines()[0][:100]})") from None
+    if Path(path).is_dir() or not Path(path).exists():
+        raise ValueError(f"--data: no file at {path}")
+    content = load_tensors(path, "--data")
     if isinstance(content, torch.Tensor):
         return content, None
     if isinstance(content, dict) and isinstance(content.get("x"), torch.Tensor):

@@ -12,8 +12,18 @@ from collections.abc import Callable
 
 import torch
 
+from models import LeakyReLUNetwork
 from models.regions import EXACT_MAX_DIM, linear_regions
-from models.validation import DTYPE, check_generator, check_int, check_real, check_tensor
+from models.validation import (
+    DTYPE,
+    check_callable,
+    check_generator,
+    check_instance,
+    check_int,
+    check_real,
+    check_tensor,
+    check_text,
+)
 
 from ..check_result import CheckResult
 from ..tolerances import JUMP_RTOL, LOCAL_RANK_RTOL, SECOND_DIFFERENCE_RTOL
@@ -25,10 +35,19 @@ def dropped(assumption: str, check: CheckResult) -> CheckResult:
     The statistic, tolerance and witness are the failing check's; its name and details
     are kept under ``details``.
     """
+    check_text(assumption, "assumption")
+    check_instance(check, CheckResult, "check")
     holds = None if check.holds is None else not check.holds
     return CheckResult(f"dropped:{assumption}", holds, check.statistic, check.tolerance, None, check.witness,
                        verified=check.verified, domain=check.domain, method=f"the check {check.name} ({check.method})",
                        details={"check": check.name, "check_verdict": check.verdict, **check.details})
+
+
+def _input_dim(fn) -> int | None:
+    """The input dimension of a map or density where it says (a network's ``in_dim``, a mixture's ``dim``)."""
+    owner = getattr(fn, "__self__", fn)
+    dim = getattr(owner, "in_dim", getattr(owner, "dim", None))
+    return dim if isinstance(dim, int) else None
 
 
 def _as_points(value, name: str, dim: int | None = None) -> torch.Tensor:
@@ -70,9 +89,9 @@ def check_piecewise_affine(fn: Callable, points, *, h_max: float = 0.1, n_scales
         <= 1. ``witness`` when it fails: the point, the direction, the steps and D(h) / h²
         there (a steady ratio is a second derivative, i.e. curvature).
     """
-    z = _as_points(points, "points")
-    if not (isinstance(h_max, (int, float)) and h_max > 0 and math.isfinite(h_max)):
-        raise ValueError(f"h_max: expected a positive number, got {h_max!r}")
+    check_callable(fn, "fn")
+    z = _as_points(points, "points", _input_dim(fn))
+    h_max = check_real(h_max, "h_max", low=0.0, low_open=True)
     check_int(n_scales, "n_scales")
     rtol = check_real(rtol, "rtol", low=0.0)
     gen = check_generator(generator)
@@ -121,8 +140,12 @@ def check_continuous(fn: Callable, start, end, *, n_grid: int = 256, n_candidate
         ``witness`` when it fails: the location of the jump, the values on both sides and
         its size.
     """
+    check_callable(fn, "fn")
     a = check_tensor(start, "start", dtype=DTYPE, device=torch.device("cpu"), ndim=1)
     b = check_tensor(end, "end", dtype=DTYPE, device=torch.device("cpu"), ndim=1)
+    dim = _input_dim(fn)
+    if dim is not None and a.shape != (dim,):
+        raise ValueError(f"start: expected a point of dimension {dim}, the input of fn, got shape {tuple(a.shape)}")
     if a.shape != b.shape:
         raise ValueError(f"end: expected shape {tuple(a.shape)} to match start, got {tuple(b.shape)}")
     if bool((a == b).all()):
@@ -176,7 +199,8 @@ def check_full_support(log_density: Callable, points) -> CheckResult:
         ``statistic``: the fraction of points with zero density (``tolerance`` 0).
         ``witness`` when it fails: the first such point.
     """
-    z = _as_points(points, "points")
+    check_callable(log_density, "log_density")
+    z = _as_points(points, "points", _input_dim(log_density))
     log_p = log_density(z)
     zero = ~torch.isfinite(log_p) | torch.isnan(log_p)
     zero = zero & ~(log_p == math.inf)
@@ -229,7 +253,9 @@ def check_full_rank_somewhere(network, points, rtol: float = LOCAL_RANK_RTOL) ->
         ``statistic``: the largest local rank found, ``tolerance``: m; holds iff equal.
         ``witness`` when it fails: a point and its local matrix.
     """
+    check_instance(network, LeakyReLUNetwork, "network")
     z = _as_points(points, "points", network.in_dim)
+    rtol = check_real(rtol, "rtol", low=0.0)
     a, _ = network.local_affine(z)
     singular = torch.linalg.svdvals(a)
     top = singular[:, :1].clamp_min(torch.finfo(DTYPE).tiny)

@@ -7,7 +7,7 @@ Adding an entry: a file ``ceN.py`` with ``build(embedding=None) -> Counterexampl
 
 from __future__ import annotations
 
-from models.validation import check_int
+from models.validation import check_int, check_seed
 
 from . import ce1, ce1b, ce2a, ce2b, ce3, ce4, ce5, ce6
 from .entry import Counterexample
@@ -38,6 +38,7 @@ def catalog(embed_dim: int | None = None, seed: int = 0, *, include_limits: bool
     """
     if embed_dim is not None:
         check_int(embed_dim, "embed_dim", minimum=3, maximum=4096)
+    check_seed(seed)
     names = NAMES + LIMIT_NAMES if include_limits else NAMES
     return [get(name, embed_dim, seed) for name in names]
 
@@ -46,8 +47,13 @@ def get(name: str, embed_dim: int | None = None, seed: int = 0) -> Counterexampl
     """One entry by name (case-insensitive), optionally embedded into R^embed_dim."""
     if not isinstance(name, str):
         raise ValueError(f"name: expected a counterexample name such as 'CE1', got {name!r}")
+    check_seed(seed)
     for key, build in {**ENTRIES, **LIMITS}.items():
         if key.lower() == name.strip().lower():
             entry = build()
-            return entry if embed_dim is None else entry.embedded(embed_dim, seed)
+            if embed_dim is None:
+                return entry
+            # Named as the caller's argument, not as Counterexample.embedded's n.
+            check_int(embed_dim, "embed_dim", minimum=entry.min_embed_dim, maximum=4096)
+            return entry.embedded(embed_dim, seed)
     raise ValueError(f"name: unknown counterexample {name!r}; known: {', '.join(NAMES + LIMIT_NAMES)}")

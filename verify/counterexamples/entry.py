@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 
 from models import GaussianMixture, LeakyReLUNetwork, random_network
-from models.validation import DTYPE, check_generator, check_int
+from models.validation import DTYPE, MAX_DIM, check_generator, check_int, check_seed
 
 from ..check_result import CheckResult
 from . import evidence as ev
@@ -57,6 +57,11 @@ class Counterexample:
     def latent_dim(self) -> int:
         return self.model_a.latent_dim
 
+    @property
+    def min_embed_dim(self) -> int:
+        """The smallest n of ``embedded(n)``: above the latent dimension, and at least the base decoder's output's."""
+        return max(self.latent_dim + 1, self._parts["base_out"])
+
     def sample(self, n: int, generator=None) -> tuple[torch.Tensor, torch.Tensor]:
         """(x_a, x_b): n draws of x from each model, a first, from one generator."""
         check_int(n, "n")
@@ -76,7 +81,7 @@ class Counterexample:
             Seed of every random draw.
         """
         check_int(n_samples, "n_samples", minimum=20)
-        check_int(seed, "seed", minimum=0, maximum=2**63 - 1)
+        check_seed(seed)
         results = self._evidence(self, n_samples, seed)
         if self.embedding is not None:
             results.insert(0, ev.embedding_injective(self.embedding))
@@ -89,7 +94,8 @@ class Counterexample:
         base decoder's output dimension, slopes 0.2, drawn from ``seed``.
         """
         base = self._parts["base_out"]
-        check_int(n, "n", minimum=self.latent_dim + 1)
+        check_int(n, "n", minimum=self.min_embed_dim, maximum=MAX_DIM)
+        check_seed(seed)
         return self._build(embedding_network(base, n, seed))
 
     def __repr__(self) -> str:
@@ -99,6 +105,9 @@ class Counterexample:
 
 def embedding_network(in_dim: int, out_dim: int, seed: int = 0) -> LeakyReLUNetwork:
     """A random injective leaky-ReLU network R^in_dim -> R^out_dim (widths (in, out, out), slope 0.2)."""
+    check_int(in_dim, "in_dim", maximum=MAX_DIM)
+    check_int(out_dim, "out_dim", minimum=in_dim, maximum=MAX_DIM)
+    check_seed(seed)
     return random_network((in_dim, out_dim, out_dim), 0.2, injective=True, max_condition=4.0, generator=seed)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from models import GaussianMixture, LeakyReLUNetwork
-from models.validation import DTYPE, check_generator, check_int, check_points
+from models.validation import DTYPE, check_callable, check_generator, check_int, check_points, check_text
 
 
 # --------------------------------------------------------------------------- sampled models
@@ -47,7 +47,17 @@ class SampledModel:
         self._decoder = decoder
         self._latent_dim = check_int(latent_dim, "latent_dim")
         self._observed_dim = check_int(observed_dim, "observed_dim")
-        self._description = str(description)
+        self._description = check_text(description, "description")
+        if latent_log_prob is not None:
+            check_callable(latent_log_prob, "latent_log_prob")
+        for name, owner in (("prior", prior), ("decoder", decoder)):
+            # Where a part says its dimensions (a mixture, a network), they must be the model's.
+            dim = getattr(owner, "dim", None) if name == "prior" else getattr(owner, "in_dim", None)
+            if isinstance(dim, int) and dim != self._latent_dim:
+                raise ValueError(f"{name}: dimension {dim} differs from latent_dim = {self._latent_dim}")
+        out = getattr(decoder, "out_dim", None)
+        if isinstance(out, int) and out != self._observed_dim:
+            raise ValueError(f"decoder: output dimension {out} differs from observed_dim = {self._observed_dim}")
         self._latent_log_prob = latent_log_prob if latent_log_prob is not None else (
             prior.log_prob if isinstance(prior, GaussianMixture) else None)
 

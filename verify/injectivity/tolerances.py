@@ -32,7 +32,7 @@ import torch
 
 from models import AffineMap, LeakyReLUNetwork
 from models.regions import box_scale
-from models.validation import DTYPE, check_box, check_instance
+from models.validation import DTYPE, check_array, check_box, check_instance
 
 from ..exact import ExactNetwork
 from ..tolerances import COLLISION_RTOL, RANK_RTOL, REGION_RADIUS_RTOL, SEPARATION_RTOL
@@ -55,7 +55,7 @@ class Tolerances:
 
     def collision_at(self, *points: np.ndarray) -> float:
         """The collision tolerance for points possibly outside the domain's scale (unbounded domains)."""
-        reach = max([self.rho] + [float(np.linalg.norm(p)) for p in points])
+        reach = max([self.rho] + [float(np.linalg.norm(check_array(p, "points", ndim=1))) for p in points])
         return self.collision + COLLISION_RTOL * self.lipschitz * (reach - self.rho)
 
     def as_dict(self) -> dict:

@@ -8,21 +8,24 @@ import math
 import torch
 
 from models import AffineMap, GaussianMixture, GenerativeModel, random_affine_map, random_gmm, random_model, random_network
-from models.validation import DTYPE
+from models.validation import DTYPE, MAX_DIM, check_generator, check_instance, check_int, check_real, check_seed
 
 from ..check_result import CheckResult
 from ..equivalence import check_affine_equivalence
 from ..likelihood import check_laws_differ, check_same_law
-from .trial import Sizes, Step
+from .trial import Sizes, Step, check_trial_arguments
 
 
 def random_invertible_affine(dim: int, generator: torch.Generator, max_condition: float = 10.0) -> AffineMap:
     """A random invertible affine map with condition number <= max_condition, possibly orientation reversing."""
+    generator = check_generator(generator, allow_none=False)
     return random_affine_map(dim, max_condition=max_condition, generator=generator)
 
 
 def random_permutation_scaling(dim: int, generator: torch.Generator) -> AffineMap:
     """h(z) = P D z + b with a random permutation P, signs and scales in [0.5, 2]."""
+    dim = check_int(dim, "dim", maximum=MAX_DIM)
+    generator = check_generator(generator, allow_none=False)
     perm = torch.randperm(dim, generator=generator)
     scales = 0.5 * 4.0 ** torch.rand(dim, generator=generator, dtype=DTYPE)
     signs = torch.where(torch.rand(dim, generator=generator) < 0.5, -1.0, 1.0).to(DTYPE)
@@ -33,6 +36,7 @@ def random_permutation_scaling(dim: int, generator: torch.Generator) -> AffineMa
 
 def mixing_rotation(dim: int) -> torch.Tensor:
     """A rotation by π/5 in every coordinate plane (i, i+1): no coordinate is kept."""
+    dim = check_int(dim, "dim", maximum=MAX_DIM)
     rotation = torch.eye(dim, dtype=DTYPE)
     c, s = math.cos(math.pi / 5), math.sin(math.pi / 5)
     for i in range(dim - 1):
@@ -44,6 +48,9 @@ def mixing_rotation(dim: int) -> torch.Tensor:
 
 def equivalent_model(model: GenerativeModel, h: AffineMap, generator: torch.Generator) -> GenerativeModel:
     """(f ∘ h⁻¹, h#P) with its components shuffled: the same law of x, built blind to the checks."""
+    check_instance(model, GenerativeModel, "model")
+    check_instance(h, AffineMap, "h")
+    generator = check_generator(generator, allow_none=False)
     reparametrized = model.reparametrize(h.to(model.decoder.device))
     perm = torch.randperm(model.prior.n_components, generator=generator)
     return GenerativeModel(reparametrized.decoder, reparametrized.prior.permute(perm), model.noise_scale)
@@ -51,6 +58,12 @@ def equivalent_model(model: GenerativeModel, h: AffineMap, generator: torch.Gene
 
 def injective_model(seed: int, sizes: Sizes, device, *, prior: GaussianMixture | None = None, noise_scale: float = 0.0) -> GenerativeModel:
     """A model with an injective decoder, drawn on the CPU from ``seed`` and moved to ``device``."""
+    seed, sizes, device = check_trial_arguments(seed, sizes, device)
+    if prior is not None:
+        check_instance(prior, GaussianMixture, "prior")
+        if prior.dim != sizes.latent_dim:
+            raise ValueError(f"prior: dimension {prior.dim} differs from sizes.latent_dim = {sizes.latent_dim}")
+    noise_scale = check_real(noise_scale, "noise_scale", low=0.0)
     gen = torch.Generator().manual_seed(seed)
     model = random_model(sizes.latent_dim, sizes.observed_dim, hidden=sizes.hidden, n_components=sizes.n_components,
                          noise_scale=noise_scale, generator=gen)
@@ -61,6 +74,7 @@ def injective_model(seed: int, sizes: Sizes, device, *, prior: GaussianMixture |
 
 def relu_model(seed: int, sizes: Sizes, device) -> GenerativeModel:
     """A ReLU decoder (slope 0, Gaussian weights): generically weakly injective, not injective."""
+    seed, sizes, device = check_trial_arguments(seed, sizes, device)
     gen = torch.Generator().manual_seed(seed)
     prior = random_gmm(sizes.latent_dim, sizes.n_components, generator=gen)
     decoder = random_network((sizes.latent_dim, *sizes.hidden, sizes.observed_dim), 0.0, injective=False, generator=gen)
@@ -68,11 +82,14 @@ def relu_model(seed: int, sizes: Sizes, device) -> GenerativeModel:
 
 
 def standard_normal(dim: int) -> GaussianMixture:
+    """N(0, I_dim) as a one-component mixture."""
+    dim = check_int(dim, "dim", maximum=MAX_DIM)
     return GaussianMixture(torch.ones(1, dtype=DTYPE), torch.zeros(1, dim, dtype=DTYPE), torch.eye(dim, dtype=DTYPE).unsqueeze(0))
 
 
 def other_seed(seed: int) -> int:
-    return (seed * 7919 + 104729) % (2**62)
+    """A seed for an independent draw, derived from ``seed``."""
+    return (check_seed(seed) * 7919 + 104729) % (2**62)
 
 
 def equivalence_steps(model_a, model_b, sizes, seed) -> tuple[list[Step], CheckResult]:

@@ -11,7 +11,7 @@ from ..local_branch import check_local_branch
 from ..mixtures import check_same_mixture
 from ..two_sample import check_same_distribution
 from .constructions import equivalent_model, other_seed, random_invertible_affine, relu_model
-from .trial import Sizes, Step
+from .trial import Sizes, Step, check_trial_arguments
 
 SIZES = Sizes(latent_dim=2, observed_dim=5, hidden=(6,), n_components=3, n_samples=600)
 
@@ -26,6 +26,7 @@ def _pair(seed: int, sizes: Sizes, device):
 
 
 def trial_t1(seed: int, sizes: Sizes, device="cpu") -> list[Step]:
+    seed, sizes, device = check_trial_arguments(seed, sizes, device)
     model_a, model_b, weak, branch = _pair(seed, sizes, device)
     steps = [Step("assumption", weak)]
     if branch is not None:
@@ -41,6 +42,7 @@ def trial_t1(seed: int, sizes: Sizes, device="cpu") -> list[Step]:
 
 def trial_t1_prime(seed: int, sizes: Sizes, device="cpu") -> list[Step]:
     """T1': J = J', the weights are identified under the relabelling τ, and m = dim of the image."""
+    seed, sizes, device = check_trial_arguments(seed, sizes, device)
     model_a, model_b, weak, branch = _pair(seed, sizes, device)
     steps = [Step("assumption", weak)]
     if branch is None or not branch.holds:

@@ -8,12 +8,13 @@ from ..injectivity import check_injective
 from ..mixtures import check_same_mixture
 from ..posteriors import check_posteriors_agree
 from .constructions import converse_steps, equivalence_steps, equivalent_model, injective_model, random_invertible_affine
-from .trial import Sizes, Step
+from .trial import Sizes, Step, check_trial_arguments
 
 SIZES = Sizes()
 
 
 def trial_t2(seed: int, sizes: Sizes, device="cpu") -> list[Step]:
+    seed, sizes, device = check_trial_arguments(seed, sizes, device)
     gen = torch.Generator().manual_seed(seed)
     model_a = injective_model(seed, sizes, device)
     model_b = equivalent_model(model_a, random_invertible_affine(sizes.latent_dim, gen), gen)

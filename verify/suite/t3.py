@@ -11,12 +11,13 @@ from ..affine_levels import check_orthogonal
 from ..equivalence import latent_scale, recover_affine_map
 from ..priors import check_standard_normal
 from .constructions import equivalence_steps, equivalent_model, injective_model, random_invertible_affine, standard_normal
-from .trial import Sizes, Step
+from .trial import Sizes, Step, check_trial_arguments
 
 SIZES = Sizes(n_components=1)
 
 
 def trial_t3(seed: int, sizes: Sizes, device="cpu") -> list[Step]:
+    seed, sizes, device = check_trial_arguments(seed, sizes, device)
     gen = torch.Generator().manual_seed(seed)
     model_a = injective_model(seed, sizes, device, prior=standard_normal(sizes.latent_dim))
     model_b = equivalent_model(model_a, AffineMap(random_orthogonal(sizes.latent_dim, gen)), gen)

@@ -21,12 +21,13 @@ from .constructions import (
     random_permutation_scaling,
     standard_normal,
 )
-from .trial import Sizes, Step
+from .trial import Sizes, Step, check_trial_arguments
 
 SIZES = Sizes()
 
 
 def trial_t4_s1(seed: int, sizes: Sizes, device="cpu") -> list[Step]:
+    seed, sizes, device = check_trial_arguments(seed, sizes, device)
     gen = torch.Generator().manual_seed(seed)
     prior = random_gmm(sizes.latent_dim, max(sizes.n_components, 2), covariance_type="diagonal", generator=gen)
     model_a = injective_model(seed, sizes, device, prior=prior)
@@ -34,6 +35,7 @@ def trial_t4_s1(seed: int, sizes: Sizes, device="cpu") -> list[Step]:
 
 
 def trial_t4_s2(seed: int, sizes: Sizes, device="cpu") -> list[Step]:
+    seed, sizes, device = check_trial_arguments(seed, sizes, device)
     gen = torch.Generator().manual_seed(seed)
     prior = product_mixture([random_gmm(1, 2, generator=gen) for _ in range(sizes.latent_dim)])
     model_a = injective_model(seed, sizes, device, prior=prior)
@@ -55,6 +57,7 @@ def _permutation_scaling_steps(model_a, assumption, seed, sizes, gen) -> list[St
 
 
 def trial_t4_s3(seed: int, sizes: Sizes, device="cpu") -> list[Step]:
+    seed, sizes, device = check_trial_arguments(seed, sizes, device)
     gen = torch.Generator().manual_seed(seed)
     model_a = injective_model(seed, sizes, device)
     # The prior is fixed and known; the second model is the same one, relabelled and rebuilt through torch.

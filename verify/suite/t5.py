@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from models import GenerativeModel
+from models.validation import check_real
 
 from ..deconvolution import check_deconvolution
 from ..equivalence import check_affine_equivalence
@@ -12,7 +13,7 @@ from ..likelihood import check_same_law
 from ..tolerances import DECONVOLUTION_DELTA
 from ..two_sample import check_same_distribution
 from .constructions import equivalent_model, injective_model, other_seed, random_invertible_affine
-from .trial import Sizes, Step
+from .trial import Sizes, Step, check_trial_arguments
 
 SIZES = Sizes()
 NOISE_SCALE = 0.1
@@ -21,6 +22,8 @@ NOISE_SCALE = 0.1
 def trial_t5(seed: int, sizes: Sizes, device="cpu", noise_scale: float = NOISE_SCALE) -> list[Step]:
     """With the same known noise, equal laws of f(z) give equal laws of x, and the law of x
     gives back the law of f(z) (deconvolution); T2 then applies to the noise-free models."""
+    seed, sizes, device = check_trial_arguments(seed, sizes, device)
+    noise_scale = check_real(noise_scale, "noise_scale", low=0.0, low_open=True)
     gen = torch.Generator().manual_seed(seed)
     model_a = injective_model(seed, sizes, device, noise_scale=noise_scale)
     model_b = equivalent_model(model_a, random_invertible_affine(sizes.latent_dim, gen), gen)

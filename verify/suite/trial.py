@@ -7,7 +7,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from models.validation import check_device, check_int
+import torch
+
+from models.validation import check_callable, check_device, check_instance, check_int, check_seed
 
 from ..check_result import CheckResult
 
@@ -114,10 +116,19 @@ class TrialReport:
         }
 
 
+def check_trial_arguments(seed, sizes, device) -> tuple[int, Sizes, torch.device]:
+    """The arguments every trial takes, checked: an integer seed, a ``Sizes``, a device of this machine."""
+    return check_seed(seed), check_instance(sizes, Sizes, "sizes"), check_device(device)
+
+
 def run_trial(theorem_id: str, trial: Callable, seed: int, sizes: Sizes, device: str = "cpu") -> TrialReport:
     """Run one trial on ``device`` and time it."""
-    check_int(seed, "seed", minimum=0, maximum=2**62)
-    check_device(device)
+    if not isinstance(theorem_id, str):
+        raise ValueError(f"theorem_id: expected a result id such as 'T1', got {theorem_id!r}")
+    check_callable(trial, "trial")
+    # Trials derive further seeds from this one (other_seed, seed + 1): kept below 2**62.
+    seed = check_int(seed, "seed", minimum=0, maximum=2**62)
+    _, sizes, device = check_trial_arguments(seed, sizes, device)
     start = time.perf_counter()
     steps = trial(seed, sizes, device)
     return TrialReport(theorem_id, seed, sizes, str(device), steps, time.perf_counter() - start)
