@@ -18,6 +18,7 @@ scale (cells thinner than 1e-10 of it are not produced; see the engine modules).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -151,10 +152,33 @@ def linear_regions(network: LeakyReLUNetwork, box: Any, *, time_limit=None) -> R
     Returns
     -------
     RegionSet
+        The last enumeration is kept: asking again for the same network (same weights,
+        biases and slopes) and box returns the same RegionSet, which the checks only read.
     """
     weights, biases, slopes, engine_box = _engine_arguments(network, box)
-    arrays = enumerate_regions(weights, biases, slopes, engine_box, deadline=Deadline.of(time_limit))
+    key = _fingerprint(weights, biases, slopes, engine_box)
+    if _LAST[0] == key:
+        arrays = _LAST[1]
+    else:
+        arrays = enumerate_regions(weights, biases, slopes, engine_box, deadline=Deadline.of(time_limit))
+        _LAST[:] = [key, arrays]
     return RegionSet(arrays, engine_box, network.device)
+
+
+# The last enumeration, by the fingerprint of its arguments: ``check`` and ``report`` ask for the
+# regions of one network and box from several checks.
+_LAST: list = [None, None]
+
+
+def _fingerprint(weights, biases, slopes, box) -> str:
+    digest = hashlib.sha256()
+    for array in [*weights, *biases, *([] if box is None else box)]:
+        array = np.ascontiguousarray(array, dtype=np.float64)
+        digest.update(str(array.shape).encode())
+        digest.update(array.tobytes())
+    digest.update(repr(tuple(float(s) for s in slopes)).encode())
+    digest.update(b"R^m" if box is None else b"box")
+    return digest.hexdigest()
 
 
 def count_linear_regions(network: LeakyReLUNetwork, box: Any, *, time_limit=None) -> int:

@@ -120,9 +120,15 @@ def analyse_decoder(decoder, prior: GaussianMixture | None = None, *, box: float
         reason = "not decided: the exact methods need a piecewise-affine decoder"
         return results + [CheckResult("injective", None, method=reason), CheckResult("weakly_injective", None, method=reason)]
     where = exact_box(network, box)
-    results.append(with_outside_collision(check_injective(network, box=where, time_limit=time_limit), network, box))
+    injective = with_outside_collision(check_injective(network, box=where, time_limit=time_limit), network, box)
+    results.append(injective)
     results.append(check_weakly_injective(network, box=where, time_limit=time_limit))
-    if network.in_dim <= EXACT_MAX_DIM:
+    counted = injective.details.get("regions")
+    if isinstance(counted, int) and injective.details.get("decided_by") == "injective/regions":
+        # The exact injectivity check enumerated the regions of the same box: no second enumeration.
+        results.append(CheckResult("linear_regions", True, float(counted), domain=injective.domain,
+                                   method=f"exact enumeration: {counted} regions meet the box"))
+    elif network.in_dim <= EXACT_MAX_DIM:
         results.append(linear_regions_result(network, box, time_limit=time_limit))
     return results
 

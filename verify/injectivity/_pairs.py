@@ -56,17 +56,47 @@ def image_intervals(regions, pieces):
     return np.array(lo), np.array(hi)
 
 
+# Candidate pairs tested together in the sweep (bounds its memory: a few arrays of this many rows).
+SWEEP_CHUNK = 1 << 20
+
+
 def overlapping_pairs(n_regions: int, intervals, margin: float) -> np.ndarray:
-    """Pairs i < j whose projected images overlap on every direction, shape (P, 2) (all pairs without intervals)."""
+    """Pairs i < j whose projected images overlap on every direction, shape (P, 2), sorted (all pairs
+    without intervals).
+
+    A sweep, not a loop over all pairs: along the direction where the images are narrowest against
+    their spread, sorted by their lower ends, region i can only meet the regions that start before
+    it ends (``searchsorted``); those candidates are then tested on every direction, in chunks.
+    """
     if intervals is None:
         i, j = np.triu_indices(n_regions, k=1)
         return np.column_stack([i, j])
     lo, hi = intervals
-    out = []
-    for i in range(n_regions - 1):
-        meet = np.all((lo[i] <= hi[i + 1:] + margin) & (lo[i + 1:] <= hi[i] + margin), axis=1)
-        out.append(np.column_stack([np.full(int(meet.sum()), i), i + 1 + np.flatnonzero(meet)]))
-    return np.vstack(out) if out else np.zeros((0, 2), dtype=int)
+    if n_regions < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    spread = np.maximum(hi.max(axis=0) - lo.min(axis=0), 1e-300)
+    selectivity = (hi - lo).mean(axis=0) / spread
+    d = int(np.argmin(selectivity))
+    order = np.argsort(lo[:, d], kind="stable")
+    lo, hi = lo[order], hi[order]
+    end = np.searchsorted(lo[:, d], hi[:, d] + margin, side="right")
+    counts = np.maximum(end - np.arange(n_regions) - 1, 0)
+    out, first = [], 0
+    while first < n_regions:
+        last = first + 1 + int(np.searchsorted(np.cumsum(counts[first:]), SWEEP_CHUNK, side="right"))
+        last = min(max(last, first + 1), n_regions)
+        rows = np.arange(first, last)
+        I = np.repeat(rows, counts[first:last])
+        starts = np.repeat(np.cumsum(counts[first:last]) - counts[first:last], counts[first:last])
+        J = I + 1 + (np.arange(len(I)) - starts)
+        for k in np.argsort(selectivity):  # the most selective directions first: the candidates shrink fast
+            keep = (lo[I, k] <= hi[J, k] + margin) & (lo[J, k] <= hi[I, k] + margin)
+            I, J = I[keep], J[keep]
+        a, b = order[I], order[J]
+        out.append(np.column_stack([np.minimum(a, b), np.maximum(a, b)]))
+        first = last
+    pairs = np.vstack(out) if out else np.zeros((0, 2), dtype=np.int64)
+    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
 
 
 def transversal(pieces, pairs: np.ndarray, reach: float | None, separation: float) -> np.ndarray:

@@ -78,13 +78,16 @@ def rank_deficient_witness(frame: Frame, pieces, centres, patterns, tol: Toleran
         if evidence is None:
             continue
         details = {**details, "criterion": "rank-deficient region", "region": int(i), "sigma_min": float(sigma[i]),
-                   "rank_tolerance": tol.rank, "pattern": patterns[i]}
+                   "rank_tolerance": tol.rank, "pattern": torch.as_tensor(np.asarray(patterns[i]))}
         return collision_verdict(name, evidence["separation"] / (frame.scale * tol.rho), tol, evidence, details, frame,
                                  f"{how}: a rank-deficient region collapses a chord")
     return None
 
 
 def region_rank_witness(frame: Frame, regions, pieces, tol, name, details, how):
+    arrays = getattr(regions, "arrays", None)
+    if arrays is not None:  # read the arrays: no Region view per region
+        return rank_deficient_witness(frame, pieces, arrays.interior, arrays.patterns, tol, name, details, how)
     centres = [r.interior_point.cpu().numpy() for r in regions]
     return rank_deficient_witness(frame, pieces, centres, [r.pattern for r in regions], tol, name, details, how)
 
@@ -101,7 +104,8 @@ def image_boxes(regions, pieces):
 def candidate_pairs(regions, pieces, tol: Tolerances) -> tuple[list[tuple[int, int]], dict]:
     """Pairs i < j that need collision programs: images overlapping on every test direction
     and not cleared by transversality (see ``_pairs``)."""
-    bounded = all(r.bounded for r in regions)
+    arrays = getattr(regions, "arrays", None)
+    bounded = bool(arrays.bounded.all()) if arrays is not None else all(r.bounded for r in regions)
     overlapping = _pairs.overlapping_pairs(len(regions), _pairs.image_intervals(regions, pieces), 2 * tol.collision)
     cleared = _pairs.transversal(pieces, overlapping, tol.rho if bounded else None, tol.separation * tol.rho)
     remaining = [tuple(map(int, ij)) for ij in overlapping[~cleared]]
