@@ -299,3 +299,30 @@ def test_sweep_search_never_contradicts_regions(net, seed):
     search = check_injective(net, box=1.5, method="search", n_samples=512, generator=seed)
     if search.holds is False:
         assert check_injective(net, box=1.5, method="regions").holds is False
+
+
+def test_milp_finds_the_flat_end_of_a_box():
+    """The first unit is off on the box's last 0.066 (z < -1.4338): f is constant there. Solver
+    feasibility tolerances tightened to 1e-9 made HiGHS call this program infeasible."""
+    weights = [[[1.0]], [[0.60204477792688], [1.4345312980336837], [1.1], [-0.7644445998617317]],
+               [[1.0, 1.193427006600353, -0.32021743922902735, 1.957746516695237]]]
+    biases = [[1.433782158790053], [1e-07, 1.8398876503136714, -1.311143234931663, 7.511150790339796e-09],
+              [-1.7903585513606926]]
+    net = LeakyReLUNetwork([torch.tensor(w, dtype=F64) for w in weights], [torch.tensor(b, dtype=F64) for b in biases],
+                           [0.0, 0.0])
+    result = check_injective(net, box=1.5, method="milp")
+    assert_collision(net, result)
+    assert float(result.witness[0].max()) <= -1.43 and float(result.witness[1].max()) <= -1.43
+
+
+@pytest.mark.parametrize("method", ["regions", "milp", "search"])
+@pytest.mark.parametrize("weights, biases", [
+    ([[[0.0]], [[1.0], [0.0], [0.0]], [[2.5, 0.0, 0.0]]], [[0.3125], [0.0, 0.0, 0.0], [0.0]]),
+    ([[[0.0]], [[1.0]]], [[0.0], [0.0]]),
+])
+def test_a_constant_network_collides_by_every_method(weights, biases, method):
+    """A zero first layer: f is constant and its Lipschitz bound 0. The output unit of the normalized
+    frame once became 1e-300, so that the programs' rows overflowed or misled the solver."""
+    net = LeakyReLUNetwork([torch.tensor(w, dtype=F64) for w in weights], [torch.tensor(b, dtype=F64) for b in biases],
+                           [0.0] * (len(weights) - 1))
+    assert_collision(net, check_injective(net, box=1.5, method=method))

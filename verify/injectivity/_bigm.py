@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from models.solver import TIGHT_OPTIONS, Block, solve_blocks, solve_milp
+from models.solver import Block, solve_blocks, solve_milp
 
 from .bounds import _act, crown_bounds
 
@@ -145,7 +145,7 @@ def collision_program(layers: Layers, bounds, low, high, out_scale: float, relax
 
 @dataclass
 class MilpOutcome:
-    value: float          # −inf if infeasible, nan otherwise
+    value: float          # max of the objective (z1_k − z2_k), −inf if infeasible, nan if unsolved
     x: np.ndarray | None  # the whole solution
     z1: np.ndarray | None
     z2: np.ndarray | None
@@ -153,32 +153,21 @@ class MilpOutcome:
     seconds: float
 
 
-def separated(builder: _Builder, z1, z2, separation: float, low: np.ndarray, high: np.ndarray) -> list:
-    """Rows making z1_k − z2_k >= ``separation`` for some k (m binaries, exactly one on). One sign
-    suffices: swapping the copies turns any separated pair into one of that sign."""
-    m = len(z1)
-    choice = [builder.var(0.0, 1.0, integer=True)[0] for _ in range(m)]
-    builder.row(choice, np.ones(m), 1.0, 1.0)
-    for k in range(m):
-        big = separation + (high[k] - low[k])  # z1_k − z2_k >= −(high − low) always: the row is void when off
-        builder.row([z1[k], z2[k], choice[k]], [1.0, -1.0, -big], separation - big, math.inf)
-    return choice
-
-
-def find_separated(builder: _Builder, time_limit: float | None) -> MilpOutcome:
-    """Any feasible point of the program (value nan), −inf if infeasible. Tight feasibility tolerances:
-    the separation asked for is ~1e-6 in normalized units, so the solver's default 1e-6 would
-    accept near-collisions that are none."""
-    options = dict(TIGHT_OPTIONS, mip_feasibility_tolerance=TIGHT_OPTIONS["primal_feasibility_tolerance"])
+def maximise_separation(builder: _Builder, z1, z2, direction: np.ndarray, time_limit: float | None) -> MilpOutcome:
+    """max direction·(z1 − z2) over the program (z1, z2: variable indices)."""
+    cost = np.zeros(len(builder.lb))
+    cost[z1] -= direction
+    cost[z2] += direction
+    options = {"mip_rel_gap": 1e-9}
     if time_limit is not None:
         options["time_limit"] = float(time_limit)
     start = time.perf_counter()
-    result = solve_milp(np.zeros(len(builder.lb)), integrality=builder.integer, lower=builder.lb, upper=builder.ub,
-                        matrix=builder.matrix(), row_lower=builder.lo, row_upper=builder.hi, options=options)
+    result = solve_milp(cost, integrality=builder.integer, lower=builder.lb, upper=builder.ub, matrix=builder.matrix(),
+                        row_lower=builder.lo, row_upper=builder.hi, options=options)
     seconds = time.perf_counter() - start
     if result.x is None:
         return MilpOutcome(-math.inf if result.status == 2 else math.nan, None, None, None, result.status, seconds)
-    return MilpOutcome(math.nan, result.x, None, None, result.status, seconds)
+    return MilpOutcome(-float(result.fun), result.x, result.x[z1], result.x[z2], result.status, seconds)
 
 
 def relaxation_bounds(layers: Layers, low: np.ndarray, high: np.ndarray, deadline=None) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -144,8 +144,10 @@ def frame(network: LeakyReLUNetwork, box) -> Frame:
     bounds = check_box(box, net.in_dim)
     anchor, scale = _anchor_and_scale(net, bounds)
     f_anchor = net(torch.as_tensor(anchor)).numpy()
-    # A network that is 0 or constant everywhere has no gain; a floor keeps the relative units defined.
-    gain = max(_local_gain(net, anchor, scale), 1e-12 * lipschitz_bound(net), 1e-300)
+    # A zero Lipschitz bound (a zero layer) means f is constant: any output unit will do, and 1 keeps
+    # the normalized weights finite. Otherwise the floor keeps the units defined where no sample moved f.
+    lipschitz = lipschitz_bound(net)
+    gain = max(_local_gain(net, anchor, scale), 1e-12 * lipschitz) if lipschitz > 0 else 1.0
     out = scale * gain
     moved = net.precompose(AffineMap(scale * torch.eye(net.in_dim, dtype=DTYPE), torch.as_tensor(anchor)))
     weights, biases = moved.weights, moved.biases
