@@ -214,29 +214,44 @@ def test_resume_runs_only_the_missing_keys_and_gives_the_same_summary(tmp_path, 
 
 
 # --------------------------------------------------------------------------- Dask
-def test_dask_sweep_gives_the_in_process_file(tmp_path, reference, cluster):
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_dask_sweep_gives_the_in_process_file(tmp_path, reference, cluster, batch_size):
+    from verify.sweep import DaskExecutor
+
     reference_path, reference_result = reference
     path = tmp_path / "sweep.jsonl"
-    result = run_sweep(trial_tasks(THEOREMS, SEEDS), executor=cluster, store=JsonlStore(path))
+    executor = DaskExecutor(client=cluster.client, batch_size=batch_size)
+    result = run_sweep(trial_tasks(THEOREMS, SEEDS), executor=executor, store=JsonlStore(path))
     assert canonical_lines(path) == canonical_lines(reference_path)
     assert without_seconds(result.rows) == without_seconds(reference_result.rows)
 
 
-def test_dask_records_an_exception_with_its_traceback(cluster):
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_dask_records_an_exception_with_its_traceback(cluster, batch_size):
+    from verify.sweep import DaskExecutor
+
     tasks = [Task.of("raise-on-seed", "X", seed, bad_seed=2) for seed in range(4)]
-    records = run_sweep(tasks, executor=cluster, kinds=TEST_KINDS).records()
+    executor = DaskExecutor(client=cluster.client, batch_size=batch_size)
+    records = run_sweep(tasks, executor=executor, kinds=TEST_KINDS).records()
     assert [r["status"] for r in records] == ["ok", "ok", "error", "ok"]
     assert "planted failure for seed 2" in records[2]["error"]["traceback"]
     assert [r["result"]["value"] for r in records if r["status"] == "ok"] == [0, 10, 30]
 
 
-def test_dask_retries_a_dying_worker_then_records_crashed(tmp_path, cluster):
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_dask_retries_a_dying_worker_then_records_crashed(tmp_path, cluster, batch_size):
+    from verify.sweep import DaskExecutor
+
     attempts = tmp_path / "attempts"
-    tasks = [Task.of("exit-on-seed", "X", seed, bad_seed=1, attempts=str(attempts)) for seed in range(4)]
-    records = run_sweep(tasks, executor=cluster, kinds=TEST_KINDS).records()
-    assert [r["status"] for r in records] == ["ok", "crashed", "ok", "ok"]
+    tasks = [Task.of("exit-on-seed", "X", seed, bad_seed=1, attempts=str(attempts)) for seed in range(5)]
+    executor = DaskExecutor(client=cluster.client, retries=cluster.retries, batch_size=batch_size)
+    records = run_sweep(tasks, executor=executor, kinds=TEST_KINDS).records()
+    assert [r["status"] for r in records] == ["ok", "crashed", "ok", "ok", "ok"]
     assert records[1]["error"]["type"] == "KilledWorker" and records[1]["key"]["seed"] == 1
-    assert len(attempts.read_text().splitlines()) == cluster.retries + 1
+    assert [r["result"]["value"] for r in records if r["status"] == "ok"] == [0, 20, 30, 40]
+    # The batch holding seed 1 dies on every attempt, then seed 1 alone does.
+    runs = 2 if batch_size > 1 else 1
+    assert len(attempts.read_text().splitlines()) == runs * (cluster.retries + 1)
 
 
 # --------------------------------------------------------------------------- options
@@ -246,12 +261,14 @@ def _parse(*argv):
 
 def test_sweep_arguments(tmp_path, capsys):
     args = _parse("--jsonl", str(tmp_path / "s.jsonl"), "--resume")
-    assert isinstance(executor_from_arguments(args), InProcessExecutor)
+    assert isinstance(executor_from_arguments(args), InProcessExecutor) and args.batch_size == 1
+    with pytest.raises(ValueError, match="^--batch-size: needs --workers or --scheduler"):
+        executor_from_arguments(_parse("--batch-size", "4"))
     assert isinstance(store_from_arguments(args), JsonlStore)
     assert store_from_arguments(_parse()) is None
     with pytest.raises(ValueError, match="^--resume: needs --jsonl"):
         store_from_arguments(_parse("--resume"))
-    for argv in (("--workers", "2", "--scheduler", "tcp://h:1"), ("--workers", "0")):
+    for argv in (("--workers", "2", "--scheduler", "tcp://h:1"), ("--workers", "0"), ("--batch-size", "x")):
         with pytest.raises(SystemExit):
             _parse(*argv)
     assert "not allowed with argument" in capsys.readouterr().err

@@ -137,6 +137,11 @@ def run_task(task: Task, function: TaskFunction, key: TaskKey) -> dict:
     return _record(task, key, OK, time.perf_counter() - start, result=result)
 
 
+def run_tasks(jobs: list[tuple[Task, TaskFunction, TaskKey]]) -> list[dict]:
+    """``run_task`` on each (task, function, key): a batch of tasks as one unit of work."""
+    return [run_task(task, function, key) for task, function, key in jobs]
+
+
 def error_record(task: Task, key: TaskKey, exc: BaseException, trace: str, *, status: str = ERROR) -> dict:
     """The record of a task that did not return: an exception raised outside ``run_task``
     (status "error") or a worker that died on every attempt (status "crashed")."""

@@ -1,0 +1,144 @@
+"""Throughput of ``verify.sweep`` in this process and on a Dask LocalCluster, and the cost per task.
+
+Runs ``--trials`` trials of each theorem (default: every registered one, as ``python -m
+verify run`` does) three ways, each writing its JSONL file as a real sweep does (fsync per
+line): in this process, then on a LocalCluster of 1 and of 2 worker processes (one thread
+each). Throughputs are given as ratios against the in-process run of the same invocation.
+Clusters are started and warmed (modules imported, one trial run per worker) before the
+clock starts; their start time is printed apart.
+
+The cost per task of the machinery is measured with a no-op task kind, which leaves only
+submission, scheduling and the round trip of the record: the per-task time on the cluster,
+less the in-process per-task time, with one task per Dask task and with ``--batch-size``
+tasks per Dask task. It is printed as a percentage of the median trial time. Storing a record durably (write, flush, fsync of one JSONL line) is measured
+apart, in this process.
+
+Other processes on the machine change every figure: the load average (``os.getloadavg``)
+is printed before and after each stage; measure when it is low.
+
+    python benchmarks/bench_sweep.py [--trials 200] [--quick] [--theorem T2 ...] [--noops 2000] [--batch-size 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from verify.sweep import DaskExecutor, InProcessExecutor, JsonlStore, MemoryStore, Task, run_sweep, trial_tasks, without_timing
+
+
+def noop(task: Task) -> dict:
+    return {}
+
+
+KINDS = {"noop": noop}
+
+
+def _load() -> str:
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _warm(theorems) -> None:
+    """Import what a trial imports and run one trial of each theorem (torch's first calls are slow)."""
+    import torch
+
+    from verify.theorems import get
+
+    torch.set_num_threads(1)
+    for theorem in theorems:
+        get(theorem).trial(10**9)
+
+
+def _timed_sweep(tasks, executor, store, kinds=None) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = run_sweep(tasks, executor=executor, store=store, kinds=kinds)
+    return time.perf_counter() - start, result
+
+
+def _stage(label: str, seconds: float, n: int, baseline: float | None) -> float:
+    rate = n / seconds
+    ratio = f"{rate / baseline:5.2f}x" if baseline else "  1.00x"
+    print(f"  {label:22} {n:6} tasks {seconds:8.1f} s {rate:9.2f} /s  {ratio}   load {_load()}", flush=True)
+    return rate
+
+
+def _canonical(path: Path) -> list[str]:
+    return [json.dumps(without_timing(json.loads(line)), sort_keys=True) for line in path.read_bytes().splitlines()]
+
+
+def _fsync_cost(folder: Path, n: int) -> float:
+    """Seconds per durable append of a record of trial size (about 3 kB)."""
+    store = JsonlStore(folder / "fsync.jsonl")
+    record = {"key": Task.of("noop", "X", 0).key().to_dict(), "status": "ok", "seconds": 0.0, "result": {"pad": "x" * 3000}}
+    start = time.perf_counter()
+    for seed in range(n):
+        record["key"]["seed"] = seed
+        store.append(record)
+    store.close()
+    return (time.perf_counter() - start) / n
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=200, help="trials per theorem (default 200)")
+    parser.add_argument("--quick", action="store_true", help="20 trials per theorem and 500 no-op tasks")
+    parser.add_argument("--theorem", action="append", help="a registered id (repeat for several; default: all)")
+    parser.add_argument("--noops", type=int, default=2000, help="no-op tasks to measure the cost per task (default 2000)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="cluster sizes to measure (default 1 2)")
+    parser.add_argument("--batch-size", type=int, default=10, help="also measure the no-op cost per task with batches of this size (default 10)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.trials, args.noops = 20, 500
+    from verify.theorems import REGISTRY, get
+
+    theorems = [get(t).id for t in args.theorem] if args.theorem else list(REGISTRY)
+    tasks = trial_tasks(theorems, range(args.trials))
+    noops = [Task.of("noop", "X", seed) for seed in range(args.noops)]
+    print(f"{len(tasks)} trials ({args.trials} x {', '.join(theorems)}), {os.cpu_count()} CPUs, load {_load()}", flush=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        _warm(theorems)
+        inproc = InProcessExecutor()
+        seconds, result = _timed_sweep(tasks, inproc, JsonlStore(folder / "in-process.jsonl"))
+        trial_times = [r["result"]["summary"]["seconds"] for r in result.records()]
+        median = statistics.median(trial_times)
+        print(f"trials (JSONL store, fsync per line); median trial {median * 1e3:.1f} ms")
+        baseline = _stage("in-process", seconds, len(tasks), None)
+        noop_inproc = _timed_sweep(noops, inproc, MemoryStore(), KINDS)[0] / len(noops)
+        agree, per_task = True, {}
+        for workers in args.workers:
+            start = time.perf_counter()
+            with DaskExecutor(workers=workers) as executor:
+                executor.client.wait_for_workers(workers)
+                executor.client.run(_warm, theorems)
+                started = time.perf_counter() - start
+                path = folder / f"dask-{workers}.jsonl"
+                seconds, _ = _timed_sweep(tasks, executor, JsonlStore(path))
+                _stage(f"LocalCluster {workers} worker{'s' * (workers > 1)}", seconds, len(tasks), baseline)
+                print(f"  {'':22} (cluster start and warm-up {started:.1f} s, not counted)")
+                per_task[workers, 1] = _timed_sweep(noops, executor, MemoryStore(), KINDS)[0] / len(noops)
+                batched = DaskExecutor(client=executor.client, batch_size=args.batch_size)
+                per_task[workers, args.batch_size] = _timed_sweep(noops, batched, MemoryStore(), KINDS)[0] / len(noops)
+            agree &= _canonical(path) == _canonical(folder / "in-process.jsonl")
+        print(f"JSONL files agree with in-process (timing fields removed): {'yes' if agree else 'NO'}")
+        fsync = _fsync_cost(folder, min(args.noops, 500))
+
+    print(f"cost per task (no-op tasks, {len(noops)}; load {_load()}):")
+    print(f"  {'in-process':31} {noop_inproc * 1e6:9.1f} us per task")
+    for (workers, batch), cost in per_task.items():
+        overhead = cost - noop_inproc
+        label = f"LocalCluster {workers} worker{'s' * (workers > 1)}, batch {batch}"
+        print(f"  {label:31} {cost * 1e6:9.1f} us per task "
+              f"(overhead {overhead * 1e6:.1f} us = {100 * overhead / median:.2f}% of the median trial)")
+    print(f"  {'durable JSONL append':31} {fsync * 1e6:9.1f} us per record = {100 * fsync / median:.2f}% of the median trial")
+    return 0 if agree else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
