@@ -10,11 +10,13 @@ clock starts; their start time is printed apart.
 The cost per task of the machinery is measured with a no-op task kind, which leaves only
 submission, scheduling and the round trip of the record: the per-task time on the cluster,
 less the in-process per-task time, with one task per Dask task and with ``--batch-size``
-tasks per Dask task. It is printed as a percentage of the median trial time. Storing a record durably (write, flush, fsync of one JSONL line) is measured
-apart, in this process.
+tasks per Dask task. It is printed as a percentage of the median trial time. Storing a
+record durably (write, flush, fsync of one JSONL line) is measured apart, in this process.
 
-Other processes on the machine change every figure: the load average (``os.getloadavg``)
-is printed before and after each stage; measure when it is low.
+Other processes on the machine change every figure. Each stage prints the share of the
+CPUs that other processes used meanwhile (the machine's busy time less this benchmark's,
+workers included) and the load average (which counts this benchmark's own processes too);
+measure when the first is near zero.
 
     python benchmarks/bench_sweep.py [--trials 200] [--quick] [--theorem T2 ...] [--noops 2000] [--batch-size 10]
 """
@@ -43,6 +45,40 @@ def _load() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+class OtherLoad:
+    """CPU the *other* processes of the machine used over a stage, as a share of all its CPUs:
+    the machine's busy time less that of this process and its children (the workers). The
+    load average cannot tell the two apart."""
+
+    def __init__(self):
+        import psutil
+
+        self._psutil = psutil
+        self._wall, self._busy, self._own = time.perf_counter(), self._machine_busy(), self._tree()
+
+    def _machine_busy(self) -> float:
+        t = self._psutil.cpu_times()
+        return sum(getattr(t, f, 0.0) for f in ("user", "nice", "system", "irq", "softirq", "steal"))
+
+    def _tree(self) -> dict[int, float]:
+        me = self._psutil.Process()
+        cpu = {}
+        for process in [me, *me.children(recursive=True)]:
+            try:
+                times = process.cpu_times()
+                cpu[process.pid] = times.user + times.system
+            except self._psutil.Error:
+                pass
+        return cpu
+
+    def percent(self) -> float:
+        """Call before the stage's workers exit (their time would be lost)."""
+        own_now = self._tree()
+        own = sum(v - self._own.get(pid, 0.0) for pid, v in own_now.items())
+        busy = self._machine_busy() - self._busy
+        return max(0.0, 100 * (busy - own) / ((time.perf_counter() - self._wall) * (os.cpu_count() or 1)))
+
+
 def _warm(theorems) -> None:
     """Import what a trial imports and run one trial of each theorem (torch's first calls are slow)."""
     import torch
@@ -60,10 +96,11 @@ def _timed_sweep(tasks, executor, store, kinds=None) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
-def _stage(label: str, seconds: float, n: int, baseline: float | None) -> float:
+def _stage(label: str, seconds: float, n: int, baseline: float | None, others: float) -> float:
     rate = n / seconds
     ratio = f"{rate / baseline:5.2f}x" if baseline else "  1.00x"
-    print(f"  {label:22} {n:6} tasks {seconds:8.1f} s {rate:9.2f} /s  {ratio}   load {_load()}", flush=True)
+    print(f"  {label:22} {n:6} tasks {seconds:8.1f} s {rate:9.2f} /s  {ratio}   other processes {others:4.1f}% of the CPUs, "
+          f"load {_load()}", flush=True)
     return rate
 
 
@@ -105,11 +142,13 @@ def main(argv=None) -> int:
         folder = Path(tmp)
         _warm(theorems)
         inproc = InProcessExecutor()
+        meter = OtherLoad()
         seconds, result = _timed_sweep(tasks, inproc, JsonlStore(folder / "in-process.jsonl"))
+        others = meter.percent()
         trial_times = [r["result"]["summary"]["seconds"] for r in result.records()]
         median = statistics.median(trial_times)
         print(f"trials (JSONL store, fsync per line); median trial {median * 1e3:.1f} ms")
-        baseline = _stage("in-process", seconds, len(tasks), None)
+        baseline = _stage("in-process", seconds, len(tasks), None, others)
         noop_inproc = _timed_sweep(noops, inproc, MemoryStore(), KINDS)[0] / len(noops)
         agree, per_task = True, {}
         for workers in args.workers:
@@ -119,8 +158,9 @@ def main(argv=None) -> int:
                 executor.client.run(_warm, theorems)
                 started = time.perf_counter() - start
                 path = folder / f"dask-{workers}.jsonl"
+                meter = OtherLoad()
                 seconds, _ = _timed_sweep(tasks, executor, JsonlStore(path))
-                _stage(f"LocalCluster {workers} worker{'s' * (workers > 1)}", seconds, len(tasks), baseline)
+                _stage(f"LocalCluster {workers} worker{'s' * (workers > 1)}", seconds, len(tasks), baseline, meter.percent())
                 print(f"  {'':22} (cluster start and warm-up {started:.1f} s, not counted)")
                 per_task[workers, 1] = _timed_sweep(noops, executor, MemoryStore(), KINDS)[0] / len(noops)
                 batched = DaskExecutor(client=executor.client, batch_size=args.batch_size)

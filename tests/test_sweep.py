@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from verify.sweep import (
-    DaskUnavailableError, InProcessExecutor, JsonlStore, MemoryStore, ProgressBar, Task, TaskKey, add_sweep_arguments,
+    DaskUnavailableError, InProcessExecutor, describe_failure, JsonlStore, MemoryStore, ProgressBar, Task, TaskKey, add_sweep_arguments,
     executor_from_arguments, register_task_kind, run_sweep, store_from_arguments, summary_rows, task_kind,
     trial_task, trial_tasks, without_timing,
 )
@@ -188,6 +188,21 @@ def test_a_trial_that_raises_is_recorded_and_the_sweep_completes():
     assert error["type"] == "RuntimeError" and "planted failure for seed 1" in error["message"]
     assert "raise_on_seed" in error["traceback"] and records[1]["key"]["seed"] == 1
     assert result.failures == [records[1]]
+    assert describe_failure(records[1]) == "ERROR X seed=1: RuntimeError: planted failure for seed 1"
+
+
+def test_a_trial_that_raises_counts_in_its_row_as_an_error():
+    broken = Task.of("trial", "T2", 0, sizes="not sizes", device="cpu")
+    result = run_sweep([broken])
+    (record,) = result.records()
+    assert record["status"] == "error" and record["error"]["message"].startswith("sizes: expected a verify.trials.Sizes")
+    assert [(r["theorem"], r["trials"], r["held"], r["errors"]) for r in result.rows] == [("T2", 1, 0, 1)]
+
+
+def test_describe_failure_of_a_trial_that_did_not_hold():
+    record = {"key": trial_task("T3", 4).key().to_dict(), "status": "ok",
+              "result": {"summary": {"held": False, "failed_steps": ["conclusion:orthogonal"]}}}
+    assert describe_failure(record) == "FAILED T3 seed=4: conclusion:orthogonal"
 
 
 def test_resume_runs_only_the_missing_keys_and_gives_the_same_summary(tmp_path, reference):
@@ -248,6 +263,7 @@ def test_dask_retries_a_dying_worker_then_records_crashed(tmp_path, cluster, bat
     records = run_sweep(tasks, executor=executor, kinds=TEST_KINDS).records()
     assert [r["status"] for r in records] == ["ok", "crashed", "ok", "ok", "ok"]
     assert records[1]["error"]["type"] == "KilledWorker" and records[1]["key"]["seed"] == 1
+    assert describe_failure(records[1]).startswith("CRASHED X seed=1: KilledWorker: ")
     assert [r["result"]["value"] for r in records if r["status"] == "ok"] == [0, 20, 30, 40]
     # The batch holding seed 1 dies on every attempt, then seed 1 alone does.
     runs = 2 if batch_size > 1 else 1
@@ -275,7 +291,7 @@ def test_sweep_arguments(tmp_path, capsys):
 
 
 def test_missing_dask_names_the_extra(monkeypatch):
-    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed now raises ImportError
+    monkeypatch.setattr("verify.sweep.executor.DISTRIBUTED", "verify.sweep.no_such_module")
     with pytest.raises(DaskUnavailableError, match=INSTALL_HINT.replace("[", r"\[").replace("]", r"\]")):
         import_distributed()
     with pytest.raises(ValueError, match=r"^--workers: .*pip install 'identifiable-dgm\[scale\]'"):

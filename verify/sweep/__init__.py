@@ -20,13 +20,13 @@ from .executor import DaskExecutor, DaskUnavailableError, Executor, InProcessExe
 from .keys import TaskKey, package_version, parameters_hash
 from .progress import ProgressBar
 from .store import JsonlStore, MemoryStore, Store
-from .summary import TIMING_FIELDS, summary_rows, without_timing
+from .summary import TIMING_FIELDS, describe_failure, summary_rows, without_timing
 from .sweep import SweepResult, run_sweep
 from .tasks import TASK_KINDS, Task, register_task_kind, run_task, task_kind, trial_task, trial_tasks
 
 __all__ = [
     "DaskExecutor", "DaskUnavailableError", "Executor", "InProcessExecutor", "JsonlStore", "MemoryStore", "ProgressBar",
-    "Store", "SweepResult", "TASK_KINDS", "TIMING_FIELDS", "Task", "TaskKey", "add_sweep_arguments",
+    "Store", "SweepResult", "TASK_KINDS", "TIMING_FIELDS", "Task", "TaskKey", "add_sweep_arguments", "describe_failure",
     "executor_from_arguments", "package_version", "parameters_hash", "register_task_kind", "run_sweep", "run_task",
     "store_from_arguments", "summary_rows", "task_kind", "trial_task", "trial_tasks", "without_timing",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import collections
 import hashlib
+import importlib
 import itertools
 import logging
 import traceback
@@ -19,6 +20,7 @@ from typing import Iterable, Iterator, Mapping
 from .tasks import CRASHED, Task, TaskFunction, error_record, run_task, run_tasks, task_kind
 
 INSTALL_HINT = "pip install 'identifiable-dgm[scale]'"
+DISTRIBUTED = "distributed"  # the module imported on first use (tests point it at a missing one)
 DEFAULT_RETRIES = 2
 DEFAULT_MAX_IN_FLIGHT = 1000
 
@@ -43,10 +45,9 @@ class DaskUnavailableError(ImportError):
 def import_distributed():
     """The ``distributed`` module, imported on first use: Dask is an optional extra."""
     try:
-        import distributed
+        return importlib.import_module(DISTRIBUTED)
     except ImportError as exc:
         raise DaskUnavailableError(f"the Dask executor needs dask[distributed]: {INSTALL_HINT} ({exc})") from None
-    return distributed
 
 
 class Executor(abc.ABC):

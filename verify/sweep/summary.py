@@ -67,6 +67,19 @@ def is_failure(record: dict) -> bool:
     return isinstance(summary, dict) and "held" in summary and not summary["held"]
 
 
+def describe_failure(record: dict) -> str:
+    """One line for a failed record: "FAILED T2 seed=3: conclusion:affine_equivalence",
+    "ERROR T2 seed=3: RuntimeError: ..." or "CRASHED T2 seed=3: KilledWorker: ..."."""
+    key = record["key"]
+    where = f"{key['id']} seed={key['seed']}"
+    if record["status"] != OK:
+        error = record.get("error") or {}
+        message = str(error.get("message", "")).splitlines()[0] if error.get("message") else ""
+        return f"{record['status'].upper()} {where}: {error.get('type', '?')}: {message}"
+    summary = (record.get("result") or {}).get("summary", {})
+    return f"FAILED {where}: {', '.join(summary.get('failed_steps', [])) or 'did not hold'}"
+
+
 def without_timing(value):
     """``value`` with every field named in ``TIMING_FIELDS`` removed, at any depth: what two runs
     of the same sweep agree on byte for byte."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
@@ -92,11 +93,13 @@ def run_sweep(tasks: Iterable[Task], *, executor: Executor | None = None, store:
     try:
         if progress is not None:
             progress(done, len(keys), None)
-        for record in executor.run(pending, kinds=kinds):
-            store.append(record)
-            done += 1
-            if progress is not None:
-                progress(done, len(keys), record)
+        # closing(): an interruption here stops the executor's tasks now, not when collected.
+        with contextlib.closing(executor.run(pending, kinds=kinds)) as records:
+            for record in records:
+                store.append(record)
+                done += 1
+                if progress is not None:
+                    progress(done, len(keys), record)
     finally:
         store.close()
         getattr(progress, "close", lambda: None)()

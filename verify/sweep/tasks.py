@@ -186,7 +186,16 @@ def trial_tasks(theorems: Iterable[str], seeds: Iterable[int], *, sizes=None, de
 
 
 def run_trial_kind(task: Task) -> dict:
-    """Run a trial task: ``summary`` (what the summary table needs) and ``report`` (``TrialReport.to_dict()``)."""
+    """Run a trial task.
+
+    Returns
+    -------
+    dict
+        ``summary``: theorem, seed, held, witnesses, failed_steps ("role:check" of each step
+        that gave the unexpected verdict), seconds, and worst_check, worst_statistic,
+        worst_tolerance (``TrialReport.worst_conclusion``; "" and nan when there is none),
+        what the summary table and the failure lines need; ``report``: ``TrialReport.to_dict()``.
+    """
     import torch
 
     from ..theorems import get
@@ -204,6 +213,7 @@ def run_trial_kind(task: Task) -> dict:
     worst = report.worst_conclusion()
     summary = {
         "theorem": report.theorem, "seed": report.seed, "held": report.held, "witnesses": report.witnesses,
+        "failed_steps": [f"{s.role}:{s.result.name}" for s in report.steps if not s.passed],
         "seconds": report.seconds, "worst_check": worst.name if worst is not None else "",
         "worst_statistic": worst.statistic if worst is not None else math.nan,
         "worst_tolerance": worst.tolerance if worst is not None else math.nan,
