@@ -2,10 +2,12 @@
 
 Runs ``--trials`` trials of each theorem (default: every registered one, as ``python -m
 verify run`` does) three ways, each writing its JSONL file as a real sweep does (fsync per
-line): in this process, then on a LocalCluster of 1 and of 2 worker processes (one thread
-each). Throughputs are given as ratios against the in-process run of the same invocation.
-Clusters are started and warmed (modules imported, one trial run per worker) before the
-clock starts; their start time is printed apart.
+line): in this process, and on a LocalCluster of 1 and of 2 worker processes (one thread
+each). The stages take turns over ``--rounds`` slices of the seeds, so that load from other
+processes, which comes and goes, weighs on all of them alike. Throughputs are given as
+ratios against the in-process run of the same invocation. Clusters are started and warmed
+(modules imported, one trial run per worker) before the clock starts; their start time is
+printed apart.
 
 The cost per task of the machinery is measured with a no-op task kind, which leaves only
 submission, scheduling and the round trip of the record: the per-task time on the cluster,
@@ -18,7 +20,7 @@ CPUs that other processes used meanwhile (the machine's busy time less this benc
 workers included) and the load average (which counts this benchmark's own processes too);
 measure when the first is near zero.
 
-    python benchmarks/bench_sweep.py [--trials 200] [--quick] [--theorem T2 ...] [--noops 2000] [--batch-size 10]
+    python benchmarks/bench_sweep.py [--trials 200] [--quick] [--theorem T2 ...] [--rounds 4] [--noops 2000] [--batch-size 10]
 """
 
 from __future__ import annotations
@@ -90,18 +92,42 @@ def _warm(theorems) -> None:
         get(theorem).trial(10**9)
 
 
-def _timed_sweep(tasks, executor, store, kinds=None) -> tuple[float, object]:
+def _timed_sweep(tasks, executor, store, kinds=None, resume=False) -> tuple[float, object]:
     start = time.perf_counter()
-    result = run_sweep(tasks, executor=executor, store=store, kinds=kinds)
+    result = run_sweep(tasks, executor=executor, store=store, kinds=kinds, resume=resume)
     return time.perf_counter() - start, result
 
 
-def _stage(label: str, seconds: float, n: int, baseline: float | None, others: float) -> float:
-    rate = n / seconds
-    ratio = f"{rate / baseline:5.2f}x" if baseline else "  1.00x"
-    print(f"  {label:22} {n:6} tasks {seconds:8.1f} s {rate:9.2f} /s  {ratio}   other processes {others:4.1f}% of the CPUs, "
-          f"load {_load()}", flush=True)
-    return rate
+class Stage:
+    """One way of running the trials, its store, and what it measured over the rounds."""
+
+    def __init__(self, label: str, executor, path: Path):
+        self.label, self.executor, self.path = label, executor, path
+        self.seconds = self.tasks = self.other_cpu = 0.0
+        self.trial_times: list[float] = []
+
+    def run(self, tasks) -> None:
+        meter = OtherLoad()
+        seconds, result = _timed_sweep(tasks, self.executor, JsonlStore(self.path), resume=True)
+        self.other_cpu += meter.percent() * seconds
+        self.seconds += seconds
+        self.tasks += len(tasks)
+        self.trial_times += [r["result"]["summary"]["seconds"] for r in result.records()]
+
+    def report(self, baseline: float | None) -> float:
+        rate = self.tasks / self.seconds
+        ratio = rate / baseline if baseline else 1.0
+        print(f"  {self.label:22} {int(self.tasks):6} trials {self.seconds:8.1f} s {rate:8.2f} /s  {ratio:5.2f}x   "
+              f"other processes {self.other_cpu / self.seconds:4.1f}% of the CPUs", flush=True)
+        return rate
+
+
+def _start_cluster(workers: int, theorems) -> tuple[DaskExecutor, float]:
+    start = time.perf_counter()
+    executor = DaskExecutor(workers=workers)
+    executor.client.wait_for_workers(workers)
+    executor.client.run(_warm, theorems)
+    return executor, time.perf_counter() - start
 
 
 def _canonical(path: Path) -> list[str]:
@@ -127,6 +153,7 @@ def main(argv=None) -> int:
     parser.add_argument("--theorem", action="append", help="a registered id (repeat for several; default: all)")
     parser.add_argument("--noops", type=int, default=2000, help="no-op tasks to measure the cost per task (default 2000)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="cluster sizes to measure (default 1 2)")
+    parser.add_argument("--rounds", type=int, default=4, help="interleave the stages in this many rounds of seeds (default 4)")
     parser.add_argument("--batch-size", type=int, default=10, help="also measure the no-op cost per task with batches of this size (default 10)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -134,39 +161,42 @@ def main(argv=None) -> int:
     from verify.theorems import REGISTRY, get
 
     theorems = [get(t).id for t in args.theorem] if args.theorem else list(REGISTRY)
-    tasks = trial_tasks(theorems, range(args.trials))
     noops = [Task.of("noop", "X", seed) for seed in range(args.noops)]
-    print(f"{len(tasks)} trials ({args.trials} x {', '.join(theorems)}), {os.cpu_count()} CPUs, load {_load()}", flush=True)
+    print(f"{len(theorems) * args.trials} trials a stage ({args.trials} x {', '.join(theorems)}), {os.cpu_count()} CPUs, "
+          f"load {_load()}", flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         _warm(theorems)
-        inproc = InProcessExecutor()
-        meter = OtherLoad()
-        seconds, result = _timed_sweep(tasks, inproc, JsonlStore(folder / "in-process.jsonl"))
-        others = meter.percent()
-        trial_times = [r["result"]["summary"]["seconds"] for r in result.records()]
-        median = statistics.median(trial_times)
-        print(f"trials (JSONL store, fsync per line); median trial {median * 1e3:.1f} ms")
-        baseline = _stage("in-process", seconds, len(tasks), None, others)
-        noop_inproc = _timed_sweep(noops, inproc, MemoryStore(), KINDS)[0] / len(noops)
-        agree, per_task = True, {}
+        stages = [Stage("in-process", InProcessExecutor(), folder / "in-process.jsonl")]
         for workers in args.workers:
-            start = time.perf_counter()
-            with DaskExecutor(workers=workers) as executor:
-                executor.client.wait_for_workers(workers)
-                executor.client.run(_warm, theorems)
-                started = time.perf_counter() - start
-                path = folder / f"dask-{workers}.jsonl"
-                meter = OtherLoad()
-                seconds, _ = _timed_sweep(tasks, executor, JsonlStore(path))
-                _stage(f"LocalCluster {workers} worker{'s' * (workers > 1)}", seconds, len(tasks), baseline, meter.percent())
-                print(f"  {'':22} (cluster start and warm-up {started:.1f} s, not counted)")
-                per_task[workers, 1] = _timed_sweep(noops, executor, MemoryStore(), KINDS)[0] / len(noops)
-                batched = DaskExecutor(client=executor.client, batch_size=args.batch_size)
+            executor, started = _start_cluster(workers, theorems)
+            print(f"LocalCluster of {workers}: started and warmed in {started:.1f} s (not counted)")
+            stages.append(Stage(f"LocalCluster {workers} worker{'s' * (workers > 1)}", executor, folder / f"dask-{workers}.jsonl"))
+        try:
+            # Round by round, every stage runs the same slice of seeds: load from other
+            # processes that comes and goes then weighs on every stage alike.
+            for r in range(args.rounds):
+                seeds = range(r * args.trials // args.rounds, (r + 1) * args.trials // args.rounds)
+                for stage in stages:
+                    stage.run(trial_tasks(theorems, seeds))
+                print(f"round {r + 1}/{args.rounds} done, load {_load()}", flush=True)
+            median = statistics.median(stages[0].trial_times)
+            print(f"trials (JSONL store, fsync per line); median trial {median * 1e3:.1f} ms (in-process)")
+            baseline = stages[0].report(None)
+            for stage in stages[1:]:
+                stage.report(baseline)
+            agree = all(_canonical(stage.path) == _canonical(stages[0].path) for stage in stages[1:])
+            print(f"JSONL files agree with in-process (timing fields removed): {'yes' if agree else 'NO'}")
+            noop_inproc = _timed_sweep(noops, stages[0].executor, MemoryStore(), KINDS)[0] / len(noops)
+            per_task = {}
+            for workers, stage in zip(args.workers, stages[1:]):
+                per_task[workers, 1] = _timed_sweep(noops, stage.executor, MemoryStore(), KINDS)[0] / len(noops)
+                batched = DaskExecutor(client=stage.executor.client, batch_size=args.batch_size)
                 per_task[workers, args.batch_size] = _timed_sweep(noops, batched, MemoryStore(), KINDS)[0] / len(noops)
-            agree &= _canonical(path) == _canonical(folder / "in-process.jsonl")
-        print(f"JSONL files agree with in-process (timing fields removed): {'yes' if agree else 'NO'}")
+        finally:
+            for stage in reversed(stages):  # the last cluster started restores the log levels the first one set
+                stage.executor.close()
         fsync = _fsync_cost(folder, min(args.noops, 500))
 
     print(f"cost per task (no-op tasks, {len(noops)}; load {_load()}):")

@@ -173,7 +173,7 @@ class DaskExecutor(Executor):
                 raise ValueError(f"scheduler: cannot connect to {self.scheduler}: {exc}") from None
         with dask.config.set(LOCAL_CLUSTER_CONFIG):
             self._cluster = distributed.LocalCluster(
-                n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                 silence_logs=logging.ERROR, scheduler_kwargs={"allowed_failures": self.retries},
             )
         return distributed.Client(self._cluster)
@@ -185,7 +185,9 @@ class DaskExecutor(Executor):
         jobs = ((task, task_kind(task.kind, kinds), task.key()) for task in tasks)
         batches, singles = _chunks(jobs, self.batch_size), collections.deque()
         submitted: dict[str, tuple] = {}
-        stream = distributed.as_completed(with_results=True, raise_errors=False)
+        # Results are gathered here, batch by batch: as_completed(with_results=True) gathers
+        # each future in its own callback, which can loop (dask/distributed#7331).
+        stream = distributed.as_completed()
 
         def fill() -> None:
             while len(submitted) < self.max_in_flight:
@@ -198,16 +200,19 @@ class DaskExecutor(Executor):
 
         try:
             fill()
-            for future, value in stream:
-                batch, _ = submitted.pop(future.key)
-                if future.status == "finished":
-                    records = value if len(batch) > 1 else [value]
-                elif len(batch) > 1 and future.status == "error":
-                    singles.extend((job,) for job in batch)  # one by one: only the task that fails gets its record
-                    records = []
-                else:
-                    records = [self._failure(future, *batch[0], distributed)]
-                future.release()  # the cluster forgets the result once it is in the store
+            for done in stream.batches():
+                finished = [f for f in done if f.status == "finished"]
+                values = dict(zip([f.key for f in finished], client.gather(finished))) if finished else {}
+                records = []
+                for future in done:
+                    batch, _ = submitted.pop(future.key)
+                    if future.key in values:
+                        records += values[future.key] if len(batch) > 1 else [values[future.key]]
+                    elif len(batch) > 1 and future.status == "error":
+                        singles.extend((job,) for job in batch)  # one by one: only the task that fails gets its record
+                    else:
+                        records.append(self._failure(future, *batch[0], distributed))
+                    future.release()  # the cluster forgets the result once it is in the store
                 fill()
                 yield from records
         finally:
