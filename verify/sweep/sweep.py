@@ -44,7 +44,8 @@ class SweepResult:
     keys: list[TaskKey] = field(repr=False)
 
     def records(self) -> list[dict]:
-        """The sweep's records in task order, read back from the store."""
+        """The sweep's records in task order, read back from the store (all in memory: for a
+        large sweep iterate ``store.records()`` instead)."""
         return _records_of(self.store, self.keys)
 
 
@@ -80,14 +81,7 @@ def run_sweep(tasks: Iterable[Task], *, executor: Executor | None = None, store:
     executor = executor if executor is not None else InProcessExecutor()
     store = store if store is not None else MemoryStore()
     todo = _distinct(tasks)
-    keys = list(todo)
-    if resume:
-        held = store.keys()
-        pending = [task for key, task in todo.items() if key not in held]
-    else:
-        if not store.is_empty():
-            raise ValueError(f"resume: {store!r} already holds records; resume to continue that sweep, or start a new store")
-        pending = list(todo.values())
+    keys, pending = list(todo), _pending(todo, store, resume)
     done = len(keys) - len(pending)
     skipped = done
     try:
@@ -105,9 +99,17 @@ def run_sweep(tasks: Iterable[Task], *, executor: Executor | None = None, store:
         getattr(progress, "close", lambda: None)()
     if compact:
         store.compact()
-    records = _records_of(store, keys)
-    return SweepResult(summary_rows(records), [r for r in records if is_failure(r)], done - skipped, skipped,
-                       time.perf_counter() - start, store, keys)
+    rows, failures = _summarise(store, keys)
+    return SweepResult(rows, failures, done - skipped, skipped, time.perf_counter() - start, store, keys)
+
+
+def _pending(todo: dict[TaskKey, Task], store: Store, resume: bool) -> list[Task]:
+    if not resume:
+        if not store.is_empty():
+            raise ValueError(f"resume: {store!r} already holds records; resume to continue that sweep, or start a new store")
+        return list(todo.values())
+    held = store.keys()
+    return [task for key, task in todo.items() if key not in held]
 
 
 def _distinct(tasks: Iterable[Task]) -> dict[TaskKey, Task]:
@@ -117,6 +119,33 @@ def _distinct(tasks: Iterable[Task]) -> dict[TaskKey, Task]:
             raise ValueError(f"tasks: expected verify.sweep.Task values, got {type(task).__name__}")
         todo.setdefault(task.key(), task)
     return todo
+
+
+def _summarise(store: Store, keys: list[TaskKey]) -> tuple[list[dict], list[dict]]:
+    """Summary rows and failed records of the sweep's keys, in one pass over the store that
+    keeps no other record in memory (a sweep of 10^6 trials writes gigabytes)."""
+    wanted, seen, failures = set(keys), set(), []
+
+    def ours():
+        for record in store.records():
+            key = record_key(record)
+            if key in wanted and key not in seen:  # run_sweep never stores a key twice
+                seen.add(key)
+                if is_failure(record):
+                    failures.append(record)
+                yield record
+
+    rows = summary_rows(ours())
+    if len(seen) != len(wanted):
+        missing = next(k for k in keys if k not in seen)
+        raise RuntimeError(f"store: no record for {len(wanted) - len(seen)} task(s), first {missing}")
+    first = {}
+    for key in keys:
+        first.setdefault(key.id, len(first))
+    position = {record_key(r): None for r in failures}
+    for i, key in enumerate(k for k in keys if k in position):
+        position[key] = i
+    return sorted(rows, key=lambda row: first[row["theorem"]]), sorted(failures, key=lambda r: position[record_key(r)])
 
 
 def _records_of(store: Store, keys: list[TaskKey]) -> list[dict]:
