@@ -290,6 +290,15 @@ def test_sweep_arguments(tmp_path, capsys):
     assert "not allowed with argument" in capsys.readouterr().err
 
 
+def test_importing_the_package_leaves_dask_unimported():
+    import subprocess
+
+    code = "import sys, verify.sweep; print(sorted({'dask', 'distributed'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout
+    assert out.strip() == "[]"
+
+
 def test_missing_dask_names_the_extra(monkeypatch):
     monkeypatch.setattr("verify.sweep.executor.DISTRIBUTED", "verify.sweep.no_such_module")
     with pytest.raises(DaskUnavailableError, match=INSTALL_HINT.replace("[", r"\[").replace("]", r"\]")):
