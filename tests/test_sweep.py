@@ -253,7 +253,8 @@ def test_dask_records_an_exception_with_its_traceback(cluster, batch_size):
     assert [r["result"]["value"] for r in records if r["status"] == "ok"] == [0, 10, 30]
 
 
-@pytest.mark.parametrize("batch_size", [1, 3])
+# Batched, the worker dies four times (twice with the batch, twice with the task alone).
+@pytest.mark.parametrize("batch_size", [1, pytest.param(3, marks=pytest.mark.slow)])
 def test_dask_retries_a_dying_worker_then_records_crashed(tmp_path, cluster, batch_size):
     from verify.sweep import DaskExecutor
 
