@@ -1,0 +1,66 @@
+"""Progress of a sweep: a bar on a terminal, one line per result in a log."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import IO
+
+
+class ProgressBar:
+    """Called as ``progress(done, total, record)`` after each completed task.
+
+    Parameters
+    ----------
+    stream : file, optional
+        Where to write (default ``sys.stderr``).
+    interactive : bool, optional
+        Draw a bar redrawn in place; default: whether ``stream`` is a terminal. Otherwise
+        each result gets its own line, which reads well in a batch job's log.
+    width : int
+        Characters of the bar.
+    """
+
+    def __init__(self, stream: IO | None = None, *, interactive: bool | None = None, width: int = 30):
+        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+            raise ValueError(f"width: expected an integer >= 1, got {width!r}")
+        self.stream = stream if stream is not None else sys.stderr
+        self.interactive = _isatty(self.stream) if interactive is None else bool(interactive)
+        self.width = width
+        self._start = time.perf_counter()
+        self._drawn = False
+
+    def __call__(self, done: int, total: int, record: dict | None) -> None:
+        elapsed = time.perf_counter() - self._start
+        label = _label(record)
+        if self.interactive:
+            filled = int(self.width * done / total) if total else self.width
+            print(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} {label:24.24} {elapsed:7.1f} s",
+                  end="", file=self.stream, flush=True)
+            self._drawn = True
+        elif record is not None:
+            print(f"{done}/{total} {label} after {elapsed:.1f} s", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        """End the bar's line."""
+        if self._drawn:
+            print(file=self.stream, flush=True)
+            self._drawn = False
+
+
+def _label(record: dict | None) -> str:
+    if record is None:
+        return ""
+    key = record.get("key", {})
+    status = record.get("status", "?")
+    if status == "ok":
+        summary = (record.get("result") or {}).get("summary", {})
+        status = {True: "held", False: "FAILED"}.get(summary.get("held"), "ok")
+    return f"{key.get('id', '?')} seed={key.get('seed', '?')} {status}"
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
