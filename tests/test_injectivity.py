@@ -326,3 +326,14 @@ def test_a_constant_network_collides_by_every_method(weights, biases, method):
     net = LeakyReLUNetwork([torch.tensor(w, dtype=F64) for w in weights], [torch.tensor(b, dtype=F64) for b in biases],
                            [0.0] * (len(weights) - 1))
     assert_collision(net, check_injective(net, box=1.5, method=method))
+
+
+def test_milp_confirms_a_collision_whose_binaries_sit_on_a_tie():
+    """f = relu(relu(z − 0.54)) is 0 left of 0.54. The program's optimum lies on the kink, and its
+    binaries set a unit of pre-activation −2e-62 active, a pattern with an empty region: the
+    pattern of a forward pass at the program's latents gives the collision."""
+    weights = [[[1.0], [0.0]], [[1.0, 0.0], [1.0, 1.0]], [[1.0, 0.0]]]
+    biases = [[-0.539380149854537, 0.0], [0.0, -2.1854392235244096e-62], [0.0]]
+    net = LeakyReLUNetwork([torch.tensor(w, dtype=F64) for w in weights], [torch.tensor(b, dtype=F64) for b in biases],
+                           [0.0, 0.0])
+    assert_collision(net, check_injective(net, box=1.5, method="milp"))

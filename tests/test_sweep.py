@@ -17,9 +17,24 @@ from pathlib import Path
 import pytest
 
 from verify.sweep import (
-    DaskUnavailableError, InProcessExecutor, describe_failure, JsonlStore, MemoryStore, ProgressBar, Task, TaskKey, add_sweep_arguments,
-    executor_from_arguments, register_task_kind, run_sweep, store_from_arguments, summary_rows, task_kind,
-    trial_task, trial_tasks, without_timing,
+    DaskUnavailableError,
+    InProcessExecutor,
+    JsonlStore,
+    MemoryStore,
+    ProgressBar,
+    Task,
+    TaskKey,
+    add_sweep_arguments,
+    describe_failure,
+    executor_from_arguments,
+    register_task_kind,
+    run_sweep,
+    store_from_arguments,
+    summary_rows,
+    task_kind,
+    trial_task,
+    trial_tasks,
+    without_timing,
 )
 from verify.sweep.executor import INSTALL_HINT, import_distributed
 from verify.sweep.store import encode_record
@@ -82,7 +97,7 @@ def cluster():
 
 # --------------------------------------------------------------------------- tasks and keys
 def test_task_keys_tell_seeds_sizes_and_kinds_apart():
-    from verify.trials import Sizes
+    from verify.suite.trial import Sizes
 
     a, b = trial_task("T2", 0), trial_task("T2", 1)
     assert a.key().dask_key != b.key().dask_key
@@ -164,9 +179,7 @@ def test_a_store_with_records_needs_resume(tmp_path):
 
 # --------------------------------------------------------------------------- in-process sweeps
 def test_in_process_summary_matches_cli_summarize(reference):
-    summarize = getattr(pytest.importorskip("verify.cli"), "summarize", None)
-    if summarize is None:
-        pytest.skip("verify.cli.summarize has moved")
+    from verify.summary import summarize
     from verify.theorems import get
 
     reports = [get(t).trial(s) for t in THEOREMS for s in SEEDS]
@@ -195,7 +208,7 @@ def test_a_trial_that_raises_counts_in_its_row_as_an_error():
     broken = Task.of("trial", "T2", 0, sizes="not sizes", device="cpu")
     result = run_sweep([broken])
     (record,) = result.records()
-    assert record["status"] == "error" and record["error"]["message"].startswith("sizes: expected a verify.trials.Sizes")
+    assert record["status"] == "error" and record["error"]["message"].startswith("sizes: expected a verify.suite.Sizes")
     assert [(r["theorem"], r["trials"], r["held"], r["errors"]) for r in result.rows] == [("T2", 1, 0, 1)]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["format_table", "summarize"]
+__all__ = ["empty_row", "format_table", "summarize"]
 
 
 def _record(report) -> dict:
@@ -17,10 +17,7 @@ def summarize(reports) -> list[dict]:
     steps (each with a witness), time."""
     rows: dict[str, dict] = {}
     for report in map(_record, reports):
-        row = rows.setdefault(report["theorem"], {
-            "theorem": report["theorem"], "trials": 0, "held": 0, "failed": 0, "unknown": 0, "worst_ratio": math.nan,
-            "worst_statistic": math.nan, "tolerance": math.nan, "passes_when": None, "worst_check": "", "witnesses": 0,
-            "seconds": 0.0})
+        row = rows.setdefault(report["theorem"], empty_row(report["theorem"]))
         row["trials"] += 1
         row[report["outcome"]] += 1
         row["witnesses"] += sum(step["outcome"] == "failed" for step in report["steps"])
@@ -31,6 +28,13 @@ def summarize(reports) -> list[dict]:
             row.update(worst_ratio=ratio, worst_statistic=_as_float(worst["statistic"]), tolerance=_as_float(worst["tolerance"]),
                        passes_when=worst["passes_when"], worst_check=worst["name"])
     return list(rows.values())
+
+
+def empty_row(theorem: str) -> dict:
+    """The row of a theorem before any trial."""
+    return {"theorem": theorem, "trials": 0, "held": 0, "failed": 0, "unknown": 0, "worst_ratio": math.nan,
+            "worst_statistic": math.nan, "tolerance": math.nan, "passes_when": None, "worst_check": "", "witnesses": 0,
+            "seconds": 0.0}
 
 
 def _as_float(value) -> float:

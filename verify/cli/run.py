@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 
 import torch
 
@@ -11,7 +10,16 @@ from models import random_model
 
 from ..atomic import write_json_atomic
 from ..plots import write_plots
-from ..summary import format_table, summarize
+from ..summary import format_table
+from ..sweep import (
+    ProgressBar,
+    add_sweep_arguments,
+    describe_failure,
+    executor_from_arguments,
+    run_sweep,
+    store_from_arguments,
+    trial_tasks,
+)
 from ..theorems import REGISTRY, get
 from .common import check_outputs, device, nonnegative_int, positive_int
 
@@ -28,6 +36,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--plots", metavar="DIR", help="write PNG figures (needs the plot extra): the regions and density of the "
                                                        "seed's 2-D model, and every counterexample's two models side by side")
+    add_sweep_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -36,39 +45,35 @@ def run(args) -> int:
         raise ValueError(f"--seed: expected a seed below 2**62 - trials, got {args.seed}")
     theorems = [get(t) for t in args.theorem] if args.theorem else list(REGISTRY.values())
     check_outputs(args)
+    store, executor = store_from_arguments(args), executor_from_arguments(args)
     # Trials work on tiny matrices: extra OpenMP threads only synchronise (and stall on a busy machine).
     torch.set_num_threads(1)
-    total = len(theorems) * args.trials
-    reports, done, start = [], 0, time.perf_counter()
-    interactive = sys.stderr.isatty()
-    for theorem in theorems:
-        for i in range(args.trials):
-            reports.append(theorem.trial(args.seed + i, device=args.device))
-            done += 1
-            if not args.quiet and interactive:
-                _progress(done, total, theorem.id, time.perf_counter() - start)
-        if not args.quiet and not interactive:  # a log, not a terminal: one line per result
-            print(f"{done}/{total} trials done ({theorem.id}) after {time.perf_counter() - start:.1f} s", file=sys.stderr)
-    if not args.quiet and interactive:
-        print(file=sys.stderr)
-    rows = summarize(reports)
-    print(format_table(rows))
-    for report in reports:
-        if report.outcome == "held":
-            continue
-        bad = [s for s in report.steps if s.outcome != "passed"]
-        names = ", ".join(f"{s.role}:{s.result.name} {s.outcome}" for s in bad)
-        print(f"{report.outcome.upper()} {report.theorem} seed={report.seed}: {names}  "
-              f"(replay: python -m verify run --theorem \"{report.theorem}\" --seed {report.seed} --trials 1)")
-    held = sum(r.outcome == "held" for r in reports)
-    unknown = sum(r.outcome == "unknown" for r in reports)
-    print(f"{held}/{len(reports)} trials held, {unknown} unknown, in {time.perf_counter() - start:.1f} s")
+    tasks = trial_tasks([t.id for t in theorems], range(args.seed, args.seed + args.trials), device=args.device)
+    with executor:
+        result = run_sweep(tasks, executor=executor, store=store, resume=args.resume,
+                           progress=None if args.quiet else ProgressBar(sys.stderr))
+    print(format_table(result.rows))
+    for record in result.failures:
+        key = record["key"]
+        print(f"{describe_failure(record)}  (replay: python -m verify run --theorem \"{key['id']}\" --seed {key['seed']} --trials 1)")
+    records = result.records()
+    outcomes = [_outcome(record) for record in records]
+    resumed = f", {result.skipped} read back from {args.jsonl}" if result.skipped else ""
+    print(f"{outcomes.count('held')}/{len(records)} trials held, {outcomes.count('unknown')} unknown, "
+          f"{outcomes.count('error')} errors, in {result.seconds:.1f} s{resumed}")
     if args.plots:
         _plots(args.plots, args.seed)
     if args.json:
+        reports = [record["result"]["report"] for record in records if record["status"] == "ok"]
         write_json_atomic(args.json, {"command": "run", "seed": args.seed, "trials": args.trials, "device": args.device,
-                                      "summary": rows, "reports": [r.to_dict() for r in reports]})
-    return 1 if any(r.outcome == "failed" for r in reports) else 0
+                                      "summary": result.rows, "reports": reports,
+                                      "errors": [record for record in records if record["status"] != "ok"]})
+    return 1 if any(outcome in ("failed", "error") for outcome in outcomes) else 0
+
+
+def _outcome(record: dict) -> str:
+    """held, failed or unknown for a trial that ran; error for one that raised or whose worker died."""
+    return record["result"]["summary"]["outcome"] if record["status"] == "ok" else "error"
 
 
 def _plots(directory: str, seed: int) -> None:
@@ -76,9 +81,3 @@ def _plots(directory: str, seed: int) -> None:
     model = random_model(2, 2, hidden=(2, 2), n_components=3, negative_slope=0.5, max_condition=2.0, generator=seed)
     paths = write_plots("regions", model, directory) + write_plots("density", model, directory) + write_plots("catalog", None, directory)
     print(f"plots: {len(paths)} files in {directory}")
-
-
-def _progress(done: int, total: int, label: str, elapsed: float) -> None:
-    width = 30
-    filled = int(width * done / total)
-    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label:6} {elapsed:6.1f} s", end="", file=sys.stderr, flush=True)

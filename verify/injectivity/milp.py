@@ -11,6 +11,7 @@ import math
 import time
 
 import numpy as np
+import torch
 
 from models.regions import pattern_halfspaces
 
@@ -86,14 +87,27 @@ def _coordinate(frame, tol, program, k, deadline, details):
 
 
 def _witness(frame, tol, outcome, first, second, details) -> CheckResult | None:
-    """The MILP point, confirmed by the pairwise program of the two patterns its binaries fix and by
-    the exact check; None when no verified collision comes of it."""
+    """The MILP point, confirmed by the pairwise program of two patterns and by the exact check;
+    None when no verified collision comes of it.
+
+    The patterns tried: those the binaries fix, then those of a forward pass at the MILP's two
+    latents. They differ at a unit whose pre-activation is within the solver's tolerance of 0
+    (a bias of 1e-62, a point on a kink), where the binaries' pattern may have an empty region.
+    """
     net, box = frame.unit, frame.box
-    pieces = tuple(_lp.Piece(*pattern_halfspaces(net, copy.pattern(outcome.x), box)) for copy in (first, second))
-    found = _lp.largest_collision([pieces], _lp.Scales(tol.rho, tol.out), tol.separation, _lp.directions(net.in_dim)).witness
-    u1, u2 = (found[1], found[2]) if found is not None else (outcome.z1, outcome.z2)
-    evidence = collision_witness(frame, u1, u2, tol)
-    if not evidence["verified"]:
-        return None
-    details = {**details, "criterion": "MILP collision", **evidence_details(evidence)}
-    return verdict(NAME, False, outcome.value / tol.rho, tol, (evidence["z1"], evidence["z2"]), details, frame, HOW, verified=True)
+    z1, z2 = torch.as_tensor(outcome.z1), torch.as_tensor(outcome.z2)
+    seen = [(first.pattern(outcome.x), second.pattern(outcome.x)),
+            tuple(net.activation_pattern(z).numpy().astype(bool) for z in (z1, z2))]
+    candidates = []
+    for patterns in seen:
+        pieces = tuple(_lp.Piece(*pattern_halfspaces(net, pattern, box)) for pattern in patterns)
+        found = _lp.largest_collision([pieces], _lp.Scales(tol.rho, tol.out), tol.separation, _lp.directions(net.in_dim)).witness
+        if found is not None:
+            candidates.append((found[1], found[2]))
+    for u1, u2 in [*candidates, (outcome.z1, outcome.z2)]:
+        evidence = collision_witness(frame, u1, u2, tol)
+        if evidence["verified"]:
+            details = {**details, "criterion": "MILP collision", **evidence_details(evidence)}
+            return verdict(NAME, False, outcome.value / tol.rho, tol, (evidence["z1"], evidence["z2"]), details, frame, HOW,
+                           verified=True)
+    return None

@@ -55,7 +55,8 @@ def _label(record: dict | None) -> str:
     status = record.get("status", "?")
     if status == "ok":
         summary = (record.get("result") or {}).get("summary", {})
-        status = {True: "held", False: "FAILED"}.get(summary.get("held"), "ok")
+        status = summary.get("outcome") or {True: "held", False: "failed"}.get(summary.get("held"), "ok")
+        status = status if status == "held" else status.upper()
     return f"{key.get('id', '?')} seed={key.get('seed', '?')} {status}"
 
 

@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import Iterator
 
+from ..atomic import write_atomic
+from ..check_result import as_data
 from .keys import TaskKey
 
 _CHUNK = 1 << 16
@@ -22,9 +24,7 @@ _CHUNK = 1 << 16
 
 def encode_record(record: dict) -> bytes:
     """One record as one line of strict JSON (sorted keys, non-finite numbers as strings)."""
-    from ..check_result import plain
-
-    return (json.dumps(plain(record), sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n").encode()
+    return (json.dumps(as_data(record), sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n").encode()
 
 
 def record_key(record: dict) -> TaskKey:
@@ -162,10 +162,8 @@ class JsonlStore(Store):
             self._handle = None
 
     def compact(self) -> None:
-        """Rewrite the file atomically (``verify.report.write_atomic``), sorted by key, one record
+        """Rewrite the file atomically (``verify.atomic.write_atomic``), sorted by key, one record
         per key. Holds an index of offsets, not the records, so it scales to large files."""
-        from ..report import write_atomic
-
         self.close()  # the rename replaces the file an open handle would keep appending to
         if not self.path.exists():
             return

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from typing import Iterable
 
+from ..summary import empty_row, summarize
 from .tasks import OK
 
 TIMING_FIELDS = frozenset({"seconds"})
 
 
 def summary_rows(records: Iterable[dict]) -> list[dict]:
-    """One row per theorem of the "trial" records, with the columns of ``verify.cli.summarize``.
+    """One row per theorem of the "trial" records: ``verify.summary.summarize`` of their reports,
+    with one more column.
 
     Parameters
     ----------
@@ -22,41 +23,25 @@ def summary_rows(records: Iterable[dict]) -> list[dict]:
     Returns
     -------
     list of dict
-        theorem, trials, held, worst_error (the worst conclusion statistic, largest relative to
-        its tolerance), tolerance, worst_check, witnesses (failed steps), seconds (trial time),
-        and errors: the trials that raised or crashed (counted in trials, not in held).
+        The columns of ``verify.summary.summarize``, and errors: the trials that raised or
+        crashed (counted in trials, not in held, failed or unknown).
     """
-    rows: dict[str, dict] = {}
+    order, reports, errors = {}, [], {}
     for record in records:
         if record["key"]["kind"] != "trial":
             continue
         theorem = record["key"]["id"]
-        row = rows.setdefault(theorem, {"theorem": theorem, "trials": 0, "held": 0, "worst_error": math.nan, "tolerance": math.nan,
-                                        "worst_check": "", "witnesses": 0, "seconds": 0.0, "errors": 0})
-        row["trials"] += 1
-        if record["status"] != OK:
-            row["errors"] += 1
-            continue
-        _add_trial(row, record["result"]["summary"])
-    return list(rows.values())
-
-
-def _add_trial(row: dict, summary: dict) -> None:
-    row["held"] += int(bool(summary["held"]))
-    row["witnesses"] += int(summary["witnesses"])
-    row["seconds"] += _number(summary["seconds"])
-    if not summary["worst_check"]:
-        return
-    statistic, tolerance = _number(summary["worst_statistic"]), _number(summary["worst_tolerance"])
-    # The same rule as verify.cli.summarize: keep the largest statistic relative to its tolerance.
-    current = row["worst_error"] / row["tolerance"] if row["worst_check"] else -math.inf
-    if statistic / tolerance > current:
-        row.update(worst_error=statistic, tolerance=tolerance, worst_check=summary["worst_check"])
-
-
-def _number(value) -> float:
-    """A stored number; ``verify.check_result.plain`` stores non-finite ones as "nan", "inf"."""
-    return float(value)
+        order.setdefault(theorem, len(order))
+        if record["status"] == OK:
+            reports.append(record["result"]["report"])
+        else:
+            errors[theorem] = errors.get(theorem, 0) + 1
+    rows = {row["theorem"]: {**row, "errors": 0} for row in summarize(reports)}
+    for theorem, count in errors.items():
+        row = rows.setdefault(theorem, {**empty_row(theorem), "errors": 0})
+        row["trials"] += count
+        row["errors"] = count
+    return sorted(rows.values(), key=lambda row: order[row["theorem"]])
 
 
 def is_failure(record: dict) -> bool:
@@ -77,7 +62,8 @@ def describe_failure(record: dict) -> str:
         message = str(error.get("message", "")).splitlines()[0] if error.get("message") else ""
         return f"{record['status'].upper()} {where}: {error.get('type', '?')}: {message}"
     summary = (record.get("result") or {}).get("summary", {})
-    return f"FAILED {where}: {', '.join(summary.get('failed_steps', [])) or 'did not hold'}"
+    outcome = str(summary.get("outcome") or "failed").upper()
+    return f"{outcome} {where}: {', '.join(summary.get('failed_steps', [])) or 'did not hold'}"
 
 
 def without_timing(value):

@@ -15,6 +15,11 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
+import torch
+
+from ..check_result import as_data
+from ..suite.trial import Sizes
+from ..theorems import get
 from .keys import TaskKey, canonical_json, package_version, parameters_hash
 
 OK, ERROR, CRASHED = "ok", "error", "crashed"
@@ -127,11 +132,10 @@ def run_task(task: Task, function: TaskFunction, key: TaskKey) -> dict:
         ``seconds`` (wall time of the call), ``result`` (what ``function`` returned, or None)
         and ``error`` (None, or type, message and traceback).
     """
-    from ..check_result import plain
 
     start = time.perf_counter()
     try:
-        result = plain(dict(function(task)))
+        result = as_data(dict(function(task)))
     except Exception as exc:  # failures are data: the sweep goes on
         return _record(task, key, ERROR, time.perf_counter() - start, error=_error(exc, traceback.format_exc()))
     return _record(task, key, OK, time.perf_counter() - start, result=result)
@@ -151,10 +155,9 @@ def error_record(task: Task, key: TaskKey, exc: BaseException, trace: str, *, st
 
 
 def _record(task: Task, key: TaskKey, status: str, seconds: float, *, result=None, error=None) -> dict:
-    from ..check_result import plain
 
     return {"key": key.to_dict(), "parameters": json.loads(canonical_json(task.options)), "status": status,
-            "seconds": plain(seconds), "result": result, "error": error}
+            "seconds": as_data(seconds), "result": result, "error": error}
 
 
 def _error(exc: BaseException, trace: str) -> dict:
@@ -168,12 +171,9 @@ def trial_task(theorem: str, seed: int, *, sizes=None, device: str = "cpu") -> T
     The theorem id is made canonical ("t1p" -> "T1'") and ``sizes=None`` becomes the
     theorem's default sizes, so the key says what was run.
     """
-    from ..theorems import get
-    from ..trials import Sizes
-
     registered = get(theorem)
     if sizes is not None and not isinstance(sizes, Sizes):
-        raise ValueError(f"sizes: expected a verify.trials.Sizes, got {type(sizes).__name__}")
+        raise ValueError(f"sizes: expected a verify.suite.Sizes, got {type(sizes).__name__}")
     if not isinstance(device, str):
         raise ValueError(f"device: expected a string such as 'cpu', got {device!r}")
     return Task.of("trial", registered.id, seed, sizes=sizes or registered.sizes, device=device)
@@ -191,16 +191,11 @@ def run_trial_kind(task: Task) -> dict:
     Returns
     -------
     dict
-        ``summary``: theorem, seed, held, witnesses, failed_steps ("role:check" of each step
+        ``summary``: theorem, seed, held, outcome ("held", "failed" or "unknown"), witnesses, failed_steps ("role:check" of each step
         that gave the unexpected verdict), seconds, and worst_check, worst_statistic,
         worst_tolerance (``TrialReport.worst_conclusion``; "" and nan when there is none),
         what the summary table and the failure lines need; ``report``: ``TrialReport.to_dict()``.
     """
-    import torch
-
-    from ..theorems import get
-    from ..trials import Sizes
-
     # Trials work on tiny matrices, where extra threads only synchronise; one thread also
     # makes a trial give the same bits in this process and in a worker.
     if torch.get_num_threads() != 1:
@@ -212,7 +207,8 @@ def run_trial_kind(task: Task) -> dict:
     report = get(task.id).trial(task.seed, sizes=sizes, device=options.get("device", "cpu"))
     worst = report.worst_conclusion()
     summary = {
-        "theorem": report.theorem, "seed": report.seed, "held": report.held, "witnesses": report.witnesses,
+        "theorem": report.theorem, "seed": report.seed, "held": report.held, "outcome": report.outcome,
+        "witnesses": report.witnesses,
         "failed_steps": [f"{s.role}:{s.result.name}" for s in report.steps if not s.passed],
         "seconds": report.seconds, "worst_check": worst.name if worst is not None else "",
         "worst_statistic": worst.statistic if worst is not None else math.nan,
