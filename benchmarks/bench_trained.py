@@ -21,15 +21,21 @@ Every check runs on the box [-r, r]^m holding 1 − 1e-6 of the standard normal 
   map: the verdict should hold) and (b) g = f with one first-layer bias moved by 1e-2 (a different
   map: it should fail); target: decided correctly in <= 60 s for m <= 8 and w <= 64.
 
-Each check runs in a forked child under a hard cap of twice its time limit plus 5 s: a check that overruns its own limit is stopped there and shown as "killed", so that one case
-cannot hold up the run; "seconds" is measured in the child. Cases run in order of size.
+Each check runs in a forked child under a hard cap of twice its time limit plus 5 s: a check that
+overruns its own limit is stopped there and shown as "killed", so that one case cannot hold up
+the run; "seconds" is measured in the child. Weak injectivity runs first on every decoder, then
+agreement, then injectivity, each in order of size.
 
 The full grid is one seed per (m, w, kind): 24 decoders. With every check at its full limit the
 worst case is about 24 × (60 + 2 × 300 + 2 × 60) s, over five hours on two cores, so the full run
-checks injectivity (ours and the baseline) only on the target's shapes, m <= 8 and w <= 128, and
-only decoder agreement up to w = 128; weak injectivity runs on all 24.
+is restricted: weak injectivity on all 24; agreement for w = 64 (every m: the target's shapes and
+m = 16); injectivity on the target's shapes only (m <= 8, w <= 128), with the baseline only where
+ours decided (there alone a ratio and a comparison of verdicts exist; where ours is unknown the
+baseline, the same encoding with looser bounds, is shown as "skip"), and no injectivity check
+started once less than T is left of a 75-minute budget ("budget"). ``--all-checks`` lifts all
+three restrictions.
 
-    python benchmarks/bench_trained.py [--quick] [--json PATH] [--box R]
+    python benchmarks/bench_trained.py [--quick] [--json PATH] [--box R] [--budget S] [--all-checks]
 """
 
 from __future__ import annotations
@@ -37,13 +43,19 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass
+from pathlib import Path
+
+# The packages of this checkout, not an installed copy elsewhere (an editable install of another worktree).
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 import torch
 from bench_injectivity import baseline
 
+import verify
 from models import GaussianMixture, LeakyReLUNetwork
 from models.random import random_network
 from verify.decoder_agreement import check_same_decoder
@@ -67,9 +79,10 @@ LIMITS = {"full": {"weak": 60.0, "injective": 300.0, "agreement": 60.0},
           "quick": {"weak": 5.0, "injective": 5.0, "agreement": 5.0}}
 # Shapes of each target (largest m and w it speaks of).
 TARGETS = {"weak": (16, 256), "injective": (8, 128), "agreement": (8, 64)}
-# The full run's shapes per check: all for weak injectivity, the target's for injectivity (the
-# baseline at 300 s per decoder dominates the run), agreement up to w = 128.
-FULL_SCOPE = {"weak": (16, 256), "injective": (8, 128), "agreement": (16, 128)}
+# The full run's shapes per check: all for weak injectivity, the target's for injectivity (at 300 s
+# per check it dominates the run), agreement up to w = 64 for every m.
+FULL_SCOPE = {"weak": (16, 256), "injective": (8, 128), "agreement": (16, 64)}
+FULL_BUDGET = 4500.0
 SPEEDUP_TARGET = 10.0
 
 
@@ -219,33 +232,73 @@ def baseline_check(net, r: float, limit: float) -> dict:
 
 def agreement_check(f, g, points, r: float, limit: float) -> dict:
     result = check_same_decoder(f, g, latent_scale=1.0, points=points, box=r, time_limit=limit)
-    # m <= 3 enumerates the cells of the joint network (no "by"); above, "by" names unit matching or the program.
-    return {"verdict": VERDICT[result.holds], "method": result.method, "by": result.details.get("by") or result.details.get("how")}
+    # m <= 3 enumerates the cells of the joint network (no "by": their number says how); above, "by"
+    # names unit matching or the program.
+    how = result.details.get("how", "")
+    cells = how.replace("2m + 1 points inside each of the ", "").replace(" of the common refinement on R^m", "")
+    return {"verdict": VERDICT[result.holds], "method": result.method, "by": result.details.get("by") or cells}
 
 
 def in_scope(case: Case, scope: tuple[int, int]) -> bool:
     return case.m <= scope[0] and case.w <= scope[1]
 
 
-def run_case(case: Case, r_arg: float | None, limits: dict, scope: dict) -> dict:
-    """Every check of one decoder: a row of the JSON output."""
-    net, made = decoder(case)
-    prior = GaussianMixture(torch.ones(1, dtype=torch.float64), torch.zeros(1, case.m, dtype=torch.float64),
-                            torch.eye(case.m, dtype=torch.float64)[None])
-    r = default_box(prior) if r_arg is None else r_arg
-    row = {**asdict(case), "box": r, **made}
-    if in_scope(case, scope["weak"]):
-        row["weak"] = bounded(lambda: weak_check(net, r, limits["weak"]), limits["weak"])
-    if in_scope(case, scope["injective"]):
-        row["injective"] = bounded(lambda: injective_check(net, r, limits["injective"]), limits["injective"])
-        row["baseline"] = bounded(lambda: baseline_check(net, r, limits["injective"]), limits["injective"])
-    if in_scope(case, scope["agreement"]):
-        gen = torch.Generator().manual_seed(case.seed)
-        points = prior.sample(PRIOR_POINTS, generator=gen)
-        same, moved = relabelled(net, gen), bias_moved(net, gen)
-        row["same"] = bounded(lambda: agreement_check(net, same, points, r, limits["agreement"]), limits["agreement"])
-        row["moved"] = bounded(lambda: agreement_check(net, moved, points, r, limits["agreement"]), limits["agreement"])
-    return row
+def standard_normal(m: int) -> GaussianMixture:
+    return GaussianMixture(torch.ones(1, dtype=torch.float64), torch.zeros(1, m, dtype=torch.float64),
+                           torch.eye(m, dtype=torch.float64)[None])
+
+
+def run(chosen: list[Case], r_arg: float | None, limits: dict, scope: dict, budget: float | None, baseline_always: bool,
+        save) -> list[dict]:
+    """Every check of every decoder, check by check: the rows of the JSON output.
+
+    Weak injectivity and agreement run first, on every decoder of their scope; injectivity, the
+    longest, runs last in order of size, and is not started once less than its time limit is left
+    of ``budget`` (seconds for the whole run). Unless ``baseline_always``, the baseline runs only
+    where ours decided: that is where a ratio and a comparison of verdicts exist.
+    """
+    start = time.perf_counter()
+    made = []
+    for case in chosen:
+        net, info = decoder(case)
+        r = default_box(standard_normal(case.m)) if r_arg is None else r_arg
+        made.append((case, net, r, {**asdict(case), "box": r, **info}))
+    rows = [row for *_, row in made]
+
+    def log(case: Case, text: str) -> None:
+        print(f"[{time.perf_counter() - start:5.0f}s] {case.label:<19} {case.kind:<8} slope {case.slope:<5} {text}", flush=True)
+
+    for case, net, r, row in made:
+        if in_scope(case, scope["weak"]):
+            row["weak"] = bounded(lambda: weak_check(net, r, limits["weak"]), limits["weak"])
+            log(case, f"weak {row['weak']['verdict']} in {row['weak']['seconds']:.1f} s")
+    save(rows)
+    for case, net, r, row in made:
+        if in_scope(case, scope["agreement"]):
+            gen = torch.Generator().manual_seed(case.seed)
+            points = standard_normal(case.m).sample(PRIOR_POINTS, generator=gen)
+            same, moved = relabelled(net, gen), bias_moved(net, gen)
+            row["same"] = bounded(lambda: agreement_check(net, same, points, r, limits["agreement"]), limits["agreement"])
+            row["moved"] = bounded(lambda: agreement_check(net, moved, points, r, limits["agreement"]), limits["agreement"])
+            log(case, f"agreement (a) {row['same']['verdict']} in {row['same']['seconds']:.1f} s, "
+                      f"(b) {row['moved']['verdict']} in {row['moved']['seconds']:.1f} s")
+    save(rows)
+    limit = limits["injective"]
+    for case, net, r, row in made:
+        if not in_scope(case, scope["injective"]):
+            continue
+        if budget is not None and budget - (time.perf_counter() - start) < limit:
+            row["injective"], row["baseline"] = {"verdict": "budget", "seconds": 0.0}, {"verdict": "budget", "seconds": 0.0}
+            continue
+        row["injective"] = bounded(lambda: injective_check(net, r, limit), limit)
+        if baseline_always or row["injective"]["verdict"] in ("yes", "no"):
+            row["baseline"] = bounded(lambda: baseline_check(net, r, limit), limit)
+        else:
+            row["baseline"] = {"verdict": "skip", "seconds": 0.0}
+        log(case, f"injective {row['injective']['verdict']} in {row['injective']['seconds']:.1f} s, "
+                  f"baseline {row['baseline']['verdict']} in {row['baseline']['seconds']:.1f} s")
+        save(rows)
+    return rows
 
 
 def decided(out: dict | None, limit: float) -> bool:
@@ -271,6 +324,8 @@ def agreement_with_baseline(row: dict) -> str:
 
 
 def _seconds(out: dict, limit: float) -> str:
+    if out["verdict"] in ("skip", "budget"):
+        return "-"
     return f"{'>' if out['verdict'] not in ('yes', 'no') and out['seconds'] >= limit else ''}{out['seconds']:.1f}"
 
 
@@ -326,7 +381,9 @@ def print_summary(rows: list[dict], limits: dict) -> None:
     print(f"  weak injectivity decided in <= {limits['weak']:g} s (m <= 16, w <= 256): {hit} of {len(weak)}")
     inj = [r for r in rows if "injective" in r and in_scope(Case(**_case_fields(r)), TARGETS["injective"])]
     hit = sum(decided(r["injective"], limits["injective"]) for r in inj)
-    print(f"  injectivity decided in <= {limits['injective']:g} s (m <= 8, w <= 128): {hit} of {len(inj)}")
+    not_run = sum(r["injective"]["verdict"] == "budget" for r in inj)
+    print(f"  injectivity decided in <= {limits['injective']:g} s (m <= 8, w <= 128): {hit} of {len(inj)}"
+          + (f" ({not_run} not run: past the budget)" if not_run else ""))
     both = [ratio(r, limits["injective"]) for r in inj if ratio(r, limits["injective"])[0] is not None]
     finished = [v for v, lower in both if not lower]
     bounded_below = [v for v, lower in both if lower]
@@ -334,7 +391,9 @@ def print_summary(rows: list[dict], limits: dict) -> None:
           f"{len(finished)}; where only ours finishes, the lower bound is >= {SPEEDUP_TARGET:g}x in "
           f"{sum(v >= SPEEDUP_TARGET for v in bounded_below)} of {len(bounded_below)}")
     base_only = sum(1 for r in inj if r["baseline"]["verdict"] in ("yes", "no") and r["injective"]["verdict"] not in ("yes", "no"))
-    print(f"  decided by the baseline but not by ours: {base_only}; "
+    skipped = sum(r["baseline"]["verdict"] == "skip" for r in inj)
+    print(f"  decided by the baseline but not by ours: {base_only}"
+          + (f" (baseline skipped on the {skipped} where ours is unknown)" if skipped else "") + "; "
           f"verdicts disagreeing with the baseline: {sum(agreement_with_baseline(r) == 'DISAGREE' for r in rows)}")
     agree = [r for r in rows if "same" in r and in_scope(Case(**_case_fields(r)), TARGETS["agreement"])]
     for key, want, what in (("same", "yes", "(a) same map: holds"), ("moved", "no", "(b) moved bias: fails")):
@@ -352,30 +411,32 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="four small decoders, each check limited to 5 s")
     parser.add_argument("--box", type=float, default=None, help="half-width r of the box [-r, r]^m (default: 1 - 1e-6 of N(0, I))")
-    parser.add_argument("--json", default=None, help="write the rows to this JSON file (after every decoder)")
+    parser.add_argument("--json", default=None, help="write the rows to this JSON file (after every stage)")
     parser.add_argument("--m", type=int, nargs="*", default=None, help="only these latent dimensions")
     parser.add_argument("--widths", type=int, nargs="*", default=None, help="only these hidden widths")
     parser.add_argument("--kinds", nargs="*", default=None, choices=KINDS, help="only these kinds")
-    parser.add_argument("--all-checks", action="store_true", help="every check on every decoder (full run: over five hours)")
+    parser.add_argument("--budget", type=float, default=None,
+                        help=f"seconds for the whole run; no injectivity check starts past it (default {FULL_BUDGET:g} in the full run)")
+    parser.add_argument("--all-checks", action="store_true",
+                        help="every check on every decoder, the baseline even where ours is unknown, no budget (over five hours)")
     args = parser.parse_args()
     # One thread: the machine is shared, and forked children must not inherit a busy thread pool.
     torch.set_num_threads(1)
     limits = LIMITS["quick" if args.quick else "full"]
-    scope = {key: (16, 256) for key in FULL_SCOPE} if args.quick or args.all_checks else FULL_SCOPE
+    every = args.quick or args.all_checks
+    scope = {key: (16, 256) for key in FULL_SCOPE} if every else FULL_SCOPE
+    budget = args.budget if args.budget is not None else (None if every else FULL_BUDGET)
     chosen = [c for c in cases(args.quick) if (args.m is None or c.m in args.m) and (args.widths is None or c.w in args.widths)
               and (args.kinds is None or c.kind in args.kinds)]
-    rows = []
-    start = time.perf_counter()
-    for i, case in enumerate(chosen):
-        row = run_case(case, args.box, limits, scope)
-        rows.append(row)
-        parts = [f"{key} {row[key]['verdict']} {row[key]['seconds']:.1f}s" for key in ("weak", "injective", "baseline", "same", "moved")
-                 if key in row]
-        print(f"[{i + 1}/{len(chosen)} {time.perf_counter() - start:.0f}s] {case.label} {case.kind} slope {case.slope}: "
-              + ", ".join(parts), flush=True)
+
+    def save(rows):
         if args.json:
             with open(args.json, "w") as handle:
                 json.dump({"limits": limits, "rows": rows}, handle, indent=1, default=float)
+
+    print(f"toolkit: {Path(verify.__file__).resolve().parent.parent}; limits {limits}; budget {budget}")
+    start = time.perf_counter()
+    rows = run(chosen, args.box, limits, scope, budget, every, save)
     print_tables(rows, limits)
     print_summary(rows, limits)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
