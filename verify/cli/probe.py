@@ -6,8 +6,7 @@ from pathlib import Path
 
 from ..atomic import write_json_atomic
 from ..plots import save_samples_figure
-from ..probe import probe
-from ..probe_data import DROPS, probe_data
+from ..probe import DROPS, probe, probe_data
 from .common import check_outputs, nonnegative_int, positive_int
 
 

@@ -10,9 +10,9 @@ import torch
 from models import GaussianMixture, GenerativeModel, LeakyReLUNetwork
 from models.validation import DTYPE, check_int
 
-from .counterexamples.ce2b import CE2B_PRIOR
-from .counterexamples.entry import mixture
-from .counterexamples.maps import QUAD_VERTICES, GaussianizingMap, ce3_phi_inverse_network, swirl, uniform_polygon_sampler
+from ..counterexamples.ce2b import CE2B_PRIOR
+from ..counterexamples.entry import mixture
+from ..counterexamples.maps import QUAD_VERTICES, GaussianizingMap, ce3_phi_inverse_network, swirl, uniform_polygon_sampler
 
 DROPS = ("none", "piecewise_affine", "piecewise_affine_1d", "gaussian_mixture_prior")
 
