@@ -19,7 +19,15 @@ from models.validation import DTYPE, check_generator, check_int, check_real, che
 
 from ..counterexamples.ce2b import CE2B_PRIOR
 from ..counterexamples.entry import mixture
-from ..counterexamples.maps import QUAD_VERTICES, GaussianizingMap, ce3_phi_inverse_network, swirl, uniform_polygon_sampler
+from ..counterexamples.maps import (
+    QUAD_VERTICES,
+    GaussianizingMap,
+    ce3_phi_inverse_network,
+    ce3_phi_network,
+    swirl,
+    uniform_polygon_log_prob,
+    uniform_polygon_sampler,
+)
 
 DROPS = ("none", "piecewise_affine", "piecewise_affine_1d", "gaussian_mixture_prior")
 
@@ -234,7 +242,10 @@ class GroundTruth:
             precision = precision + torch.eye(r, dtype=DTYPE) * (1.0 if self.base == "gaussian" else 1e-9)
             chol_p = torch.linalg.cholesky(precision)
             rhs = (b.mT @ (x - offset).unsqueeze(-1)).squeeze(-1) / sigma2
-            means.append(torch.cholesky_solve(rhs.unsqueeze(-1), chol_p).squeeze(-1))
+            centre = torch.cholesky_solve(rhs.unsqueeze(-1), chol_p).squeeze(-1)
+            if self.base == "uniform":  # keep the proposal's centre in the support (half its draws land there)
+                centre = centre.clamp(-math.sqrt(3.0), math.sqrt(3.0))
+            means.append(centre)
             covariance = torch.cholesky_inverse(chol_p)
             chols.append(PROPOSAL_INFLATION * torch.linalg.cholesky(covariance))
         per = max(1, samples // len(means))
@@ -452,3 +463,24 @@ def ground_truth(name: str = "all_hold", latent_dim: int = 2, observed_dim: int 
     sigma = noise * float((clean - clean.mean(0)).square().mean().sqrt())
     return GroundTruth(name, description + f", noise σ = {noise:g} × RMS", decoder, weights, means, tuple(factors), base,
                        sigma, dropped is None, dropped, in_class, preimages)
+
+
+def probe_data_log_prob(drop: str, x) -> torch.Tensor:
+    """The exact log-density of x under ``probe_data(drop)``'s generating model, per row.
+
+    ``"none"``: ``bent_mixture_model(1).log_prob``; the others are volume-preserving images of
+    their latent laws: CE2a's swirl (det 1) of N(0, I_2), CE2b's x ~ P itself, CE3's φ (det 1)
+    of U(Q).
+    """
+    if drop not in DROPS:
+        raise ValueError(f"drop: expected one of {', '.join(DROPS)}, got {drop!r}")
+    dim = 1 if drop in ("none", "piecewise_affine_1d") else 2
+    x = check_tensor(x, "x", dtype=DTYPE, shape=(None, dim))
+    if drop == "none":
+        return bent_mixture_model(1).log_prob(x)
+    if drop == "piecewise_affine":
+        z = swirl(x, 1.0)
+        return -0.5 * z.square().sum(1) - math.log(2 * math.pi)
+    if drop == "piecewise_affine_1d":
+        return mixture(**CE2B_PRIOR).log_prob(x)
+    return uniform_polygon_log_prob(QUAD_VERTICES)(ce3_phi_network()(x))
