@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import torch
 
 from models import GaussianMixture, GenerativeModel, LeakyReLUNetwork
@@ -484,3 +486,27 @@ def probe_data_log_prob(drop: str, x) -> torch.Tensor:
     if drop == "piecewise_affine_1d":
         return mixture(**CE2B_PRIOR).log_prob(x)
     return uniform_polygon_log_prob(QUAD_VERTICES)(ce3_phi_network()(x))
+
+
+def load_samples(path, name: str = "data") -> torch.Tensor:
+    """Samples from a ``.npy`` file (``numpy.load``, no pickles) as a float64 (N, d) tensor; a 1-D array is (N, 1).
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``: a missing file, not ``.npy``, unreadable, not 1- or 2-D, not real, NaN or infinite.
+    """
+    target = Path(path)
+    if target.suffix != ".npy":
+        raise ValueError(f"{name}: expected a .npy file (numpy.save), got {str(target)!r}")
+    if not target.is_file():
+        raise ValueError(f"{name}: no such file {str(target)!r}")
+    try:
+        array = np.load(target, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"{name}: cannot read {str(target)!r} as a numpy array ({str(exc)[:120]})") from None
+    if not isinstance(array, np.ndarray):
+        raise ValueError(f"{name}: expected one array in {str(target)!r}")
+    if array.ndim == 1:
+        array = array[:, None]
+    return check_tensor(array, name, dtype=DTYPE, ndim=2)

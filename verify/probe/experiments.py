@@ -35,7 +35,6 @@ import torch
 
 from models.validation import DTYPE, check_int
 
-from ..affine_fit import fit_affine
 from ..check_result import CheckResult, as_data
 from ..metrics import affine_mcc, affine_r2, mcc
 from .data import DROPS, NOISE_FRACTION, TRUTHS, ground_truth, probe_data, probe_data_log_prob

@@ -4,7 +4,8 @@
   10–90 % interval, the principal-components baseline and the target;
 - ``plot_latents``: for one seed, each true latent coordinate against its affine prediction from
   the fitted latents (on the diagonal when the relation is affine);
-- ``plot_r2_vs_sample_size``: the median affine R² and its interval against N.
+- ``plot_r2_vs_sample_size``: the median affine R² and its interval against N;
+- ``plot_fitted_latents``: the same as ``plot_latents`` for any pair of latent samples (``--data``).
 
 ``write_figures(result, directory)`` draws those that apply to an ``ExperimentResult``. Needs the
 ``plot`` extra (matplotlib).
@@ -76,21 +77,37 @@ def plot_latents(result: ExperimentResult, path, *, seed: int | None = None) -> 
     for k, name in enumerate(names):
         row = result.results[name][index]
         ax = figure.add_subplot(rows_n, cols, k + 1)
-        z_true, z_fit = row.z_true.to(DTYPE), row.z_fitted.to(DTYPE)
-        predicted = fit_affine(z_fit, z_true).map(z_fit)
-        for i in range(z_true.shape[1]):
-            ax.scatter(z_true[:, i].numpy(), predicted[:, i].numpy(), s=2, alpha=0.35, linewidths=0, color=f"C{i}",
-                       label=f"z{i + 1}")
-        low, high = float(z_true.min()), float(z_true.max())
-        ax.plot([low, high], [low, high], color="k", lw=0.7)
-        ax.set_title(f"{name}: affine R² {row.scores['affine_r2']:.3f}", fontsize=8)
-        ax.tick_params(labelsize=7)
-        if k == 0:
-            ax.legend(fontsize=6, markerscale=4)
+        _latent_panel(ax, row.z_true, row.z_fitted, f"{name}: affine R² {row.scores['affine_r2']:.3f}", legend=k == 0)
     figure.suptitle(f"{result.experiment}, seed {seed}: true latent (x axis) against its affine prediction from the fitted "
                     "latents (y axis)", fontsize=9)
     figure.subplots_adjust(hspace=0.45, wspace=0.3)
     return save_atomic(figure, path)
+
+
+def plot_fitted_latents(z_true, z_fitted, path, *, title: str = "") -> Path:
+    """Each coordinate of ``z_true`` (N, m) against its affine prediction from ``z_fitted`` (N, k)."""
+    z_true = torch.as_tensor(z_true).detach().to("cpu", DTYPE)
+    z_fitted = torch.as_tensor(z_fitted).detach().to("cpu", DTYPE)
+    if z_true.ndim != 2 or z_fitted.ndim != 2 or z_true.shape[0] != z_fitted.shape[0] or z_true.shape[0] <= z_fitted.shape[1]:
+        raise ValueError(f"z_fitted: expected (N, k) rows matching z_true (N, m) with N > k, got {tuple(z_fitted.shape)} "
+                         f"and {tuple(z_true.shape)}")
+    figure = _new_figure(4.2, 4.0)
+    _latent_panel(figure.add_subplot(1, 1, 1), z_true, z_fitted, title or "true latent against its affine prediction", legend=True)
+    return save_atomic(figure, path)
+
+
+def _latent_panel(ax, z_true, z_fitted, title: str, *, legend: bool) -> None:
+    z_true, z_fit = z_true.to(DTYPE), z_fitted.to(DTYPE)
+    predicted = fit_affine(z_fit, z_true).map(z_fit)
+    for i in range(z_true.shape[1]):
+        ax.scatter(z_true[:, i].numpy(), predicted[:, i].numpy(), s=2, alpha=0.35, linewidths=0, color=f"C{i}",
+                   label=f"z{i + 1}")
+    low, high = float(z_true.min()), float(z_true.max())
+    ax.plot([low, high], [low, high], color="k", lw=0.7)
+    ax.set_title(title, fontsize=8)
+    ax.tick_params(labelsize=7)
+    if legend:
+        ax.legend(fontsize=6, markerscale=4)
 
 
 def plot_r2_vs_sample_size(result: ExperimentResult, path) -> Path:
@@ -136,4 +153,4 @@ def write_figures(result: ExperimentResult, directory) -> list[Path]:
     return paths
 
 
-__all__ = ["plot_latents", "plot_r2_distribution", "plot_r2_vs_sample_size", "write_figures"]
+__all__ = ["plot_fitted_latents", "plot_latents", "plot_r2_distribution", "plot_r2_vs_sample_size", "write_figures"]
