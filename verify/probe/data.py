@@ -131,8 +131,11 @@ SMOOTH_TEMPERATURE = 1.0
 """τ of the smooth decoder's activation s t + (1 − s) τ softplus(t / τ) (latent units)."""
 JUMP = 1.0
 """Length of the discontinuous decoder's shift across its hyperplane (latent units)."""
-PROPOSAL_INFLATION = 1.25
-"""Standard deviations of the likelihood's importance proposals are this times the linearised posterior's."""
+PROPOSAL_SCALES = (1.25, 3.0, 9.0)
+PROPOSAL_WEIGHTS = (0.5, 0.3, 0.2)
+"""The likelihood's importance proposal: a mixture of the linearised posterior widened by each scale,
+with these weights. Near a kink the posterior has pieces of different widths (the slopes differ
+by 4 per layer); the wide components keep the importance weights bounded there."""
 
 
 @dataclass(frozen=True)
@@ -216,9 +219,9 @@ class GroundTruth:
         """Importance-sampling estimates of log p(x) per row, given the latents z that generated x.
 
         For each component c, log ∫ p(u) N(x; f(μ_c + L_c u), σ² I) du is estimated with a
-        Gaussian proposal in u: the posterior of f linearised at the Gauss–Newton projection of
-        x from z (and from each other preimage of f(z), a mixture then), its standard deviations
-        widened by ``PROPOSAL_INFLATION``. The estimate is unbiased for p(x), so its log is a
+        Gaussian-mixture proposal in u: the posterior of f linearised at the Gauss–Newton
+        projection of x from z (and from each other preimage of f(z)), widened by each of
+        ``PROPOSAL_SCALES``. The estimate is unbiased for p(x), so its log is a
         lower bound in expectation, tight as ``samples`` grows. z only places the proposal.
         """
         x = check_tensor(x, "x", dtype=DTYPE, ndim=2)
@@ -248,14 +251,15 @@ class GroundTruth:
             if self.base == "uniform":  # keep the proposal's centre in the support (half its draws land there)
                 centre = centre.clamp(-math.sqrt(3.0), math.sqrt(3.0))
             means.append(centre)
-            covariance = torch.cholesky_inverse(chol_p)
-            chols.append(PROPOSAL_INFLATION * torch.linalg.cholesky(covariance))
-        per = max(1, samples // len(means))
-        draws = [mu + (chol @ torch.randn(per, n_rows, r, 1, generator=gen, dtype=DTYPE)).squeeze(-1)
-                 for mu, chol in zip(means, chols)]
+            chols.append(torch.linalg.cholesky(torch.cholesky_inverse(chol_p)))
+        # Stratified draws from the mixture over (preimage, scale); weights use the whole mixture's density.
+        components = [(mu, scale * chol, weight / len(means)) for mu, chol in zip(means, chols)
+                      for scale, weight in zip(PROPOSAL_SCALES, PROPOSAL_WEIGHTS)]
+        draws = [mu + (chol @ torch.randn(max(1, round(samples * weight)), n_rows, r, 1, generator=gen, dtype=DTYPE)).squeeze(-1)
+                 for mu, chol, weight in components]
         u = torch.cat(draws)  # (K, N, r)
-        log_q = torch.logsumexp(torch.stack([_gaussian_log_density(u, mu, chol) for mu, chol in zip(means, chols)]), 0)
-        log_q = log_q - math.log(len(means))
+        log_q = torch.logsumexp(torch.stack([math.log(weight) + _gaussian_log_density(u, mu, chol)
+                                             for mu, chol, weight in components]), 0)
         latents = self.means[c] + u @ factor.T
         clean = self.decoder(latents.reshape(-1, self.latent_dim)).reshape(u.shape[0], n_rows, -1)
         log_noise = (-0.5 * (x - clean).square().sum(-1) / sigma2
@@ -301,12 +305,20 @@ def _jacobian(decoder, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return value.detach(), torch.stack(rows, 1)
 
 
-def _gauss_newton(decoder, x, z, steps: int = 2):
-    """(z*, Jacobian at z*, f(z*)): ``steps`` Gauss–Newton steps on ‖x − f(z)‖² from z."""
-    for _ in range(steps):
-        value, jacobian = _jacobian(decoder, z)
-        z = z + torch.linalg.lstsq(jacobian, (x - value).unsqueeze(-1)).solution.squeeze(-1)
+def _gauss_newton(decoder, x, z, steps: int = 3):
+    """(z*, Jacobian at z*, f(z*)): ``steps`` Gauss–Newton steps on ‖x − f(z)‖² from z, each row's
+    step kept only where it lowers that row's residual (a step across a kink or a tear can overshoot)."""
     value, jacobian = _jacobian(decoder, z)
+    residual = (x - value).square().sum(1)
+    for _ in range(steps):
+        trial = z + torch.linalg.lstsq(jacobian, (x - value).unsqueeze(-1)).solution.squeeze(-1)
+        trial_value, trial_jacobian = _jacobian(decoder, trial)
+        trial_residual = (x - trial_value).square().sum(1)
+        better = trial_residual < residual
+        z = torch.where(better.unsqueeze(1), trial, z)
+        value = torch.where(better.unsqueeze(1), trial_value, value)
+        jacobian = torch.where(better.view(-1, 1, 1), trial_jacobian, jacobian)
+        residual = torch.minimum(trial_residual, residual)
     return z, jacobian, value
 
 
