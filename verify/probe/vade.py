@@ -47,8 +47,9 @@ INITIAL_POSTERIOR_FRACTION = 1e-2
 PRIOR_REG = 1e-4
 # A learned σ is held above a floor that falls geometrically from NOISE_START (whitened data
 # units, where the data's RMS is 1) to exp(MIN_LOG_NOISE) over the first NOISE_ANNEAL of the
-# steps: with a small σ the reconstruction term dominates the ELBO from the first step, and the
-# latents never move from the autoencoder's chart; a large σ first lets the prior shape them.
+# steps, so that the prior's terms weigh in the ELBO before the reconstruction's 1/σ² dominates
+# it. On the "assumptions" truths at m = 2 (four seeds) this left likelihood gaps of 0.5–0.6 nats
+# per sample against 1.3–2.2 without a floor (0.6–0.75 starting from 0.1), at about the same affine R².
 NOISE_START = 0.5
 NOISE_ANNEAL = 0.6
 MIN_LOG_NOISE = math.log(1e-4)
