@@ -80,7 +80,8 @@ def plot_latents(result: ExperimentResult, path, *, seed: int | None = None) -> 
         _latent_panel(ax, row.z_true, row.z_fitted, f"{name}: affine R² {row.scores['affine_r2']:.3f}", legend=k == 0)
     figure.suptitle(f"{result.experiment}, seed {seed}: true latent (x axis) against its affine prediction from the fitted "
                     "latents (y axis)", fontsize=9)
-    figure.subplots_adjust(hspace=0.45, wspace=0.3)
+    # Room for the title above the panels: about 0.75 inch, whatever the number of rows.
+    figure.subplots_adjust(hspace=0.45, wspace=0.3, top=1 - 0.75 / (3.0 * rows_n + 0.4))
     return save_atomic(figure, path)
 
 
