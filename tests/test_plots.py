@@ -17,7 +17,7 @@ from verify.plots import (  # noqa: E402
     plot_pushforward_density,
     write_plots,
 )
-from verify.probe_data import bent_mixture_model  # noqa: E402
+from verify.probe.data import bent_mixture_model  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -12,7 +12,7 @@ import torch
 from verify import fit_affine
 from verify.cli import probe as probe_command
 from verify.probe import FittedFlow, fit_flow, probe
-from verify.probe_data import DROPS, bent_mixture_model, probe_data
+from verify.probe.data import DROPS, bent_mixture_model, probe_data
 
 D = torch.float64
 
