@@ -337,3 +337,13 @@ def test_milp_confirms_a_collision_whose_binaries_sit_on_a_tie():
     net = LeakyReLUNetwork([torch.tensor(w, dtype=F64) for w in weights], [torch.tensor(b, dtype=F64) for b in biases],
                            [0.0, 0.0])
     assert_collision(net, check_injective(net, box=1.5, method="milp"))
+
+
+def test_a_milp_witness_is_never_closer_than_the_separation_tolerance():
+    """f(z) = 1e-14 · relu(z) on [-1.5, 1.5]: moving the program's pair onto the exact solution set
+    once brought it to 1.5e-7 apart, below the separation tolerance, and it was reported."""
+    weights = [[[0.5], [0.0], [1.0], [1.0]], [[1.0, 0.0, 0.0, 1e-14]], [[1.0]]]
+    biases = [[-1.0, 0.0, 0.0, 0.0], [0.0], [0.0]]
+    net = LeakyReLUNetwork([torch.tensor(w, dtype=F64) for w in weights], [torch.tensor(b, dtype=F64) for b in biases],
+                           [0.0, 0.0])
+    assert_collision(net, check_injective(net, box=1.5, method="milp"))

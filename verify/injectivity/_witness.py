@@ -77,9 +77,12 @@ def collision_witness(frame: Frame, u1, u2, tol: Tolerances) -> dict:
     u1, u2 = np.asarray(u1, dtype=np.float64), np.asarray(u2, dtype=np.float64)
     p1, p2, _ = polish(frame.unit, u1, u2, tol.collision_at(u1, u2))
     candidates = [(frame.to_latent(p1), frame.to_latent(p2)), (frame.to_latent(u1), frame.to_latent(u2))]
+    # Polishing, or moving onto the exact solution set, may pull the two points together: a pair
+    # within the separation tolerance is no witness.
+    least = tol.separation * tol.rho * frame.scale
     for z1, z2 in candidates:
         exact = exact_collision(frame.exact, z1, z2)
-        if exact is not None:
+        if exact is not None and np.linalg.norm(to_floats(exact[0]) - to_floats(exact[1])) > least:
             return _evidence(frame, exact, z1, z2)
     return _evidence(frame, None, *candidates[0])
 

@@ -348,6 +348,10 @@ def affine_scores(z_reference, z_fitted) -> dict:
         held-out score of ``verify.metrics.affine_r2`` (fitted -> reference); ``r2``: the
         smallest of the three R².
     """
+    z_reference = check_tensor(z_reference, "z_reference", ndim=2)
+    z_fitted = check_tensor(z_fitted, "z_fitted", ndim=2)
+    if z_fitted.shape[0] != z_reference.shape[0]:
+        raise ValueError(f"z_fitted: expected {z_reference.shape[0]} rows, one per row of z_reference, got {z_fitted.shape[0]}")
     forward = fit_affine(z_reference, z_fitted)
     backward = fit_affine(z_fitted, z_reference)
     held_out = affine_r2(z_reference, z_fitted)
@@ -384,8 +388,8 @@ def probe(x_samples, latent_dim: int, *, z_reference=None, threshold: float = R2
         fitted model (``details["fit"]``, a ``FittedFlow``).
     """
     x = _validate_samples(x_samples, latent_dim)
-    if not (isinstance(threshold, (int, float)) and threshold <= 1 and math.isfinite(threshold)):
-        raise ValueError(f"threshold: expected a number <= 1, got {threshold!r}")
+    if isinstance(threshold, bool) or not (isinstance(threshold, (int, float)) and 0 < threshold <= 1 and math.isfinite(threshold)):
+        raise ValueError(f"threshold: expected a number in (0, 1], got {threshold!r}")
     if z_reference is not None:
         reference = check_tensor(z_reference, "z_reference", dtype=DTYPE, device=torch.device("cpu"), ndim=2)
         if reference.shape[0] != x.shape[0]:
