@@ -65,7 +65,9 @@ def assert_collision(net: LeakyReLUNetwork, result: CheckResult):
     assert result.holds is False
     z1, z2 = result.witness
     assert z1.shape == z2.shape == (net.in_dim,)
-    assert float((z1 - z2).norm()) > 1e-6
+    # Distinct points; a confirmed collision may be narrower than the separation tolerance (a flat
+    # interval 1e-7 wide between two kinks is one), since the exact check, not a float, decides it.
+    assert float((z1 - z2).norm()) > 0
     scale = 1.0 + float(net(z1).norm())
     assert float((net(z1) - net(z2)).norm()) <= 1e-9 * scale * 10
     assert result.details["witness_verified"]
@@ -346,4 +348,13 @@ def test_a_milp_witness_is_never_closer_than_the_separation_tolerance():
     biases = [[-1.0, 0.0, 0.0, 0.0], [0.0], [0.0]]
     net = LeakyReLUNetwork([torch.tensor(w, dtype=F64) for w in weights], [torch.tensor(b, dtype=F64) for b in biases],
                            [0.0, 0.0])
+    assert_collision(net, check_injective(net, box=1.5, method="milp"))
+
+
+def test_milp_finds_a_collapse_by_a_weight_of_1e_307():
+    """On z1 < 0, f = (0, 1.3e-307 z1 + z2 + 2) has rank 1, a collapse no float pair shows: the
+    program's candidates fail the exact check, and the exact null space of their piece is the witness."""
+    weights = [[[1.0, 0.0], [1.3202033509109336e-307, 1.0]], [[1.0, 0.0], [0.0, 1.0]]]
+    biases = [[0.0, 2.0], [0.0, 0.0]]
+    net = LeakyReLUNetwork([torch.tensor(w, dtype=F64) for w in weights], [torch.tensor(b, dtype=F64) for b in biases], [0.0])
     assert_collision(net, check_injective(net, box=1.5, method="milp"))

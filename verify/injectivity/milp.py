@@ -14,10 +14,11 @@ import numpy as np
 import torch
 
 from models.regions import pattern_halfspaces
+from models.solver import chebyshev_center
 
 from ..check_result import CheckResult
 from . import _bigm, _lp
-from ._shared import Options, base_details, box_detail, evidence_details, verdict
+from ._shared import Options, base_details, box_detail, evidence_details, rank_deficient_witness, verdict
 from ._witness import collision_witness
 from .tolerances import Frame, Tolerances
 
@@ -98,10 +99,11 @@ def _witness(frame, tol, outcome, first, second, details) -> CheckResult | None:
     z1, z2 = torch.as_tensor(outcome.z1), torch.as_tensor(outcome.z2)
     seen = [(first.pattern(outcome.x), second.pattern(outcome.x)),
             tuple(net.activation_pattern(z).numpy().astype(bool) for z in (z1, z2))]
-    candidates = []
+    candidates, pieces = [], []
     for patterns in seen:
-        pieces = tuple(_lp.Piece(*pattern_halfspaces(net, pattern, box)) for pattern in patterns)
-        found = _lp.largest_collision([pieces], _lp.Scales(tol.rho, tol.out), tol.separation, _lp.directions(net.in_dim)).witness
+        pair = tuple(_lp.Piece(*pattern_halfspaces(net, pattern, box)) for pattern in patterns)
+        pieces.extend(pair)
+        found = _lp.largest_collision([pair], _lp.Scales(tol.rho, tol.out), tol.separation, _lp.directions(net.in_dim)).witness
         if found is not None:
             candidates.append((found[1], found[2]))
     for u1, u2 in [*candidates, (outcome.z1, outcome.z2)]:
@@ -110,4 +112,10 @@ def _witness(frame, tol, outcome, first, second, details) -> CheckResult | None:
             details = {**details, "criterion": "MILP collision", **evidence_details(evidence)}
             return verdict(NAME, False, outcome.value / tol.rho, tol, (evidence["z1"], evidence["z2"]), details, frame, HOW,
                            verified=True)
-    return None
+    # A piece that collapses a direction only by 1e-300 (no float pair shows it): its exact null
+    # space, along a chord through the centre of its region (the program's points sit on faces).
+    centres = [chebyshev_center(piece.G, piece.g)[0] for piece in pieces]
+    kept = [i for i, centre in enumerate(centres) if centre is not None]
+    patterns = [p for pair in seen for p in pair]
+    return rank_deficient_witness(frame, [pieces[i] for i in kept], [centres[i] for i in kept], [patterns[i] for i in kept],
+                                  tol, NAME, details, HOW)
