@@ -48,6 +48,7 @@ import pyscipopt
 import scipy
 import scipy.sparse as sp
 import torch
+from bench_trained import relabelled  # the benchmarks folder is on the path of its own scripts
 
 from models import GaussianMixture, LeakyReLUNetwork, random_network
 from models.deadline import Deadline
@@ -125,21 +126,6 @@ def captured(module, call) -> Program | None:
     finally:
         module.solve_milp = original
     return None
-
-
-def relabelled(net: LeakyReLUNetwork, generator: torch.Generator) -> LeakyReLUNetwork:
-    """The same map with every hidden layer's units permuted and scaled by c_j > 0 (σ(c x) = c σ(x))."""
-    weights, biases = [w.clone() for w in net.weights], [b.clone() for b in net.biases]
-    perm_in, scale_in = torch.arange(net.in_dim), torch.ones(net.in_dim, dtype=torch.float64)
-    for layer in range(len(weights) - 1):
-        k = weights[layer].shape[0]
-        perm = torch.randperm(k, generator=generator)
-        scale = torch.exp(2 * torch.rand(k, generator=generator, dtype=torch.float64) - 1)
-        weights[layer] = scale[:, None] * weights[layer][perm][:, perm_in] / scale_in[None, :]
-        biases[layer] = scale * biases[layer][perm]
-        perm_in, scale_in = perm, scale
-    weights[-1] = weights[-1][:, perm_in] / scale_in[None, :]
-    return LeakyReLUNetwork(weights, biases, net.negative_slope)
 
 
 def programs(net: LeakyReLUNetwork, r: float, seed: int) -> dict[str, Program | None]:
