@@ -16,8 +16,11 @@ must be accepted (numpy arrays, lists, float32, numpy integers ...).
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import inspect
+import io
+import itertools
 import math
 import pkgutil
 import re
@@ -91,6 +94,21 @@ SKIP = {
     "models.regions.Region": "a result record", "models.regions.RegionSet": "a result record",
     "models.io.LoadedDecoder": "a result record", "models.io.LoadedPrior": "a result record",
     "models.solver.Block": "a result record", "verify.counterexamples.Counterexample": "a result record",
+    # The probe's and the sweep's records: made by the toolkit (ground_truth, fit_vade, run_sweep ...) from checked values.
+    "verify.probe.ConditionResult": "a result record", "verify.probe.ExperimentResult": "a result record",
+    "verify.probe.FittedFlow": "a result record", "verify.probe.FittedVAE": "a result record",
+    "verify.probe.VAERestart": "a result record", "verify.probe.GroundTruth": "a result record (ground_truth checks its arguments)",
+    "verify.probe.ProbeData": "a result record", "verify.sweep.SweepResult": "a result record",
+    "verify.sweep.TaskKey": "a result record (Task.key makes it; TaskKey.from_dict reads a stored one)",
+    "verify.sweep.DaskUnavailableError": "an exception",
+    # Abstract bases and classes without arguments; their subclasses' methods are fuzzed.
+    "verify.sweep.Executor": "an abstract base without arguments", "verify.sweep.Executor.run": "abstract (InProcessExecutor.run)",
+    "verify.sweep.Store": "an abstract base without arguments", "verify.sweep.Store.append": "abstract (MemoryStore.append, JsonlStore.append)",
+    "verify.sweep.InProcessExecutor": "takes no arguments", "verify.sweep.MemoryStore": "takes no arguments",
+    "verify.sweep.package_version": "takes no arguments",
+    "verify.sweep.without_timing": "takes any value: what is not a dict or a list comes back as it is",
+    # It starts a Dask cluster (tests/test_sweep.py runs one); it checks its tasks and kinds as InProcessExecutor.run does.
+    "verify.sweep.DaskExecutor.run": "starts a Dask cluster",
     # The validation helpers' own option arguments (dtype, minimum, ...) are set by the toolkit, not by a caller;
     # their data argument is fuzzed through the entries below.
 }
@@ -306,9 +324,12 @@ class Generator(Kind):
 @dataclass
 class Device(Kind):
     optional: bool = True
+    local: bool = True  # the device must exist here (not so for a task that a cluster's workers run)
 
     def bad(self, value):
         cases = [("tpu", "tpu"), ("cpu:1", "cpu:1"), ("nonsense", "gpu0"), ("number", 7), ("object", OBJECT)]
+        if not self.local:
+            return cases + ([] if self.optional else [("None", None)])
         if not torch.cuda.is_available():
             cases.append(("unavailable cuda", "cuda"))
         cases.append(("missing cuda index", f"cuda:{torch.cuda.device_count() + 3}"))
@@ -370,8 +391,29 @@ class Instance(Kind):
 class Function(Kind):
     """A callable argument."""
 
+    optional: bool = False
+
     def bad(self, value):
-        return [("string", "abc"), ("number", 3), ("None", None)]
+        return [("string", "abc"), ("number", 3)] + ([] if self.optional else [("None", None)])
+
+
+@dataclass
+class Seeds(Kind):
+    """Seeds: a sequence of distinct integers >= 0, or (``counts``) a number k of seeds 0..k-1."""
+
+    counts: bool = True
+
+    def bad(self, value):
+        cases = [("string", "01"), ("None", None), ("object", OBJECT), ("negative seed", [-1]), ("float seed", [0.5]),
+                 ("bool seed", [True]), ("too large", [2**63]), ("NaN seed", [math.nan])]
+        if self.counts:
+            return cases + [("zero", 0), ("negative count", -2), ("float", 2.5), ("bool", True), ("huge", HUGE), ("NaN", math.nan),
+                            ("repeated", [0, 0]), ("empty", [])]
+        return cases + [("number", 3)]
+
+    def alternatives(self, value):
+        cases = [("tuple", tuple(value)), ("numpy seeds", np.array(value)), ("range", range(len(value)))]
+        return cases + ([("count", len(value)), ("numpy count", np.int64(len(value)))] if self.counts else [])
 
 
 @dataclass
@@ -877,9 +919,288 @@ def _nested_json() -> str:
     return str(path)
 
 
+# ---------------------------------------------------------------------- the probe (verify.probe): tiny fits
+@cache
+def _probe_objects() -> dict:
+    """Small valid objects of the probe's specs: samples, a tiny budget and experiment, fitted objects built directly."""
+    from models import GenerativeModel
+    from verify.probe import Budget, Condition, Experiment, FittedFlow, FittedVAE, VAERestart, ground_truth, probe_data
+
+    flow = probe_data("none", 20, 0)
+    noisy = GenerativeModel(_o("net"), _o("mixture"), 0.1)
+    restart = VAERestart(0, noisy, _o("wide"), 0.0, 0.0)
+    truth = ground_truth("all_hold", 1, 2, 0, n_components=2)
+    npy = Path(_scratch()) / "samples.npy"
+    np.save(npy, _samples(30).numpy())
+    condition = Condition("c", "all_hold", 1, 2, 2, n_samples=30)
+    return dict(vade_x=_samples(30), flow_x=flow.x, flow_z=flow.z, noisy=noisy, restart=restart, vae=FittedVAE((restart,), 0),
+                flow=FittedFlow(GenerativeModel(_o("square"), _o("mixture")), _o("square"), 0.0), truth=truth,
+                truth_zx=truth.sample(5, 0), npy=str(npy), budget=Budget("fuzz", 1, 2, 40, 20, 2, 2), condition=condition,
+                experiment=Experiment("fuzz", "a tiny experiment", "one condition, for the fuzz test", (condition,)),
+                other_noisy=GenerativeModel(_o("model3").decoder, _o("model3").prior, 0.1))
+
+
+def _p(name):
+    return _probe_objects()[name]
+
+
+def _condition_names(valid: str):
+    return Extra(lambda: [("unknown", ["no-such-condition"]), ("string", valid), ("number", 3), ("empty", []), ("repeated", [valid, valid]),
+                          ("object", [OBJECT])])
+
+
+RATE = Real(low=0.0, low_open=True, high=1.0, high_open=True)
+
+
+def _probe_specs() -> dict[str, Spec]:
+    import verify.probe as probe
+    from verify.probe import Condition
+
+    fast_flow = dict(steps=2, n_candidates=2, n_starts=1, start_steps=2, keep=1)
+    return {
+        "verify.probe.Budget": Spec(probe.Budget, lambda: dict(name="fuzz", restarts=1, steps=2, max_samples=40, test_samples=20,
+                                                               importance_samples=2, flow_candidates=2),
+                                    {"name": Text(optional=False), "restarts": Count(), "steps": Count(), "max_samples": Count(optional=True),
+                                     "test_samples": Count(), "importance_samples": Count(), "flow_candidates": Count(optional=True)}),
+        "verify.probe.Condition": Spec(Condition, lambda: dict(name="c", truth="all_hold", latent_dim=1, observed_dim=2, n_components=2,
+                                                               n_samples=30, noise=0.03),
+                                       {"name": Text(optional=False), "truth": Choice(), "latent_dim": Count(), "observed_dim": Count(),
+                                        "n_components": Count(), "n_samples": Count(), "noise": Real(low=0.0, low_open=True)}),
+        "verify.probe.Experiment": Spec(probe.Experiment, lambda: dict(name="fuzz", title="t", description="d", conditions=(_p("condition"),),
+                                                                       engine="vade"),
+                                        {"name": Text(optional=False), "title": Text(optional=False), "description": Text(optional=False),
+                                         "conditions": Extra(lambda: [("empty", ()), ("string", "c"), ("number", 3), ("None", None), ("names", ("c",)),
+                                                                      ("repeated", (_p("condition"), _p("condition"))),
+                                                                      ("a truth of the flow", (Condition("d", "none", 1, 1, 2),))]),
+                                         "engine": Choice()}),
+        # Its errors name the condition asked for, as the command line's --conditions.
+        "verify.probe.Experiment.condition": Spec(lambda **kw: _p("experiment").condition(**kw), lambda: dict(name="c"), {"name": Choice()},
+                                                  names=("condition",)),
+        "verify.probe.Experiment.run": Spec(lambda **kw: _p("experiment").run(**kw), lambda: dict(seed=0, budget=_p("budget"), conditions=["c"]),
+                                            {"seed": Seed(), "budget": Choice(), "conditions": _condition_names("c")}, slow=True),
+        "verify.probe.run_experiment": Spec(probe.run_experiment, lambda: dict(name="drop", seeds=[0], budget=_p("budget"), conditions=["all_hold"],
+                                                                               progress=None),
+                                            {"name": Choice(), "seeds": Seeds(), "budget": Choice(), "conditions": _condition_names("all_hold"),
+                                             "progress": Function(optional=True)},
+                                            slow=True, names=("experiment",)),  # its errors name the experiment, as --experiment
+        "verify.probe.affine_scores": Spec(probe.affine_scores, lambda: dict(z_reference=_samples(20), z_fitted=_o("h")(_samples(20))),
+                                           {"z_reference": Tensor(points=True, free_last=True), "z_fitted": Tensor(points=True, free_last=True)}),
+        "verify.probe.bent_mixture_model": Spec(probe.bent_mixture_model, lambda: dict(dim=1), {"dim": Count()}),
+        "verify.probe.probe_data": Spec(probe.probe_data, lambda: dict(drop="none", n=20, seed=0),
+                                        {"drop": Choice(), "n": Count(minimum=10), "seed": Seed()}),
+        "verify.probe.ground_truth": Spec(probe.ground_truth, lambda: dict(name="all_hold", latent_dim=1, observed_dim=2, seed=0, n_components=2,
+                                                                           noise=0.03),
+                                          {"name": Choice(), "latent_dim": Count(), "observed_dim": Count(), "seed": Seed(), "n_components": Count(),
+                                           "noise": Real(low=0.0, low_open=True)}),
+        "verify.probe.GroundTruth.sample": Spec(lambda **kw: _p("truth").sample(**kw), lambda: dict(n=5, generator=0),
+                                                {"n": Count(), "generator": Generator()}),
+        "verify.probe.GroundTruth.log_likelihood": Spec(lambda **kw: _p("truth").log_likelihood(**kw),
+                                                        lambda: dict(x=_p("truth_zx")[1], z=_p("truth_zx")[0], samples=4, generator=0),
+                                                        {"x": Tensor(points=True), "z": Tensor(points=True), "samples": Count(), "generator": Generator()}),
+        "verify.probe.load_samples": Spec(probe.load_samples, lambda: dict(path=_p("npy"), name="data"), {"path": Path_(), "name": Text(optional=False)}),
+        "verify.probe.fit_vade": Spec(probe.fit_vade, lambda: dict(x=_p("vade_x"), latent_dim=1, n_components=2, hidden=(4,), negative_slope=0.2,
+                                                                   covariance="full", noise=None, restarts=1, steps=2, pretrain_steps=1, batch_size=16,
+                                                                   learning_rate=5e-3, init="pca", seed=0),
+                                      {"x": Tensor(points=True, free_last=True), "latent_dim": Count(), "n_components": Count(),
+                                       "hidden": Extra(lambda: [("zero width", (0,)), ("float width", (2.5,)), ("string", "3"), ("huge", (HUGE,)),
+                                                                ("number", 4), ("None", None), ("bool width", (True,))]),
+                                       "negative_slope": Real(low=0.0, low_open=True, high=1.0), "covariance": Choice(),
+                                       "noise": Real(low=0.0, low_open=True, optional=True), "restarts": Count(), "steps": Count(),
+                                       "pretrain_steps": Count(minimum=0, optional=True), "batch_size": Count(minimum=2), "learning_rate": RATE,
+                                       "init": Extra(lambda: [("unknown name", "no-such-init"), ("number", 3), ("None", None), ("wrong shape", torch.ones(5, 1)),
+                                                              ("NaN codes", _with(_p("vade_x")[:, :1], math.nan)), ("constant codes", torch.ones(30, 1))]),
+                                       "seed": Seed()}, slow=True),
+        "verify.probe.fit_flow": Spec(probe.fit_flow, lambda: dict(x_samples=_p("flow_x"), latent_dim=1, n_components=2, hidden_layers=1,
+                                                                   learning_rate=0.03, seed=0, **fast_flow),
+                                      {"x_samples": Tensor(points=True), "latent_dim": Count(), "n_components": Count(), "hidden_layers": Count(minimum=0),
+                                       "steps": Count(), "n_candidates": Count(optional=True), "n_starts": Count(), "start_steps": Count(), "keep": Count(),
+                                       "learning_rate": RATE, "seed": Seed()}, slow=True),
+        "verify.probe.probe": Spec(probe.probe, lambda: dict(x_samples=_p("flow_x"), latent_dim=1, z_reference=_p("flow_z"), threshold=0.99,
+                                                             n_components=2, seed=0, **fast_flow),
+                                   {"x_samples": Tensor(points=True), "latent_dim": Count(), "z_reference": Tensor(points=True, optional=True, free_last=True),
+                                    "threshold": Real(low=0.0, low_open=True, high=1.0), "n_components": Count(), "seed": Seed(), "steps": Count()},
+                                   slow=True),
+        "verify.probe.probe_samples": Spec(probe.probe_samples, lambda: dict(x=_p("vade_x"), latents=_p("vade_x")[:, :1], latent_dim=1, n_components=2,
+                                                                             engine="vade", budget=_p("budget"), seed=0),
+                                           {"x": Tensor(points=True, free_last=True), "latents": Tensor(points=True, optional=True),
+                                            "latent_dim": Count(optional=True), "n_components": Count(), "engine": Choice(), "budget": Choice(),
+                                            "seed": Seed()}, slow=True),
+        "verify.probe.importance_log_likelihood": Spec(probe.importance_log_likelihood, lambda: dict(model=_p("noisy"), encoder=_o("wide"), x=_o("x"),
+                                                                                                     samples=4, generator=0),
+                                                       {"model": Instance(others=lambda: [("noise-free model", _o("model")),
+                                                                                          ("model of other dimensions", _p("other_noisy"))]),
+                                                        "encoder": Instance(others=lambda: [("encoder of other dimensions", _o("net"))]),
+                                                        "x": Tensor(points=True, integral_ok=False), "samples": Count(), "generator": Generator()}),
+        "verify.probe.VAERestart.latents": Spec(lambda **kw: _p("restart").latents(**kw), lambda: dict(x=_o("x")), {"x": Tensor(points=True, integral_ok=False)}),
+        "verify.probe.VAERestart.posterior": Spec(lambda **kw: _p("restart").posterior(**kw), lambda: dict(x=_o("x")),
+                                                  {"x": Tensor(points=True, integral_ok=False)}),
+        "verify.probe.FittedVAE.latents": Spec(lambda **kw: _p("vae").latents(**kw), lambda: dict(x=_o("x")), {"x": Tensor(points=True, integral_ok=False)}),
+        "verify.probe.FittedVAE.posterior": Spec(lambda **kw: _p("vae").posterior(**kw), lambda: dict(x=_o("x")), {"x": Tensor(points=True, integral_ok=False)}),
+        "verify.probe.FittedFlow.latents": Spec(lambda **kw: _p("flow").latents(**kw), lambda: dict(x=_o("z")), {"x": Tensor(points=True)}),
+    }
+
+
+# ---------------------------------------------------------------------- sweeps (verify.sweep): a task kind that echoes its seed
+def _echo(task) -> dict:
+    return {"seed": task.seed}
+
+
+ECHO = {"echo": _echo}
+_FILES = itertools.count()
+
+
+def _echo_task(seed: int = 0):
+    from verify.sweep import Task
+
+    return Task.of("echo", "a", seed, size=2)
+
+
+def _echo_record(seed: int = 0) -> dict:
+    from verify.sweep import run_task
+
+    task = _echo_task(seed)
+    return run_task(task, _echo, task.key())
+
+
+def _error_record() -> dict:
+    from verify.sweep import trial_task
+    from verify.sweep.tasks import error_record
+
+    task = trial_task("T1", 0)
+    return error_record(task, task.key(), RuntimeError("planted"), "")
+
+
+def _with_key(**fields) -> dict:
+    return {**_echo_task().key().to_dict(), **fields}
+
+
+def _fresh_jsonl() -> Path:
+    return Path(_scratch()) / f"store-{next(_FILES)}.jsonl"
+
+
+def _append(store, record) -> None:
+    with store:
+        store.append(record)
+
+
+def _register(kind, function=None, replace=False):
+    """``register_task_kind``, the registry restored afterwards."""
+    from verify.sweep import register_task_kind
+    from verify.sweep.tasks import TASK_KINDS
+
+    before = dict(TASK_KINDS)
+    try:
+        return register_task_kind(kind, function, replace=replace)
+    finally:
+        TASK_KINDS.clear()
+        TASK_KINDS.update(before)
+
+
+def _held_store():
+    from verify.sweep import MemoryStore
+
+    store = MemoryStore()
+    store.append(_echo_record(5))
+    return store
+
+
+def _tasks_bad():
+    from verify.sweep import Task
+
+    return [("string", "abc"), ("number", 3), ("None", None), ("one task", _echo_task()), ("not tasks", [3]), ("a dict", {"kind": "echo"}),
+            ("unknown kind", [Task.of("no-such-kind", "a", 0)])]
+
+
+TASKS = Extra(_tasks_bad)
+KINDS = Extra(lambda: [("string", "abc"), ("number", 3), ("not callable", {"echo": 3}), ("number names", {3: _echo}), ("list", [_echo])])
+RECORD = Extra(lambda: [("string", "abc"), ("number", 3), ("None", None), ("no key", {"status": "ok"}), ("malformed key", {"key": {"kind": "echo"}}),
+                        ("negative seed", {"key": _with_key(seed=-1), "status": "ok"}), ("list", [_echo_record()])])
+SUMMARY_RECORD = Extra(lambda: [("string", "abc"), ("number", 3), ("None", None), ("no key", {"status": "error"}),
+                                ("no status", {"key": _with_key()}), ("unknown status", {"key": _with_key(), "status": "exploded"})])
+
+
+def _sweep_specs() -> dict[str, Spec]:
+    import verify.sweep as sweep
+
+    namespace = argparse.Namespace
+    missing_folder = lambda: str(Path(_scratch()) / "missing" / "s.jsonl")
+    return {
+        "verify.sweep.Task": Spec(sweep.Task, lambda: dict(kind="echo", id="a", seed=0, parameters=(("size", 2),)),
+                                  {"kind": Text(optional=False), "id": Text(optional=False), "seed": Seed(),
+                                   "parameters": Extra(lambda: [("string", "ab"), ("number", 3), ("None", None), ("not pairs", (("a",),)),
+                                                                ("repeated", (("a", 1), ("a", 2))), ("unkeyable", (("a", OBJECT),)),
+                                                                ("NaN", (("a", math.nan),)), ("number name", ((3, 1),))])}),
+        "verify.sweep.Task.key": Spec(lambda **kw: _echo_task().key(**kw), lambda: dict(version=None), {"version": Text()}),
+        "verify.sweep.Task.of": Spec(sweep.Task.of, lambda: dict(kind="echo", id="a", seed=0),
+                                     {"kind": Text(optional=False), "id": Text(optional=False), "seed": Seed()}),
+        # Its errors name the key it reads (a record's "key").
+        "verify.sweep.TaskKey.from_dict": Spec(sweep.TaskKey.from_dict, lambda: dict(data=_with_key()),
+                                               {"data": Extra(lambda: [("string", "abc"), ("number", 3), ("None", None), ("list", [_with_key()]),
+                                                                       ("no version", {k: v for k, v in _with_key().items() if k != "version"}),
+                                                                       ("string seed", _with_key(seed="0")), ("bool seed", _with_key(seed=True)),
+                                                                       ("negative seed", _with_key(seed=-1)), ("number kind", _with_key(kind=3))])},
+                                               names=("key",)),
+        "verify.sweep.parameters_hash": Spec(sweep.parameters_hash, lambda: dict(parameters={"size": 2, "name": "a"}),
+                                             {"parameters": Extra(lambda: [("object", OBJECT), ("NaN", {"a": math.nan}), ("infinite", [math.inf]),
+                                                                           ("number keys", {3: 1}), ("tensor", torch.zeros(2)), ("set", {1, 2}), ("bytes", b"ab")])}),
+        "verify.sweep.register_task_kind": Spec(_register, lambda: dict(kind="fuzz-echo", function=_echo, replace=False),
+                                                {"kind": Extra(lambda: [("number", 3), ("object", OBJECT), ("bytes", b"abc"), ("None", None), ("empty", ""),
+                                                                        ("registered", "trial")]),
+                                                 "function": Function(optional=True)}),
+        "verify.sweep.task_kind": Spec(sweep.task_kind, lambda: dict(kind="echo", kinds=ECHO), {"kind": Text(optional=False), "kinds": KINDS}),
+        "verify.sweep.run_task": Spec(sweep.run_task, lambda: dict(task=_echo_task(), function=_echo, key=_echo_task().key()),
+                                      {"task": Instance(others=lambda: [("another task", _echo_task(1))]), "function": Function(),
+                                       "key": Instance(others=lambda: [("another task's key", _echo_task(1).key())])}),
+        "verify.sweep.trial_task": Spec(sweep.trial_task, lambda: dict(theorem="T1", seed=0, sizes=None, device="cpu"),
+                                        {"theorem": Choice(), "seed": Seed(), "sizes": Instance(optional=True), "device": Device(optional=False, local=False)}),
+        "verify.sweep.trial_tasks": Spec(sweep.trial_tasks, lambda: dict(theorems=["T1"], seeds=[0, 1], sizes=None, device="cpu"),
+                                         {"theorems": Extra(lambda: [("string", "T1"), ("number", 3), ("None", None), ("unknown", ["T99"]), ("not ids", [3])]),
+                                          "seeds": Seeds(counts=False), "sizes": Instance(optional=True), "device": Device(optional=False, local=False)}),
+        "verify.sweep.InProcessExecutor.run": Spec(lambda **kw: list(sweep.InProcessExecutor().run(**kw)), lambda: dict(tasks=[_echo_task()], kinds=ECHO),
+                                                   {"tasks": TASKS, "kinds": KINDS}),
+        "verify.sweep.DaskExecutor": Spec(sweep.DaskExecutor, lambda: dict(workers=1, retries=2, batch_size=1, max_in_flight=10),
+                                          {"workers": Count(optional=True), "scheduler": Text(), "retries": Count(minimum=0), "batch_size": Count(),
+                                           "max_in_flight": Count()}),
+        "verify.sweep.run_sweep": Spec(sweep.run_sweep, lambda: dict(tasks=[_echo_task()], executor=None, store=None, resume=False, progress=None,
+                                                                     kinds=ECHO, compact=True),
+                                       {"tasks": TASKS, "executor": Instance(optional=True, others=lambda: [("a store", sweep.MemoryStore())]),
+                                        "store": Instance(optional=True, others=lambda: [("an executor", sweep.InProcessExecutor()),
+                                                                                         ("a store that holds records", _held_store())]),
+                                        "progress": Function(optional=True), "kinds": KINDS}),
+        "verify.sweep.JsonlStore": Spec(sweep.JsonlStore, lambda: dict(path=Path(_scratch()) / "store.jsonl"),
+                                        {"path": Extra(lambda: [("a folder", _scratch()), ("missing folder", missing_folder()), ("number", 3), ("None", None),
+                                                                ("object", OBJECT), ("bytes", b"s.jsonl")])},
+                                        names=("jsonl",)),  # its errors name the file, as the command line's --jsonl
+        "verify.sweep.JsonlStore.append": Spec(lambda **kw: _append(sweep.JsonlStore(_fresh_jsonl()), **kw), lambda: dict(record=_echo_record()),
+                                               {"record": RECORD}),
+        "verify.sweep.MemoryStore.append": Spec(lambda **kw: sweep.MemoryStore().append(**kw), lambda: dict(record=_echo_record()), {"record": RECORD}),
+        "verify.sweep.ProgressBar": Spec(sweep.ProgressBar, lambda: dict(stream=io.StringIO(), interactive=False, width=10),
+                                         {"stream": Instance(optional=True), "width": Count()}),
+        "verify.sweep.ProgressBar.__call__": Spec(lambda **kw: sweep.ProgressBar(io.StringIO(), interactive=False)(**kw),
+                                                  lambda: dict(done=1, total=2, record=_echo_record()),
+                                                  {"done": Count(minimum=0), "total": Count(minimum=0), "record": Instance(optional=True)}),
+        "verify.sweep.summary_rows": Spec(sweep.summary_rows, lambda: dict(records=[_error_record()]),
+                                          {"records": Extra(lambda: [("string", "abc"), ("number", 3), ("None", None), ("one record", _error_record()),
+                                                                     ("not records", [3]), ("no status", [{"key": _with_key()}]),
+                                                                     ("a trial without its report", [{**_error_record(), "status": "ok"}])])}),
+        "verify.sweep.describe_failure": Spec(sweep.describe_failure, lambda: dict(record=_error_record()), {"record": SUMMARY_RECORD}),
+        "verify.sweep.add_sweep_arguments": Spec(sweep.add_sweep_arguments, lambda: dict(parser=argparse.ArgumentParser()), {"parser": Instance()}),
+        # Their errors name the command-line option (--batch-size, --resume, --jsonl) that the arguments came from.
+        "verify.sweep.executor_from_arguments": Spec(sweep.executor_from_arguments, lambda: dict(args=namespace(workers=None, scheduler=None, batch_size=1)),
+                                                     {"args": Extra(lambda: [("string", "abc"), ("number", 3), ("None", None), ("a dict", {"workers": None}),
+                                                                             ("batch size without a cluster", namespace(workers=None, scheduler=None, batch_size=4))])},
+                                                     names=("--batch-size",)),
+        "verify.sweep.store_from_arguments": Spec(sweep.store_from_arguments, lambda: dict(args=namespace(jsonl=str(Path(_scratch()) / "args.jsonl"), resume=False)),
+                                                  {"args": Extra(lambda: [("string", "abc"), ("number", 3), ("None", None), ("a dict", {"resume": True}),
+                                                                          ("resume without a file", namespace(jsonl=None, resume=True)),
+                                                                          ("missing folder", namespace(jsonl=missing_folder(), resume=False))])},
+                                                  names=("--resume", "jsonl")),
+    }
+
+
 @cache
 def specs() -> dict[str, Spec]:
-    return _specs()
+    return {**_specs(), **_probe_specs(), **_sweep_specs()}
 
 
 # ---------------------------------------------------------------------- outcomes

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,17 @@ import torch
 
 from models import GaussianMixture, GenerativeModel, LeakyReLUNetwork
 from models.random import random_orthogonal
-from models.validation import DTYPE, check_generator, check_int, check_real, check_tensor
+from models.validation import (
+    DTYPE,
+    MAX_DIM,
+    check_choice,
+    check_generator,
+    check_int,
+    check_real,
+    check_seed,
+    check_tensor,
+    check_text,
+)
 
 from ..counterexamples.ce2b import CE2B_PRIOR
 from ..counterexamples.entry import mixture
@@ -66,6 +77,7 @@ def bent_mixture_model(dim: int) -> GenerativeModel:
     0.5 N(−2, 0.5) + 0.5 N(1, 1), kink at z = 1. 2-D: three components, kinks through
     (2, 0.5) and (0, 2).
     """
+    dim = check_int(dim, "dim", maximum=2)
     if dim == 1:
         prior = GaussianMixture(torch.tensor([0.5, 0.5], dtype=DTYPE), torch.tensor([[-2.0], [1.0]], dtype=DTYPE),
                                 torch.tensor([[[0.5]], [[1.0]]], dtype=DTYPE))
@@ -96,8 +108,9 @@ def probe_data(drop: str = "none", n: int = 2000, seed: int = 0) -> ProbeData:
     ``"piecewise_affine_1d"`` — CE2b: u ~ N(0, 1), x = T⁻¹(u), T = Φ⁻¹ ∘ F_P;
     ``"gaussian_mixture_prior"`` — CE3: z ~ U(Q), x = φ⁻¹(z).
     """
-    check_int(n, "n", minimum=10)
-    gen = torch.Generator().manual_seed(seed)
+    check_choice(drop, DROPS, "drop")
+    n = check_int(n, "n", minimum=10)
+    gen = torch.Generator().manual_seed(check_seed(seed))
     if drop == "none":
         z, x = bent_mixture_model(1).sample(n, gen)
         return ProbeData(x, z, 1, 2, "1-D mixture (J = 2) through a square leaky-ReLU decoder: every assumption holds", True)
@@ -195,7 +208,7 @@ class GroundTruth:
 
     def sample(self, n: int, generator=None, *, return_labels: bool = False):
         """(z, x), or (z, x, labels): n latents, their observations and their components."""
-        check_int(n, "n", minimum=1)
+        n = check_int(n, "n", minimum=1)
         gen = check_generator(generator)
         labels = torch.multinomial(self.weights, n, replacement=True, generator=gen)
         z = self.means[labels].clone()
@@ -224,9 +237,9 @@ class GroundTruth:
         ``PROPOSAL_SCALES``. The estimate is unbiased for p(x), so its log is a
         lower bound in expectation, tight as ``samples`` grows. z only places the proposal.
         """
-        x = check_tensor(x, "x", dtype=DTYPE, ndim=2)
+        x = check_tensor(x, "x", dtype=DTYPE, shape=(None, self.observed_dim))
         z = check_tensor(z, "z", dtype=DTYPE, shape=(x.shape[0], self.latent_dim))
-        check_int(samples, "samples")
+        samples = check_int(samples, "samples")
         gen = check_generator(generator)
         centres = [z] + (list(self.preimages(z)) if self.preimages is not None else [])
         linearised = [_gauss_newton(self.decoder, x, centre) for centre in centres]
@@ -440,10 +453,10 @@ def ground_truth(name: str = "all_hold", latent_dim: int = 2, observed_dim: int 
     """
     if name not in TRUTHS:
         raise ValueError(f"name: expected one of {', '.join(TRUTHS)}, got {name!r}")
-    check_int(latent_dim, "latent_dim")
-    check_int(observed_dim, "observed_dim", minimum=latent_dim)
-    check_int(seed, "seed", minimum=0, maximum=2**62)
-    check_int(n_components, "n_components")
+    latent_dim = check_int(latent_dim, "latent_dim", maximum=MAX_DIM)
+    observed_dim = check_int(observed_dim, "observed_dim", minimum=latent_dim, maximum=MAX_DIM)
+    seed = check_int(seed, "seed", minimum=0, maximum=2**62)
+    n_components = check_int(n_components, "n_components", maximum=MAX_DIM)
     noise = check_real(noise, "noise", low=0.0, low_open=True)
     gen = torch.Generator().manual_seed(seed)
     weights, means, factors = separated_mixture(latent_dim, n_components, gen)
@@ -508,6 +521,9 @@ def load_samples(path, name: str = "data") -> torch.Tensor:
     ValueError
         Naming ``name``: a missing file, not ``.npy``, unreadable, not 1- or 2-D, not real, NaN or infinite.
     """
+    check_text(name, "name")
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"{name}: expected the path of a .npy file, got {type(path).__name__}")
     target = Path(path)
     if target.suffix != ".npy":
         raise ValueError(f"{name}: expected a .npy file (numpy.save), got {str(target)!r}")

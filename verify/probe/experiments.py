@@ -27,13 +27,14 @@ Adding an experiment: one ``Experiment`` entry in ``EXPERIMENTS`` (its condition
 from __future__ import annotations
 
 import math
+import numbers
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 
-from models.validation import DTYPE, check_int
+from models.validation import DTYPE, check_callable, check_choice, check_int, check_real, check_text
 
 from ..check_result import CheckResult, as_data
 from ..metrics import affine_mcc, affine_r2, mcc
@@ -46,6 +47,12 @@ R2_TARGET = 0.95
 QUANTILES = (0.1, 0.9)
 """The interval over seeds that summaries report."""
 ENGINES = ("vade", "flow")
+
+
+def _set_fields(record, values: dict) -> None:
+    """Store checked values in a frozen dataclass (numpy and 0-d tensor integers become ints)."""
+    for name, value in values.items():
+        object.__setattr__(record, name, value)
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,12 @@ class Budget:
     test_samples: int
     importance_samples: int
     flow_candidates: int | None = None
+
+    def __post_init__(self):
+        check_text(self.name, "name")
+        counts = {f: check_int(getattr(self, f), f) for f in ("restarts", "steps", "test_samples", "importance_samples")}
+        optional = {f: check_int(getattr(self, f), f) for f in ("max_samples", "flow_candidates") if getattr(self, f) is not None}
+        _set_fields(self, {**counts, **optional})
 
 
 BUDGETS = {
@@ -107,6 +120,15 @@ class Condition:
     n_components: int = 3
     n_samples: int = 10_000
     noise: float = NOISE_FRACTION
+
+    def __post_init__(self):
+        check_text(self.name, "name")
+        check_choice(self.truth, TRUTHS + DROPS, "truth")
+        latent_dim = check_int(self.latent_dim, "latent_dim")
+        _set_fields(self, {"latent_dim": latent_dim, "observed_dim": check_int(self.observed_dim, "observed_dim", minimum=latent_dim),
+                           "n_components": check_int(self.n_components, "n_components"),
+                           "n_samples": check_int(self.n_samples, "n_samples"),
+                           "noise": check_real(self.noise, "noise", low=0.0, low_open=True)})
 
     def describe(self) -> str:
         return (f"{self.truth}, m = {self.latent_dim}, n = {self.observed_dim}, J = {self.n_components}, "
@@ -199,6 +221,12 @@ class Experiment:
     conditions: tuple
     engine: str = "vade"
 
+    def __post_init__(self):
+        for name in ("name", "title", "description"):
+            check_text(getattr(self, name), name)
+        check_choice(self.engine, ENGINES, "engine")
+        _set_fields(self, {"conditions": _conditions(self.conditions, self.engine)})
+
     def condition(self, name: str) -> Condition:
         for c in self.conditions:
             if c.name == name:
@@ -207,8 +235,8 @@ class Experiment:
 
     def run(self, seed: int, *, budget: str | Budget = "standard", conditions: Sequence[str] | None = None) -> ExperimentResult:
         """Every condition (or the named ones) at one seed: truth, samples and fit all drawn from it."""
-        check_int(seed, "seed", minimum=0, maximum=2**40)
-        chosen = self.conditions if conditions is None else tuple(self.condition(c) for c in conditions)
+        seed = check_int(seed, "seed", minimum=0, maximum=2**40)
+        chosen = _chosen(self, conditions)
         spent = _budget(budget)
         with _one_thread():
             results = {c.name: [_run_condition(self, c, seed, spent)] for c in chosen}
@@ -222,13 +250,11 @@ def run_experiment(name: str, seeds: Sequence[int] | int = 3, *, budget: str | B
     ``progress``, if given, is called with each ``ConditionResult`` as it finishes.
     """
     experiment = get(name)
-    if isinstance(seeds, int) and not isinstance(seeds, bool):
-        seeds = list(range(check_int(seeds, "seeds", maximum=10_000)))
-    seeds = [check_int(s, "seeds", minimum=0, maximum=2**40) for s in seeds]
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds: expected distinct seeds, got {seeds!r}")
-    chosen = experiment.conditions if conditions is None else tuple(experiment.condition(c) for c in conditions)
+    seeds = _seeds(seeds)
+    chosen = _chosen(experiment, conditions)
     spent = _budget(budget)
+    if progress is not None:
+        check_callable(progress, "progress")
     results = {c.name: [] for c in chosen}
     with _one_thread():
         for seed in seeds:
@@ -242,20 +268,63 @@ def run_experiment(name: str, seeds: Sequence[int] | int = 3, *, budget: str | B
 
 def get(name: str) -> Experiment:
     """The registered experiment of this name."""
-    if name not in EXPERIMENTS:
+    if not isinstance(name, str) or name not in EXPERIMENTS:
         raise ValueError(f"experiment: expected one of {', '.join(EXPERIMENTS)}, got {name!r}")
     return EXPERIMENTS[name]
 
 
-# ---------------------------------------------------------------------------- running one condition
+# ---------------------------------------------------------------------------- arguments
+def _conditions(conditions, engine: str) -> tuple:
+    """An experiment's conditions: distinct names, truths its engine draws (``TRUTHS``, or ``DROPS`` for the flow)."""
+    if isinstance(conditions, (str, bytes, Condition)) or not isinstance(conditions, Iterable):
+        raise ValueError(f"conditions: expected a sequence of Condition, got {type(conditions).__name__}")
+    conditions = tuple(conditions)
+    known = DROPS if engine == "flow" else TRUTHS
+    for c in conditions:
+        if not isinstance(c, Condition):
+            raise ValueError(f"conditions: expected Condition values, got {type(c).__name__}")
+        if c.truth not in known:
+            raise ValueError(f"conditions: the {engine} engine draws {', '.join(known)}, got {c.truth!r} (condition {c.name!r})")
+    names = [c.name for c in conditions]
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"conditions: expected at least one condition, with distinct names, got {names!r}")
+    return conditions
+
+
+def _chosen(experiment: Experiment, conditions) -> tuple:
+    """The named conditions of ``experiment`` (all of them for None)."""
+    if conditions is None:
+        return experiment.conditions
+    if isinstance(conditions, (str, bytes)) or not isinstance(conditions, Iterable):
+        raise ValueError(f"conditions: expected a sequence of condition names, got {conditions!r}")
+    names = list(conditions)
+    known = {c.name: c for c in experiment.conditions}
+    if not names or any(not isinstance(n, str) or n not in known for n in names) or len(set(names)) != len(names):
+        raise ValueError(f"conditions: expected distinct names of {experiment.name}'s conditions ({', '.join(known)}), got {names!r}")
+    return tuple(known[n] for n in names)
+
+
+def _seeds(seeds) -> list[int]:
+    """A count k (seeds 0..k−1) or distinct seeds in [0, 2**40]."""
+    if isinstance(seeds, numbers.Integral) or (isinstance(seeds, torch.Tensor) and seeds.ndim == 0):
+        seeds = range(check_int(seeds, "seeds", maximum=10_000))
+    elif isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise ValueError(f"seeds: expected a number of seeds or a sequence of seeds, got {seeds!r}")
+    seeds = [check_int(s, "seeds", minimum=0, maximum=2**40) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds: expected distinct seeds, got {seeds!r}")
+    return seeds
+
+
 def _budget(budget) -> Budget:
     if isinstance(budget, Budget):
         return budget
-    if budget not in BUDGETS:
+    if not isinstance(budget, str) or budget not in BUDGETS:
         raise ValueError(f"budget: expected one of {', '.join(BUDGETS)} or a Budget, got {budget!r}")
     return BUDGETS[budget]
 
 
+# ---------------------------------------------------------------------------- running one condition
 def _sample_seeds(seed: int) -> tuple[int, int]:
     """(training sample, test sample) seeds. The truth's parameters depend on the seed alone, so the
     conditions of one seed that share a truth (and its dimensions) share its parameters."""

@@ -31,7 +31,7 @@ import torch
 from models import GaussianMixture, GenerativeModel, LeakyReLUNetwork
 from models.gaussian_mixture import mixture_log_prob
 from models.random import random_orthogonal
-from models.validation import DTYPE, check_int, check_tensor
+from models.validation import DTYPE, check_int, check_points, check_real, check_tensor
 
 from ..affine_fit import fit_affine
 from ..check_result import CheckResult
@@ -72,12 +72,14 @@ class FittedFlow:
     history: list = field(default_factory=list)
 
     def latents(self, x) -> torch.Tensor:
-        """e(x), the fitted latents of points x (N, m)."""
-        return self.encoder(x)
+        """e(x), the fitted latents of points x (N, m), or of one point (m,)."""
+        points, single = check_points(x, "x", self.encoder.in_dim)
+        z = self.encoder(points)
+        return z[0] if single else z
 
 
 def _validate_samples(x_samples, latent_dim: int) -> torch.Tensor:
-    check_int(latent_dim, "latent_dim")
+    latent_dim = check_int(latent_dim, "latent_dim")
     x = check_tensor(x_samples, "x_samples", dtype=DTYPE, device=torch.device("cpu"), ndim=2)
     if x.shape[1] != latent_dim:
         raise ValueError(f"x_samples: the probe fits square decoders (n = m), expected shape (N, {latent_dim}), got {tuple(x.shape)}")
@@ -131,23 +133,17 @@ def fit_flow(x_samples, latent_dim: int, *, n_components: int = 2, hidden_layers
     FittedFlow
     """
     x = _validate_samples(x_samples, latent_dim)
-    check_int(n_components, "n_components")
-    check_int(hidden_layers, "hidden_layers", minimum=0)
-    check_int(steps, "steps")
+    latent_dim = x.shape[1]
     if n_candidates is None:
         # The search space of kink normals, positions and slopes grows with m.
         n_candidates = CANDIDATES_PER_DIM2 * latent_dim**2
-    check_int(n_candidates, "n_candidates")
-    check_int(n_starts, "n_starts")
-    check_int(start_steps, "start_steps")
-    check_int(keep, "keep")
-    if not (isinstance(learning_rate, (int, float)) and 0 < learning_rate < 1):
-        raise ValueError(f"learning_rate: expected a number in (0, 1), got {learning_rate!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed: expected an integer, got {seed!r}")
+    counts = {name: check_int(value, name, minimum=0 if name == "hidden_layers" else 1) for name, value in (
+        ("n_components", n_components), ("hidden_layers", hidden_layers), ("steps", steps), ("n_candidates", n_candidates),
+        ("n_starts", n_starts), ("start_steps", start_steps), ("keep", keep))}
+    learning_rate = check_real(learning_rate, "learning_rate", low=0.0, high=1.0, low_open=True, high_open=True)
+    seed = check_int(seed, "seed", minimum=0, maximum=2**62)
     with _one_thread():
-        return _fit(x, latent_dim, n_components, hidden_layers, steps, n_candidates, n_starts, start_steps, keep,
-                    learning_rate, seed)
+        return _fit(x, latent_dim, learning_rate=learning_rate, seed=seed, **counts)
 
 
 @contextlib.contextmanager
@@ -388,8 +384,7 @@ def probe(x_samples, latent_dim: int, *, z_reference=None, threshold: float = R2
         fitted model (``details["fit"]``, a ``FittedFlow``).
     """
     x = _validate_samples(x_samples, latent_dim)
-    if isinstance(threshold, bool) or not (isinstance(threshold, (int, float)) and 0 < threshold <= 1 and math.isfinite(threshold)):
-        raise ValueError(f"threshold: expected a number in (0, 1], got {threshold!r}")
+    threshold = check_real(threshold, "threshold", low=0.0, high=1.0, low_open=True)
     if z_reference is not None:
         reference = check_tensor(z_reference, "z_reference", dtype=DTYPE, device=torch.device("cpu"), ndim=2)
         if reference.shape[0] != x.shape[0]:

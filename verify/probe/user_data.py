@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.validation import DTYPE, check_int, check_tensor
+from models.validation import DTYPE, check_choice, check_int, check_tensor
 
 from ..check_result import CheckResult
 from ..metrics import affine_mcc, affine_r2, mcc
@@ -41,27 +41,8 @@ def probe_samples(x, *, latents=None, latent_dim: int | None = None, n_component
         fit, odd rows score) >= ``R2_TARGET``; details: MCC, affine MCC, the fit's log-likelihood,
         the engine and its options, and ``fit`` (the fitted object).
     """
-    data = check_tensor(x, "x", dtype=DTYPE, ndim=2)
-    reference = None
-    if latents is not None:
-        reference = check_tensor(latents, "latents", dtype=DTYPE, ndim=2)
-        if reference.shape[0] != data.shape[0]:
-            raise ValueError(f"latents: expected {data.shape[0]} rows to match x, got {reference.shape[0]}")
-        if latent_dim is None:
-            latent_dim = reference.shape[1]
-        elif reference.shape[1] != latent_dim:
-            raise ValueError(f"latents: expected {latent_dim} columns (latent_dim), got {reference.shape[1]}")
-    if latent_dim is None:
-        raise ValueError("latent_dim: give the latent dimension m (or latents to read it from)")
-    check_int(latent_dim, "latent_dim", maximum=data.shape[1])
-    check_int(n_components, "n_components")
-    if engine not in ENGINES:
-        raise ValueError(f"engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
-    if engine == "auto":
-        engine = "flow" if data.shape[1] == latent_dim else "vade"
-    if engine == "flow" and data.shape[1] != latent_dim:
-        raise ValueError(f"engine: the flow fits square data (n = m), got n = {data.shape[1]}, m = {latent_dim}")
-    spent = _budget(budget)
+    data, reference, latent_dim, engine, spent, seed = _arguments(x, latents, latent_dim, engine, budget, seed)
+    n_components = check_int(n_components, "n_components", maximum=data.shape[0])
 
     def fit(fit_seed):
         if engine == "flow":
@@ -84,6 +65,31 @@ def probe_samples(x, *, latents=None, latent_dim: int | None = None, n_component
               else f"VaDE refit by the ELBO, best of {spent.restarts} restart(s) by likelihood")
     return CheckResult("probe/samples", r2 >= R2_TARGET, r2, R2_TARGET, ">=", domain=f"the {data.shape[0]} given samples",
                        method=method, details=details)
+
+
+def _arguments(x, latents, latent_dim, engine, budget, seed):
+    """(data, reference latents or None, m, engine, Budget, seed), checked."""
+    data = check_tensor(x, "x", dtype=DTYPE, ndim=2)
+    if latent_dim is not None:
+        latent_dim = check_int(latent_dim, "latent_dim", maximum=data.shape[1])
+    reference = None
+    if latents is not None:
+        reference = check_tensor(latents, "latents", dtype=DTYPE, ndim=2)
+        if reference.shape[0] != data.shape[0]:
+            raise ValueError(f"latents: expected {data.shape[0]} rows to match x, got {reference.shape[0]}")
+        if latent_dim is None:
+            latent_dim = check_int(reference.shape[1], "latents", maximum=data.shape[1])
+        elif reference.shape[1] != latent_dim:
+            raise ValueError(f"latents: expected {latent_dim} columns (latent_dim), got {reference.shape[1]}")
+    if latent_dim is None:
+        raise ValueError("latent_dim: give the latent dimension m (or latents to read it from)")
+    check_choice(engine, ENGINES, "engine")
+    if engine == "auto":
+        engine = "flow" if data.shape[1] == latent_dim else "vade"
+    if engine == "flow" and data.shape[1] != latent_dim:
+        raise ValueError(f"engine: the flow fits square data (n = m), got n = {data.shape[1]}, m = {latent_dim}")
+    # The second fit, without latents, is seeded seed + 1.
+    return data, reference, latent_dim, engine, _budget(budget), check_int(seed, "seed", minimum=0, maximum=2**62 - 1)
 
 
 __all__ = ["ENGINES", "probe_samples"]

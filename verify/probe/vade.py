@@ -203,26 +203,26 @@ def fit_vade(x, latent_dim: int, n_components: int, *, hidden=(32, 32), negative
     ValueError
         Naming the argument.
     """
-    check_int(latent_dim, "latent_dim")
+    latent_dim = check_int(latent_dim, "latent_dim")
     data = _samples(x, None, name="x")
     n_rows, n_obs = data.shape
     if n_obs < latent_dim:
         raise ValueError(f"x: the decoder maps R^{latent_dim} into R^n with n >= m, got n = {n_obs}")
     if n_rows < 10 * (latent_dim + 1):
         raise ValueError(f"x: expected at least {10 * (latent_dim + 1)} samples, got {n_rows}")
-    check_int(n_components, "n_components", maximum=n_rows)
+    n_components = check_int(n_components, "n_components", maximum=n_rows)
     widths = _hidden(hidden)
     slope = check_real(negative_slope, "negative_slope", low=0.0, high=1.0, low_open=True)
     if covariance not in COVARIANCES:
         raise ValueError(f"covariance: expected one of {', '.join(COVARIANCES)}, got {covariance!r}")
     if noise is not None:
         noise = check_real(noise, "noise", low=0.0, low_open=True)
-    check_int(restarts, "restarts", maximum=1000)
-    check_int(steps, "steps")
+    restarts = check_int(restarts, "restarts", maximum=1000)
+    steps = check_int(steps, "steps")
     pretrain_steps = steps // 3 if pretrain_steps is None else check_int(pretrain_steps, "pretrain_steps", minimum=0)
-    check_int(batch_size, "batch_size", minimum=2)
+    batch_size = check_int(batch_size, "batch_size", minimum=2)
     learning_rate = check_real(learning_rate, "learning_rate", low=0.0, high=1.0, low_open=True, high_open=True)
-    check_int(seed, "seed", minimum=0, maximum=2**62)
+    seed = check_int(seed, "seed", minimum=0, maximum=2**62)
     shift = data.mean(0)
     scale = float((data - shift).square().mean().sqrt())
     if not scale > 0:
@@ -293,7 +293,7 @@ def importance_log_likelihood(model: GenerativeModel, encoder: LeakyReLUNetwork,
     if encoder.in_dim != model.observed_dim or encoder.out_dim != 2 * m:
         raise ValueError(f"encoder: expected {model.observed_dim} -> {2 * m}, got {encoder.in_dim} -> {encoder.out_dim}")
     data = _samples(x, model.observed_dim)
-    check_int(samples, "samples")
+    samples = check_int(samples, "samples")
     gen = check_generator(generator)
     prior = model.prior
     out = encoder(data)

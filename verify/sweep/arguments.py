@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from models.validation import check_instance
+
 from .executor import DaskExecutor, DaskUnavailableError, Executor, InProcessExecutor
 from .store import JsonlStore, Store
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add ``--workers N``, ``--scheduler ADDRESS`` (not both), ``--batch-size K``, ``--jsonl PATH`` and ``--resume``."""
+    check_instance(parser, argparse.ArgumentParser, "parser")
     group = parser.add_argument_group("sweep", "where the tasks run and where their records go")
     where = group.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_positive, metavar="N",
@@ -42,6 +45,7 @@ def executor_from_arguments(args: argparse.Namespace) -> Executor:
     ValueError
         Naming the option, when both are given or Dask is not installed.
     """
+    check_instance(args, argparse.Namespace, "args")
     workers, scheduler = getattr(args, "workers", None), getattr(args, "scheduler", None)
     if workers is not None and scheduler is not None:
         raise ValueError("--workers, --scheduler: give one, not both")
@@ -59,6 +63,7 @@ def executor_from_arguments(args: argparse.Namespace) -> Executor:
 
 def store_from_arguments(args: argparse.Namespace) -> Store | None:
     """A ``JsonlStore`` for ``--jsonl PATH``, else None (``run_sweep`` then keeps records in memory)."""
+    check_instance(args, argparse.Namespace, "args")
     path, resume = getattr(args, "jsonl", None), getattr(args, "resume", False)
     if resume and not path:
         raise ValueError("--resume: needs --jsonl PATH")

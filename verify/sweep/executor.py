@@ -17,7 +17,9 @@ import logging
 import traceback
 from typing import Iterable, Iterator, Mapping
 
-from .tasks import CRASHED, Task, TaskFunction, error_record, run_task, run_tasks, task_kind
+from models.validation import check_int
+
+from .tasks import CRASHED, Task, TaskFunction, checked_jobs, error_record, run_task, run_tasks
 
 INSTALL_HINT = "pip install 'identifiable-dgm[scale]'"
 DISTRIBUTED = "distributed"  # the module imported on first use (tests point it at a missing one)
@@ -87,8 +89,8 @@ class InProcessExecutor(Executor):
     name = "in-process"
 
     def run(self, tasks, *, kinds=None):
-        for task in tasks:
-            yield run_task(task, task_kind(task.kind, kinds), task.key())
+        for task, function, key in checked_jobs(tasks, kinds):
+            yield run_task(task, function, key)
 
 
 class DaskExecutor(Executor):
@@ -133,19 +135,15 @@ class DaskExecutor(Executor):
 
     def __init__(self, *, workers: int | None = None, scheduler: str | None = None, client=None,
                  retries: int = DEFAULT_RETRIES, batch_size: int = 1, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT):
+        workers = None if workers is None else check_int(workers, "workers")
+        if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
+            raise ValueError(f"scheduler: expected an address such as 'tcp://host:8786', got {scheduler!r}")
         given = [name for name, value in (("workers", workers), ("scheduler", scheduler), ("client", client)) if value is not None]
         if len(given) != 1:
             raise ValueError(f"workers, scheduler, client: expected exactly one, got {', '.join(given) or 'none'}")
-        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-            raise ValueError(f"workers: expected an integer >= 1, got {workers!r}")
-        if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
-            raise ValueError(f"scheduler: expected an address such as 'tcp://host:8786', got {scheduler!r}")
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ValueError(f"retries: expected an integer >= 0, got {retries!r}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size: expected an integer >= 1, got {batch_size!r}")
-        if isinstance(max_in_flight, bool) or not isinstance(max_in_flight, int) or max_in_flight < 1:
-            raise ValueError(f"max_in_flight: expected an integer >= 1, got {max_in_flight!r}")
+        retries = check_int(retries, "retries", minimum=0)
+        batch_size = check_int(batch_size, "batch_size")
+        max_in_flight = check_int(max_in_flight, "max_in_flight")
         import_distributed()  # fail now, with the install hint, rather than at the first task
         self.workers, self.scheduler, self.retries = workers, scheduler, retries
         self.batch_size, self.max_in_flight = batch_size, max_in_flight
@@ -179,10 +177,10 @@ class DaskExecutor(Executor):
         return distributed.Client(self._cluster)
 
     def run(self, tasks, *, kinds=None):
+        # Kinds are resolved here: a worker may not have a kind registered (one from a test or a script).
+        jobs = checked_jobs(tasks, kinds)
         distributed = import_distributed()
         client = self.client
-        # Kinds are resolved here: a worker may not have a kind registered (one from a test or a script).
-        jobs = ((task, task_kind(task.kind, kinds), task.key()) for task in tasks)
         batches, singles = _chunks(jobs, self.batch_size), collections.deque()
         submitted: dict[str, tuple] = {}
         # Results are gathered here, batch by batch: as_completed(with_results=True) gathers

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -99,13 +100,15 @@ class TaskKey:
     @classmethod
     def from_dict(cls, data: dict) -> "TaskKey":
         """The key stored in a record (raises ValueError when it is malformed)."""
-        try:
-            key = cls(str(data["kind"]), str(data["id"]), data["seed"], str(data["parameters_hash"]), str(data["version"]))
-        except (KeyError, TypeError):
-            raise ValueError(f"key: expected kind, id, seed, parameters_hash and version, got {data!r}") from None
-        if isinstance(key.seed, bool) or not isinstance(key.seed, int):
-            raise ValueError(f"key: expected an integer seed, got {data!r}")
-        return key
+        names = ("kind", "id", "seed", "parameters_hash", "version")
+        if not isinstance(data, Mapping) or any(name not in data for name in names):
+            raise ValueError(f"key: expected kind, id, seed, parameters_hash and version, got {str(data)[:120]}")
+        if not all(isinstance(data[name], str) for name in names if name != "seed"):
+            raise ValueError(f"key: expected strings for kind, id, parameters_hash and version, got {str(data)[:120]}")
+        seed = data["seed"]
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"key: expected an integer seed >= 0, got {seed!r}")
+        return cls(*(data[name] for name in names))
 
     @property
     def dask_key(self) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import IO
+from typing import IO, Mapping
+
+from models.validation import check_int
 
 
 class ProgressBar:
@@ -22,8 +24,9 @@ class ProgressBar:
     """
 
     def __init__(self, stream: IO | None = None, *, interactive: bool | None = None, width: int = 30):
-        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-            raise ValueError(f"width: expected an integer >= 1, got {width!r}")
+        if stream is not None and not callable(getattr(stream, "write", None)):
+            raise ValueError(f"stream: expected a file open for writing, got {type(stream).__name__}")
+        width = check_int(width, "width", maximum=10_000)
         self.stream = stream if stream is not None else sys.stderr
         self.interactive = _isatty(self.stream) if interactive is None else bool(interactive)
         self.width = width
@@ -31,6 +34,10 @@ class ProgressBar:
         self._drawn = False
 
     def __call__(self, done: int, total: int, record: dict | None) -> None:
+        total = check_int(total, "total", minimum=0)
+        done = check_int(done, "done", minimum=0, maximum=total)
+        if record is not None and not isinstance(record, Mapping):
+            raise ValueError(f"record: expected a sweep record (a dict) or None, got {type(record).__name__}")
         elapsed = time.perf_counter() - self._start
         label = _label(record)
         if self.interactive:

@@ -31,7 +31,10 @@ def record_key(record: dict) -> TaskKey:
     """The ``TaskKey`` of a record (ValueError when it has none)."""
     if not isinstance(record, dict) or "key" not in record:
         raise ValueError(f"record: expected a dict with a 'key', got {str(record)[:80]!r}")
-    return TaskKey.from_dict(record["key"])
+    try:
+        return TaskKey.from_dict(record["key"])
+    except ValueError as exc:
+        raise ValueError(f"record: {exc}") from None
 
 
 class Store(abc.ABC):
@@ -93,6 +96,8 @@ class JsonlStore(Store):
     """
 
     def __init__(self, path):
+        if not isinstance(path, (str, os.PathLike)):
+            raise ValueError(f"jsonl: expected the path of a file, got {type(path).__name__}")
         self.path = Path(path)
         if self.path.is_dir():
             raise ValueError(f"jsonl: {self.path} is a directory")
@@ -134,8 +139,8 @@ class JsonlStore(Store):
 
     # ----------------------------------------------------------------- writing
     def append(self, record: dict) -> None:
-        line = encode_record(record)
         record_key(record)
+        line = encode_record(record)
         if self._handle is None:
             self._handle = self._open()
         self._handle.write(line)

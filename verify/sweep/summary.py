@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from ..summary import empty_row, summarize
-from .tasks import OK
+from .tasks import OK, STATUSES
 
 TIMING_FIELDS = frozenset({"seconds"})
 
@@ -26,14 +26,16 @@ def summary_rows(records: Iterable[dict]) -> list[dict]:
         The columns of ``verify.summary.summarize``, and errors: the trials that raised or
         crashed (counted in trials, not in held, failed or unknown).
     """
+    if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Iterable):
+        raise ValueError(f"records: expected an iterable of sweep records, got {type(records).__name__}")
     order, reports, errors = {}, [], {}
-    for record in records:
+    for record in (_checked(r, "records") for r in records):
         if record["key"]["kind"] != "trial":
             continue
         theorem = record["key"]["id"]
         order.setdefault(theorem, len(order))
         if record["status"] == OK:
-            reports.append(record["result"]["report"])
+            reports.append(_report(record))
         else:
             errors[theorem] = errors.get(theorem, 0) + 1
     rows = {row["theorem"]: {**row, "errors": 0} for row in summarize(reports)}
@@ -42,6 +44,21 @@ def summary_rows(records: Iterable[dict]) -> list[dict]:
         row["trials"] += count
         row["errors"] = count
     return sorted(rows.values(), key=lambda row: order[row["theorem"]])
+
+
+def _checked(record, name: str) -> dict:
+    """A record as ``tasks.run_task`` makes it: a key (kind, id, seed) and a status."""
+    key = record.get("key") if isinstance(record, Mapping) else None
+    if not isinstance(key, Mapping) or not {"kind", "id", "seed"} <= key.keys() or record.get("status") not in STATUSES:
+        raise ValueError(f"{name}: expected sweep records (a key with kind, id and seed, and a status), got {str(record)[:80]!r}")
+    return record
+
+
+def _report(record) -> dict:
+    result = record.get("result")
+    if not (isinstance(result, Mapping) and isinstance(result.get("report"), Mapping)):
+        raise ValueError(f"records: the trial record of {record['key']['id']} seed={record['key']['seed']} has no report")
+    return result["report"]
 
 
 def is_failure(record: dict) -> bool:
@@ -55,7 +72,7 @@ def is_failure(record: dict) -> bool:
 def describe_failure(record: dict) -> str:
     """One line for a failed record: "FAILED T2 seed=3: conclusion:affine_equivalence",
     "ERROR T2 seed=3: RuntimeError: ..." or "CRASHED T2 seed=3: KilledWorker: ..."."""
-    key = record["key"]
+    key = _checked(record, "record")["key"]
     where = f"{key['id']} seed={key['seed']}"
     if record["status"] != OK:
         error = record.get("error") or {}

@@ -7,11 +7,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
+from models.validation import check_callable, check_instance
+
 from .executor import Executor, InProcessExecutor
 from .keys import TaskKey
 from .store import MemoryStore, Store, record_key
 from .summary import is_failure, summary_rows
-from .tasks import Task, TaskFunction
+from .tasks import Task, TaskFunction, check_kinds
 
 Progress = Callable[[int, int, "dict | None"], None]
 
@@ -78,8 +80,11 @@ def run_sweep(tasks: Iterable[Task], *, executor: Executor | None = None, store:
     SweepResult
     """
     start = time.perf_counter()
-    executor = executor if executor is not None else InProcessExecutor()
-    store = store if store is not None else MemoryStore()
+    executor = check_instance(executor, Executor, "executor") if executor is not None else InProcessExecutor()
+    store = check_instance(store, Store, "store") if store is not None else MemoryStore()
+    if progress is not None:
+        check_callable(progress, "progress")
+    check_kinds(kinds)
     todo = _distinct(tasks)
     keys, pending = list(todo), _pending(todo, store, resume)
     done = len(keys) - len(pending)
@@ -113,6 +118,8 @@ def _pending(todo: dict[TaskKey, Task], store: Store, resume: bool) -> list[Task
 
 
 def _distinct(tasks: Iterable[Task]) -> dict[TaskKey, Task]:
+    if isinstance(tasks, (str, bytes, Task, Mapping)) or not isinstance(tasks, Iterable):
+        raise ValueError(f"tasks: expected an iterable of verify.sweep.Task, got {type(tasks).__name__}")
     todo: dict[TaskKey, Task] = {}
     for task in tasks:
         if not isinstance(task, Task):

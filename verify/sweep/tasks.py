@@ -13,9 +13,11 @@ import math
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import torch
+
+from models.validation import check_callable, check_instance, check_seed, check_text
 
 from ..check_result import as_data
 from ..suite.trial import Sizes
@@ -53,8 +55,9 @@ class Task:
             raise ValueError(f"kind: expected a non-empty string, got {self.kind!r}")
         if not isinstance(self.id, str) or not self.id:
             raise ValueError(f"id: expected a non-empty string, got {self.id!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed: expected an integer >= 0, got {self.seed!r}")
+        object.__setattr__(self, "seed", check_seed(self.seed))
+        if isinstance(self.parameters, (str, bytes, dict)) or not isinstance(self.parameters, Iterable):
+            raise ValueError(f"parameters: expected (name, value) pairs, got {self.parameters!r}")
         pairs = tuple(self.parameters)
         if not all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in pairs):
             raise ValueError(f"parameters: expected (name, value) pairs, got {self.parameters!r}")
@@ -74,6 +77,7 @@ class Task:
 
     def key(self, version: str | None = None) -> TaskKey:
         """The record key; ``version`` defaults to ``package_version()``."""
+        check_text(version, "version", allow_none=True)
         return TaskKey(self.kind, self.id, self.seed, parameters_hash(self.options), version or package_version())
 
 
@@ -104,6 +108,8 @@ def register_task_kind(kind: str, function: TaskFunction | None = None, *, repla
 
 def task_kind(kind: str, kinds: Mapping[str, TaskFunction] | None = None) -> TaskFunction:
     """The function of ``kind``: from ``kinds`` when it has it, else from the registry."""
+    check_text(kind, "kind")
+    check_kinds(kinds)
     if kinds is not None and kind in kinds:
         return kinds[kind]
     try:
@@ -111,6 +117,33 @@ def task_kind(kind: str, kinds: Mapping[str, TaskFunction] | None = None) -> Tas
     except KeyError:
         known = sorted({*TASK_KINDS, *(kinds or {})})
         raise ValueError(f"kind: no task kind {kind!r}; known: {', '.join(known)}") from None
+
+
+def check_kinds(kinds: Any, name: str = "kinds") -> Mapping[str, TaskFunction] | None:
+    """None, or a mapping of task kind names to functions (kinds that override the registry)."""
+    if kinds is not None and (not isinstance(kinds, Mapping) or
+                              not all(isinstance(k, str) and callable(f) for k, f in kinds.items())):
+        raise ValueError(f"{name}: expected a mapping of task kind names to functions, got {str(kinds)[:80]!r}")
+    return kinds
+
+
+def checked_jobs(tasks: Iterable[Task], kinds: Mapping[str, TaskFunction] | None) -> Iterator[tuple[Task, TaskFunction, TaskKey]]:
+    """(task, function, key) of each task; ``kinds`` and the type of ``tasks`` are checked now, each task
+    as it is drawn (its kind is resolved by the caller: a worker may not have it registered)."""
+    check_kinds(kinds)
+    if isinstance(tasks, (str, bytes, Task, Mapping)) or not isinstance(tasks, Iterable):
+        raise ValueError(f"tasks: expected an iterable of verify.sweep.Task, got {type(tasks).__name__}")
+    return (_job(task, kinds) for task in tasks)
+
+
+def _job(task: Task, kinds) -> tuple[Task, TaskFunction, TaskKey]:
+    if not isinstance(task, Task):
+        raise ValueError(f"tasks: expected verify.sweep.Task values, got {type(task).__name__}")
+    try:
+        function = task_kind(task.kind, kinds)
+    except ValueError as exc:
+        raise ValueError(f"tasks: {str(exc).removeprefix('kind: ')}") from None
+    return task, function, task.key()
 
 
 # --------------------------------------------------------------------------- records
@@ -132,13 +165,21 @@ def run_task(task: Task, function: TaskFunction, key: TaskKey) -> dict:
         ``seconds`` (wall time of the call), ``result`` (what ``function`` returned, or None)
         and ``error`` (None, or type, message and traceback).
     """
-
+    _check_job(task, function, key)
     start = time.perf_counter()
     try:
         result = as_data(dict(function(task)))
     except Exception as exc:  # failures are data: the sweep goes on
         return _record(task, key, ERROR, time.perf_counter() - start, error=_error(exc, traceback.format_exc()))
     return _record(task, key, OK, time.perf_counter() - start, result=result)
+
+
+def _check_job(task: Task, function: TaskFunction, key: TaskKey) -> None:
+    check_instance(task, Task, "task")
+    check_callable(function, "function")
+    check_instance(key, TaskKey, "key")
+    if (key.kind, key.id, key.seed, key.parameters_hash) != (task.kind, task.id, task.seed, parameters_hash(task.options)):
+        raise ValueError(f"key: {key} is not the key of the task ({task.kind}, {task.id}, seed {task.seed}, its parameters)")
 
 
 def run_tasks(jobs: list[tuple[Task, TaskFunction, TaskKey]]) -> list[dict]:
@@ -174,15 +215,36 @@ def trial_task(theorem: str, seed: int, *, sizes=None, device: str = "cpu") -> T
     registered = get(theorem)
     if sizes is not None and not isinstance(sizes, Sizes):
         raise ValueError(f"sizes: expected a verify.suite.Sizes, got {type(sizes).__name__}")
-    if not isinstance(device, str):
-        raise ValueError(f"device: expected a string such as 'cpu', got {device!r}")
-    return Task.of("trial", registered.id, seed, sizes=sizes or registered.sizes, device=device)
+    return Task.of("trial", registered.id, seed, sizes=sizes or registered.sizes, device=_device_name(device))
+
+
+def _device_name(device: Any) -> str:
+    """The device as a string: "cpu", "cuda" or "cuda:k". Not checked against this machine's devices:
+    the workers of a cluster may have GPUs that the machine making the tasks lacks."""
+    if not isinstance(device, (str, torch.device)):
+        raise ValueError(f"device: expected a string such as 'cpu' or 'cuda', got {device!r}")
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"device: expected 'cpu' or 'cuda' (or 'cuda:k'), got {device!r}") from None
+    if parsed.type not in ("cpu", "cuda") or (parsed.type == "cpu" and parsed.index not in (None, 0)):
+        raise ValueError(f"device: expected 'cpu' or 'cuda' (or 'cuda:k'), got {device!r}")
+    return "cpu" if parsed.type == "cpu" else str(parsed)
 
 
 def trial_tasks(theorems: Iterable[str], seeds: Iterable[int], *, sizes=None, device: str = "cpu") -> list[Task]:
     """Every (theorem, seed) trial, theorem by theorem, as ``cmd_run`` runs them."""
-    seeds = list(seeds)
-    return [trial_task(theorem, seed, sizes=sizes, device=device) for theorem in theorems for seed in seeds]
+    for name, values in (("theorems", theorems), ("seeds", seeds)):
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            raise ValueError(f"{name}: expected a sequence, got {values!r}")
+    seeds = [check_seed(seed, "seeds") for seed in seeds]
+    ids = []
+    for theorem in theorems:
+        try:
+            ids.append(get(theorem).id)
+        except ValueError as exc:
+            raise ValueError(f"theorems: {str(exc).removeprefix('theorem: ')}") from None
+    return [trial_task(theorem, seed, sizes=sizes, device=device) for theorem in ids for seed in seeds]
 
 
 def run_trial_kind(task: Task) -> dict:
