@@ -41,16 +41,13 @@ def _matplotlib():
     return Figure, FigureCanvasAgg
 
 
-def _new_figure(width: float, height: float):
+def new_figure(width: float, height: float):
+    """A matplotlib Figure on an Agg canvas (no pyplot), for modules that draw their own figures."""
     figure_class, canvas_class = _matplotlib()
     figure = figure_class(figsize=(width, height), dpi=DPI)
     canvas_class(figure)
     return figure
 
-
-def new_figure(width: float, height: float):
-    """A matplotlib Figure on an Agg canvas (no pyplot), for modules that draw their own figures."""
-    return _new_figure(width, height)
 
 
 def save_atomic(figure, path) -> Path:
@@ -99,7 +96,7 @@ def plot_linear_regions(network: LeakyReLUNetwork, path, *, box: float = 3.0, re
     order = torch.randperm(n_seen, generator=torch.Generator().manual_seed(0))
     palette = _palette()
     image = (order[labels] % palette.N).reshape(resolution, resolution).numpy()
-    figure = _new_figure(6.0, 5.4)
+    figure = new_figure(6.0, 5.4)
     ax = figure.add_subplot(1, 1, 1)
     ax.imshow(image, origin="lower", extent=(-box, box, -box, box), cmap=palette, vmin=0, vmax=palette.N - 1,
               interpolation="nearest")
@@ -127,7 +124,7 @@ def _plot_regions_1d(network, path, box, resolution) -> Path:
     z = torch.linspace(-box, box, resolution, dtype=DTYPE).unsqueeze(1)
     x = network(z)
     kinks = sorted({p[0] for p in pieces_1d(network) if math.isfinite(p[0]) and -box < p[0] < box})
-    figure = _new_figure(6.0, 4.0)
+    figure = new_figure(6.0, 4.0)
     ax = figure.add_subplot(1, 1, 1)
     for i in range(x.shape[1]):
         ax.plot(z[:, 0], x[:, i], lw=1.5, label=f"f_{i + 1}(z)")
@@ -156,7 +153,7 @@ def plot_pushforward_density(model, path, *, n: int = 20000, bins: int = 80, gen
         raise ValueError(f"model: densities are drawn for 1- or 2-dimensional x, got observed_dim = {model.observed_dim}")
     _, x = model.sample(n, check_generator(generator))
     x = x.detach().to("cpu", DTYPE)
-    figure = _new_figure(6.0, 4.6)
+    figure = new_figure(6.0, 4.6)
     ax = figure.add_subplot(1, 1, 1)
     low, high = torch.quantile(x, 0.001, dim=0), torch.quantile(x, 0.999, dim=0)
     pad = 0.1 * (high - low)
@@ -193,7 +190,7 @@ def save_samples_figure(x, path, *, title: str = "", bins: int = 80) -> Path:
     if x.ndim != 2 or x.shape[0] < 2:
         raise ValueError(f"x: expected samples of shape (N, d) with N >= 2, got {tuple(x.shape)}")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure = _new_figure(6.0, 4.6)
+    figure = new_figure(6.0, 4.6)
     ax = figure.add_subplot(1, 1, 1)
     if x.shape[1] == 1:
         ax.hist(x[:, 0].numpy(), bins=bins, density=True, color="0.6")
@@ -231,7 +228,7 @@ def plot_counterexample(counterexample, path, *, n: int = 3000, generator=0) -> 
     gen = check_generator(generator)
     z_a, x_a = counterexample.model_a.sample(n, gen)
     z_b, x_b = counterexample.model_b.sample(n, gen)
-    figure = _new_figure(9.0, 7.6)
+    figure = new_figure(9.0, 7.6)
     rows = [("latent z", z_a, z_b), ("observation x" + (" (coordinates 1, 2)" if x_a.shape[1] > 2 else ""), x_a, x_b)]
     colours = (z_a[:, 0].detach().cpu().numpy(), z_b[:, 0].detach().cpu().numpy())
     for row, (label, a, b) in enumerate(rows):

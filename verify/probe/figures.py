@@ -20,7 +20,7 @@ import torch
 from models.validation import DTYPE
 
 from ..affine_fit import fit_affine
-from ..plots import _new_figure, save_atomic
+from ..plots import new_figure, save_atomic
 from .experiments import QUANTILES, R2_TARGET, ExperimentResult
 
 # Axis floor of the R² figures: scores below it are drawn at it (marked as clipped).
@@ -38,7 +38,7 @@ def plot_r2_distribution(result: ExperimentResult, path) -> Path:
     """Affine R² of the best-likelihood fit over seeds, one column per condition."""
     result = _check_result(result)
     names = list(result.results)
-    figure = _new_figure(max(4.0, 1.1 * len(names) + 1.5), 4.2)
+    figure = new_figure(max(4.0, 1.1 * len(names) + 1.5), 4.2)
     ax = figure.add_subplot(1, 1, 1)
     gen = torch.Generator().manual_seed(0)
     for i, name in enumerate(names):
@@ -73,7 +73,7 @@ def plot_latents(result: ExperimentResult, path, *, seed: int | None = None) -> 
     names = list(result.results)[:MAX_PANELS]
     cols = min(4, len(names))
     rows_n = (len(names) + cols - 1) // cols
-    figure = _new_figure(3.0 * cols, 3.0 * rows_n + 0.4)
+    figure = new_figure(3.0 * cols, 3.0 * rows_n + 0.4)
     for k, name in enumerate(names):
         row = result.results[name][index]
         ax = figure.add_subplot(rows_n, cols, k + 1)
@@ -92,7 +92,7 @@ def plot_fitted_latents(z_true, z_fitted, path, *, title: str = "") -> Path:
     if z_true.ndim != 2 or z_fitted.ndim != 2 or z_true.shape[0] != z_fitted.shape[0] or z_true.shape[0] <= z_fitted.shape[1]:
         raise ValueError(f"z_fitted: expected (N, k) rows matching z_true (N, m) with N > k, got {tuple(z_fitted.shape)} "
                          f"and {tuple(z_true.shape)}")
-    figure = _new_figure(4.2, 4.0)
+    figure = new_figure(4.2, 4.0)
     _latent_panel(figure.add_subplot(1, 1, 1), z_true, z_fitted, title or "true latent against its affine prediction", legend=True)
     return save_atomic(figure, path)
 
@@ -124,7 +124,7 @@ def plot_r2_vs_sample_size(result: ExperimentResult, path) -> Path:
         raise ValueError("result: its conditions do not vary the sample size")
     points.sort()
     n, low, mid, high, baseline = (list(v) for v in zip(*points))
-    figure = _new_figure(5.5, 4.0)
+    figure = new_figure(5.5, 4.0)
     ax = figure.add_subplot(1, 1, 1)
     ax.fill_between(n, low, high, color="C0", alpha=0.25, label=f"{int(100 * QUANTILES[0])}–{int(100 * QUANTILES[1])} % over seeds")
     ax.plot(n, mid, "o-", color="C0", label="median, best-likelihood fit")
