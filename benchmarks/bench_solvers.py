@@ -3,7 +3,7 @@
 Programs: the exact arrays the toolkit hands to ``models.solver.solve_milp``, captured at that
 call (the builders run unchanged; the call is intercepted and nothing is solved there):
 
-- ``collision``: the two-copy program of ``check_injective(method="milp")`` (``_bigm``: big-M on
+- ``collision``: the two-copy program of ``check_injective(method="milp")`` (``bigm``: big-M on
   the units that the linear relaxation leaves unstable, f(z1) = f(z2), maximise z1_1 − z2_1), in
   the frame's normalized units; optimal value 0 iff no collision separates the first coordinate;
 - ``agree-same`` / ``agree-moved``: the program of ``verify.agreement_program.difference_reaches``
@@ -54,7 +54,7 @@ from models import GaussianMixture, LeakyReLUNetwork, random_network
 from models.deadline import Deadline
 from models.solver import solve_milp
 from verify import agreement_program
-from verify.injectivity import _bigm, check_injective, unique_preimage
+from verify.injectivity import bigm, check_injective, unique_preimage
 from verify.injectivity.tolerances import frame, lipschitz_bound
 from verify.prior_box import default_box
 from verify.tolerances import AGREEMENT_PROGRAM_RTOL
@@ -132,7 +132,7 @@ def programs(net: LeakyReLUNetwork, r: float, seed: int) -> dict[str, Program | 
     """The four programs of the module docstring for one network on [-r, r]^m."""
     m = net.in_dim
     low, high = -r * np.ones(m), r * np.ones(m)
-    out = {"collision": captured(_bigm, lambda: check_injective(net, box=r, method="milp"))}
+    out = {"collision": captured(bigm, lambda: check_injective(net, box=r, method="milp"))}
     # τ as check_same_decoder sets it on a box (latent scale 1): a relative 1e-6 of f's scale there.
     tau = AGREEMENT_PROGRAM_RTOL * (float(net(torch.zeros(m, dtype=torch.float64)).norm()) + lipschitz_bound(net))
     gen = torch.Generator().manual_seed(seed)

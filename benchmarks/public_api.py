@@ -93,7 +93,7 @@ SKIP = {
     "verify.suite.TrialReport": "a result record", "verify.injectivity.Tolerances": "a result record",
     "models.regions.Region": "a result record", "models.regions.RegionSet": "a result record",
     "models.io.LoadedDecoder": "a result record", "models.io.LoadedPrior": "a result record",
-    "models.solver.Block": "a result record", "verify.counterexamples.Counterexample": "a result record",
+    "models.solver.Block": "a result record", "models.solver.scip_available": "no arguments", "verify.counterexamples.Counterexample": "a result record",
     # The probe's and the sweep's records: made by the toolkit (ground_truth, fit_vade, run_sweep ...) from checked values.
     "verify.probe.ConditionResult": "a result record", "verify.probe.ExperimentResult": "a result record",
     "verify.probe.FittedFlow": "a result record", "verify.probe.FittedVAE": "a result record",
@@ -674,7 +674,7 @@ def _specs() -> dict[str, Spec]:
         "models.solver.solve_milp": Spec(solver.solve_milp, lambda: dict(cost=np.ones(2), integrality=np.ones(2), lower=np.zeros(2), upper=np.ones(2),
                                                                          matrix=np.eye(2), row_lower=np.zeros(2), row_upper=np.ones(2)),
                                          {"cost": Tensor(), "lower": Tensor(allow_inf=True), "upper": Tensor(allow_inf=True), "matrix": Tensor(free_last=True),
-                                          "row_lower": Tensor(allow_inf=True), "row_upper": Tensor(allow_inf=True)}),
+                                          "row_lower": Tensor(allow_inf=True), "row_upper": Tensor(allow_inf=True), "solver": Choice()}),
         # ------------------------------------------------------------- validation helpers (their data argument)
         "models.validation.check_box": Spec(validation.check_box, lambda: dict(box=1.0, dim=2, name="box"), {"box": Box(optional=True), "dim": Count()}),
         "models.validation.check_array": Spec(validation.check_array, lambda: dict(value=z(), name="value", shape=(None, 2)),

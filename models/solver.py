@@ -1,4 +1,5 @@
-"""The one wrapper around the HiGHS solver (through scipy) for every linear and mixed-integer program.
+"""The one wrapper around the solvers: HiGHS (through scipy) for every linear and mixed-integer
+program, and SCIP (optional) for the mixed-integer programs that look for a feasible point.
 
 Linear regions (``models.regions``), the collision and preimage programs of the
 injectivity checks and their mixed-integer programs all solve through here, so
@@ -15,6 +16,7 @@ that retries, options and batching are decided once:
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import warnings
 from dataclasses import dataclass
@@ -23,10 +25,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, linprog, milp
 
-from .validation import check_array, check_instance, check_real
+from .validation import check_array, check_choice, check_instance, check_real
 
-__all__ = ["Block", "chebyshev_center", "chebyshev_centers", "solve_blocks", "solve_lp", "solve_milp",
-           "TIGHT_OPTIONS"]
+__all__ = ["Block", "MILP_SOLVERS", "chebyshev_center", "chebyshev_centers", "scip_available", "solve_blocks", "solve_lp",
+           "solve_milp", "TIGHT_OPTIONS"]
 
 TIGHT_OPTIONS = {"primal_feasibility_tolerance": 1e-9, "dual_feasibility_tolerance": 1e-9}
 """Tighter than HiGHS's default 1e-7, so that the solver's own slack stays below the scale of the
@@ -55,10 +57,18 @@ def solve_lp(cost, *, options: dict | None = None, **problem) -> OptimizeResult:
     return result
 
 
-def solve_milp(cost, *, integrality, lower, upper, matrix, row_lower, row_upper, options: dict | None = None) -> OptimizeResult:
-    """``scipy.optimize.milp`` by HiGHS: min cost·x subject to row_lower <= matrix x <= row_upper,
-    lower <= x <= upper, x_i integer where ``integrality[i]``; solved again without presolve if
-    presolve fails (it does on some degenerate programs, e.g. duplicated units)."""
+def solve_milp(cost, *, integrality, lower, upper, matrix, row_lower, row_upper, options: dict | None = None,
+               solver: str = "highs") -> OptimizeResult:
+    """min cost·x subject to row_lower <= matrix x <= row_upper, lower <= x <= upper, x_i integer
+    where ``integrality[i]``.
+
+    ``solver``: ``"highs"`` (``scipy.optimize.milp``; solved again without presolve if presolve
+    fails, as it does on some degenerate programs, e.g. duplicated units) or ``"scip"`` (SCIP through
+    pyscipopt, the ``scip`` extra; see ``scip_available``). ``options`` are HiGHS's names; SCIP
+    reads ``time_limit``, ``mip_rel_gap`` and ``mip_feasibility_tolerance`` from them. The result
+    has scipy's fields and status codes (0 optimal, 1 time limit, 2 infeasible) either way.
+    """
+    solver = check_choice(solver, MILP_SOLVERS, "solver")
     cost = check_array(cost, "cost", ndim=1)
     n = cost.shape[0]
     integrality = check_array(integrality, "integrality", shape=(n,))
@@ -73,6 +83,8 @@ def solve_milp(cost, *, integrality, lower, upper, matrix, row_lower, row_upper,
     row_upper = check_array(row_upper, "row_upper", shape=(matrix.shape[0],), allow_inf=True)
     problem = dict(integrality=integrality, bounds=Bounds(lower, upper), constraints=LinearConstraint(matrix, row_lower, row_upper))
     options = _options(options)
+    if solver == "scip":
+        return _by_scip(cost, integrality, lower, upper, sp.csr_matrix(matrix), row_lower, row_upper, options)
     with warnings.catch_warnings():
         # scipy passes HiGHS options it does not list (the feasibility tolerances) through, with a warning.
         warnings.filterwarnings("ignore", message="Unrecognized options detected", category=RuntimeWarning)
@@ -80,6 +92,50 @@ def solve_milp(cost, *, integrality, lower, upper, matrix, row_lower, row_upper,
         if result.status == NUMERICAL:
             result = milp(cost, options={**options, "presolve": False}, **problem)
     return result
+
+
+MILP_SOLVERS = ("highs", "scip")
+
+
+def scip_available() -> bool:
+    """Whether pyscipopt (the ``scip`` extra) is installed."""
+    return importlib.util.find_spec("pyscipopt") is not None
+
+
+def _by_scip(cost, integrality, lower, upper, matrix: sp.csr_matrix, row_lower, row_upper, options: dict) -> OptimizeResult:
+    """The program of ``solve_milp`` by SCIP: one linear constraint per row."""
+    if not scip_available():
+        raise ValueError("solver: 'scip' needs pyscipopt (pip install 'identifiable-dgm[scip]')")
+    import pyscipopt  # deferred with the optional package
+
+    model = pyscipopt.Model()
+    model.hideOutput()
+    finite = lambda v: None if math.isinf(v) else float(v)  # noqa: E731  (SCIP reads None as unbounded)
+    xs = [model.addVar(lb=finite(lo), ub=finite(hi), obj=float(c), vtype="I" if i else "C")
+          for lo, hi, c, i in zip(lower, upper, cost, integrality)]
+    for row in range(matrix.shape[0]):
+        a, b = matrix.indptr[row], matrix.indptr[row + 1]
+        expr = pyscipopt.quicksum(float(v) * xs[j] for j, v in zip(matrix.indices[a:b], matrix.data[a:b]))
+        lo, hi = float(row_lower[row]), float(row_upper[row])
+        if lo == hi:
+            model.addCons(expr == lo)
+        elif math.isinf(lo):
+            model.addCons(expr <= hi)
+        elif math.isinf(hi):
+            model.addCons(expr >= lo)
+        else:
+            model.addCons(lo <= (expr <= hi))
+    for name, key in (("limits/time", "time_limit"), ("limits/gap", "mip_rel_gap"), ("numerics/feastol", "mip_feasibility_tolerance")):
+        if key in options:
+            model.setParam(name, float(options[key]))
+    model.optimize()
+    status = {"optimal": 0, "timelimit": 1, "infeasible": 2}.get(model.getStatus(), 4)
+    x = None
+    if model.getNSols() > 0 and status != 2:
+        best = model.getBestSol()
+        x = np.array([model.getSolVal(best, v) for v in xs])
+    return OptimizeResult(status=status, x=x, fun=float(cost @ x) if x is not None else None, success=status == 0,
+                          message=f"SCIP: {model.getStatus()}")
 
 
 @dataclass

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from models import AffineMap, GaussianMixture, GenerativeModel, LeakyReLUNetwork, random_gmm, random_model, random_network
+from models.solver import scip_available, solve_milp
 
 F64 = torch.float64
 NAN = float("nan")
@@ -181,3 +183,17 @@ def test_bad_input_is_rejected_before_any_state_changes():
     with pytest.raises(ValueError):
         GOOD_NETWORK(torch.full((3, 2), NAN, dtype=F64))
     assert torch.equal(GOOD_NETWORK(z), before)
+
+
+@pytest.mark.parametrize("solver", ["highs", "scip"])
+def test_solve_milp_gives_the_same_optimum_and_infeasibility_by_either_solver(solver):
+    if solver == "scip" and not scip_available():
+        pytest.skip("needs pyscipopt (the scip extra)")
+    problem = dict(integrality=np.array([1, 0]), lower=np.zeros(2), upper=np.full(2, 10.0), matrix=np.array([[1.0, 2.0], [3.0, 1.0]]),
+                   row_lower=np.full(2, -np.inf), row_upper=np.array([4.0, 6.0]), solver=solver)
+    result = solve_milp(np.array([-1.0, -1.0]), **problem)  # max x + y: x = 1 (integer), y = 1.5
+    assert result.status == 0 and np.allclose(result.x, [1.0, 1.5]) and np.isclose(result.fun, -2.5)
+    infeasible = solve_milp(np.zeros(2), **{**problem, "row_lower": np.array([30.0, -np.inf]), "row_upper": np.array([np.inf, 6.0])})
+    assert infeasible.status == 2 and infeasible.x is None
+    with pytest.raises(ValueError, match="^solver"):
+        solve_milp(np.zeros(2), **{**problem, "solver": "gurobi"})

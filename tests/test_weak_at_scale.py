@@ -13,7 +13,7 @@ from models import LeakyReLUNetwork
 from models.deadline import Deadline
 from models.random import random_network
 from models.strategies import networks
-from verify.injectivity import _bigm, check_weakly_injective
+from verify.injectivity import bigm, check_weakly_injective
 from verify.injectivity.bounds import crown_bounds, objective_bounds, output_relaxation
 from verify.injectivity.fiber import localize_fiber
 from verify.injectivity.peak import _region_radius, find_peak
@@ -21,7 +21,7 @@ from verify.injectivity.tolerances import frame
 
 
 def _layers(net):
-    layers = _bigm.Layers.of(net)
+    layers = bigm.Layers.of(net)
     return layers.weights, layers.biases, layers.slopes
 
 

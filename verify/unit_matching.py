@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .injectivity import _bigm
+from .injectivity import bigm
 from .injectivity.bounds import _act, crown_bounds
 
 __all__ = ["Matching", "difference_bound", "match_units"]
@@ -46,7 +46,7 @@ def match_units(f, g, *, rtol: float = MATCH_RTOL) -> Matching | None:
     shape or slopes, or some unit of f has no counterpart in g within ``rtol``."""
     if f.widths != g.widths or tuple(f.slopes) != tuple(g.slopes):
         return None
-    lf, lg = _bigm.Layers.of(f), _bigm.Layers.of(g)
+    lf, lg = bigm.Layers.of(f), bigm.Layers.of(g)
     perm_prev, scale_prev = np.arange(f.in_dim), np.ones(f.in_dim)
     permutations, scales = [], []
     for Wf, bf, Wg, bg in zip(lf.weights[:-1], lf.biases[:-1], lg.weights[:-1], lg.biases[:-1]):
@@ -68,7 +68,7 @@ def match_units(f, g, *, rtol: float = MATCH_RTOL) -> Matching | None:
 
 def difference_bound(f, g, matching: Matching, low: np.ndarray, high: np.ndarray) -> float:
     """An upper bound of max |f(z) − g(z)|∞ over the box [low, high] (module docstring)."""
-    lf, lg = _bigm.Layers.of(f), _bigm.Layers.of(g)
+    lf, lg = bigm.Layers.of(f), bigm.Layers.of(g)
     bounds = crown_bounds(lf.weights, lf.biases, lf.slopes, low, high)
     h_abs = np.maximum(np.abs(low), np.abs(high))
     error = np.zeros(f.in_dim)

@@ -15,7 +15,7 @@ z1 != z2 whose collision ‖f(z1) − f(z2)‖ <= tolerance was re-checked by a 
 pass of the network in float64; a verdict that cannot be decided (a failed
 criterion that is only sufficient, a time limit, a search that found nothing) is
 unknown, never "no". ``tolerances.py`` derives the scales and tolerances of a check
-from the problem; ``_lp``, ``_bigm``, ``_pairs``, ``_cover`` and ``_witness`` hold the
+from the problem; ``_lp``, ``bigm``, ``_pairs``, ``_cover`` and ``_witness`` hold the
 linear programs, the big-M encoding, the pair pruning, the polyhedral difference
 and the witness re-check.
 

@@ -29,7 +29,7 @@ from models.deadline import Deadline, TimeLimitExceeded
 from models.solver import solve_lp
 from models.validation import DTYPE
 
-from . import _bigm
+from . import bigm
 from .bounds import crown_bounds, output_relaxation
 from .tolerances import Frame
 
@@ -102,7 +102,7 @@ def _shrink(relax_b, x0: np.ndarray, delta: float, lo: np.ndarray, hi: np.ndarra
 def localize_fiber(frame: Frame, u0: np.ndarray, half: float, delta: float, deadline: Deadline) -> Fiber:
     """Whether every z of the frame's box with ‖f(z) − f(u0)‖∞ <= delta lies in the cube of half-width
     ``half`` around u0 (normalized units; the frame needs a box). Stops at the deadline with ``inside`` None."""
-    layers = _bigm.Layers.of(frame.unit)
+    layers = bigm.Layers.of(frame.unit)
     x0 = frame.unit(torch.as_tensor(u0, dtype=DTYPE)).numpy()
     low, high = frame.box[0].numpy(), frame.box[1].numpy()
     total = float(np.prod(high - low))

@@ -1,7 +1,7 @@
 """``milp``: exact on a box, by mixed-integer programs with two copies of the network.
 
 Big-M encodings (one binary per unstable unit and copy; bounds tightened by the
-linear relaxation, ``_bigm``), f(z1) = f(z2), maximise z1_k − z2_k for k = 1..m (the
+linear relaxation, ``bigm``), f(z1) = f(z2), maximise z1_k − z2_k for k = 1..m (the
 problem is symmetric under swapping the copies, so −(z1_k − z2_k) needs no program).
 """
 
@@ -17,7 +17,7 @@ from models.regions import pattern_halfspaces
 from models.solver import chebyshev_center
 
 from ..check_result import CheckResult
-from . import _bigm, _lp
+from . import _lp, bigm
 from ._shared import Options, base_details, box_detail, evidence_details, rank_deficient_witness, verdict
 from ._witness import collision_witness
 from .tolerances import Frame, Tolerances
@@ -39,9 +39,9 @@ def decide(frame: Frame, tol: Tolerances, options: Options | None = None) -> Che
         raise ValueError("box: the MILP method needs a bounded box")
     deadline = (options or Options()).deadline
     low, high = box[0].numpy(), box[1].numpy()
-    layers = _bigm.Layers.of(net)
+    layers = bigm.Layers.of(net)
     start = time.perf_counter()
-    program = _bigm.collision_program(layers, _bigm.relaxation_bounds(layers, low, high, deadline), low, high, tol.out)
+    program = bigm.collision_program(layers, bigm.relaxation_bounds(layers, low, high, deadline), low, high, tol.out)
     details = {**base_details(frame, tol, "milp"), "binaries": len(program[1].binaries) + len(program[2].binaries),
                "programs": [], "excluded_pattern_pairs": 0}
     statistic, conclusive = 0.0, True
@@ -71,7 +71,7 @@ def _coordinate(frame, tol, program, k, deadline, details):
     builder, first, second = program
     for _ in range(MILP_MAX_CUTS):
         deadline.check(f"the MILP of coordinate {k + 1} of {net.in_dim}")
-        outcome = _bigm.maximise_separation(builder, first.z, second.z, np.eye(net.in_dim)[k], deadline.remaining())
+        outcome = bigm.maximise_separation(builder, first.z, second.z, np.eye(net.in_dim)[k], deadline.remaining())
         details["programs"].append({"coordinate": k, "value": outcome.value, "status": outcome.status, "seconds": outcome.seconds})
         if outcome.x is None or outcome.value / tol.rho <= tol.separation:
             value = outcome.value / tol.rho if math.isfinite(outcome.value) else 0.0
@@ -82,7 +82,7 @@ def _coordinate(frame, tol, program, k, deadline, details):
         swapped = outcome.x.copy()
         swapped[first.binaries], swapped[second.binaries] = outcome.x[second.binaries], outcome.x[first.binaries]
         for x in (outcome.x, swapped):
-            _bigm.exclude(builder, first.binaries + second.binaries, x)
+            bigm.exclude(builder, first.binaries + second.binaries, x)
         details["excluded_pattern_pairs"] += 1
     return 0.0, False, None
 

@@ -29,7 +29,7 @@ from models.regions import pattern_halfspaces
 from models.validation import DTYPE
 
 from ..exact import qcol, rank
-from . import _bigm
+from . import bigm
 from .bounds import objective_bounds
 from .tolerances import Frame
 
@@ -146,7 +146,7 @@ def _far_maximum(frame: Frame, u0: np.ndarray, v: np.ndarray, peak: float, half:
     settled by a few boxes. Boxes are taken highest bound first, ``BATCH`` at a time, and halved
     along their longest side.
     """
-    layers = _bigm.Layers.of(frame.unit)
+    layers = bigm.Layers.of(frame.unit)
     low, high = frame.box[0].numpy(), frame.box[1].numpy()
     margin = PEAK_MARGIN * max(abs(peak), 1.0)
     heap, counter = [], 0

@@ -27,7 +27,7 @@ from models.solver import solve_milp
 from models.validation import DTYPE
 
 from ..exact import exact_collision, rank
-from . import _bigm
+from . import bigm
 from .bounds import crown_bounds
 from .tolerances import Frame
 
@@ -70,11 +70,11 @@ def far_preimage(frame: Frame, u0: np.ndarray, radius: float, *, delta: float = 
     """Solve the program of the module docstring at u0 (normalized units, the frame needs a box)."""
     net, box = frame.unit, frame.box
     low, high = box[0].numpy(), box[1].numpy()
-    layers = _bigm.Layers.of(net)
+    layers = bigm.Layers.of(net)
     start = time.perf_counter()
     bounds = crown_bounds(layers.weights, layers.biases, layers.slopes, low, high)
-    builder = _bigm._Builder()
-    copy = _bigm._copy(builder, layers, bounds, low, high)
+    builder = bigm.Builder()
+    copy = bigm.network_copy(builder, layers, bounds, low, high)
     x0 = net(torch.as_tensor(u0, dtype=DTYPE)).numpy()
     W, b = layers.weights[-1], layers.biases[-1]
     for i in range(W.shape[0]):

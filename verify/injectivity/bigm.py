@@ -42,7 +42,7 @@ class Layers:
                    [b.detach().cpu().double().numpy() for b in network.biases], tuple(network.slopes))
 
 
-class _Builder:
+class Builder:
     """Accumulates variables, bounds, integrality and sparse rows lo <= A x <= hi."""
 
     def __init__(self):
@@ -89,7 +89,7 @@ class Copy:
         return np.concatenate(bits) if bits else np.zeros(0, dtype=bool)
 
 
-def _copy(builder: _Builder, layers: Layers, bounds, low, high, relax: bool = False, z: np.ndarray | None = None) -> Copy:
+def network_copy(builder: Builder, layers: Layers, bounds, low, high, relax: bool = False, z: np.ndarray | None = None) -> Copy:
     """One copy of the hidden layers, its input z (new variables, or the given ones) and its last hidden output y."""
     z = builder.var(low, high) if z is None else z
     y, binaries, units, stable = z, [], [], []
@@ -113,7 +113,7 @@ def _copy(builder: _Builder, layers: Layers, bounds, low, high, relax: bool = Fa
     return Copy(z, y, binaries, units, stable)
 
 
-def exclude(builder: _Builder, binaries: list, x: np.ndarray) -> None:
+def exclude(builder: Builder, binaries: list, x: np.ndarray) -> None:
     """A no-good cut: the binaries may not take their values in x again (all together)."""
     on = np.array([x[d] > 0.5 for d in binaries], dtype=bool)
     index = np.array(binaries)
@@ -134,9 +134,9 @@ def _unstable_rows(builder, x, y, d, l, u, s):
 
 def collision_program(layers: Layers, bounds, low, high, out_scale: float, relax: bool = False):
     """Two copies with equal outputs (rows divided by ``out_scale``): (builder, copy 1, copy 2)."""
-    builder = _Builder()
-    first = _copy(builder, layers, bounds, low, high, relax)
-    second = _copy(builder, layers, bounds, low, high, relax)
+    builder = Builder()
+    first = network_copy(builder, layers, bounds, low, high, relax)
+    second = network_copy(builder, layers, bounds, low, high, relax)
     W = layers.weights[-1]
     for i in range(W.shape[0]):
         builder.row(np.r_[first.y, second.y], np.r_[W[i], -W[i]] / out_scale, 0.0, 0.0)
@@ -153,7 +153,7 @@ class MilpOutcome:
     seconds: float
 
 
-def maximise_separation(builder: _Builder, z1, z2, direction: np.ndarray, time_limit: float | None) -> MilpOutcome:
+def maximise_separation(builder: Builder, z1, z2, direction: np.ndarray, time_limit: float | None) -> MilpOutcome:
     """max direction·(z1 − z2) over the program (z1, z2: variable indices)."""
     cost = np.zeros(len(builder.lb))
     cost[z1] -= direction
@@ -183,8 +183,8 @@ def relaxation_bounds(layers: Layers, low: np.ndarray, high: np.ndarray, deadlin
             deadline.check(f"the linear-relaxation bounds of layer {l_index + 1}")
         # The layers before l, with layer l as the (affine) output.
         sub = Layers(layers.weights[:l_index + 1], layers.biases[:l_index + 1], layers.slopes[:l_index])
-        builder = _Builder()
-        y = _copy(builder, sub, bounds[:l_index], low, high, relax=True).y
+        builder = Builder()
+        y = network_copy(builder, sub, bounds[:l_index], low, high, relax=True).y
         A = builder.matrix()
         lb, ub = np.array(builder.lb), np.array(builder.ub)
         lo, hi = np.array(builder.lo), np.array(builder.hi)
