@@ -135,8 +135,12 @@ def test_devices_that_do_not_exist_are_refused(device, capsys):
 # ---------------------------------------------------------------------- Ctrl-C
 def test_ctrl_c_prints_one_line_exits_130_and_leaves_no_temporary_file(tmp_path):
     out = tmp_path / "report.json"
+    # A process started in the background by a shell without job control inherits SIGINT ignored,
+    # and Python then installs no handler: restore the one a terminal gives.
     driver = textwrap.dedent(f"""
+        import signal
         import sys
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from verify import cli
         print("ready", flush=True)
         sys.exit(cli.main(["run", "--theorem", "T2", "--trials", "100000", "--quiet", "--json", {str(out)!r}]))
