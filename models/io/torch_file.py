@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import pickle
 import pickletools
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,8 +136,6 @@ def load_tensors(path, argument: str, *, allow_pickle: bool = False):
 
 def _first_line(exc: BaseException) -> str:
     """The first line of an error's message, whole words, without terminal escapes."""
-    import re
-
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()
     line = text[0] if text else ""
     return line if len(line) <= 160 else line[:160].rsplit(" ", 1)[0] + " ..."

@@ -14,6 +14,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as installed_version
 from typing import Any
 
 PACKAGE = "identifiable-dgm"
@@ -25,10 +27,8 @@ HASH_LENGTH = 12
 def package_version() -> str:
     """The installed version of identifiable-dgm, or ``"0+unknown"`` when it is not installed
     (a bare checkout): records of different versions never share a key."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
-        return version(PACKAGE)
+        return installed_version(PACKAGE)
     except PackageNotFoundError:
         return UNKNOWN_VERSION
 
