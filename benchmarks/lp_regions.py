@@ -61,10 +61,10 @@ from scipy.spatial import HalfspaceIntersection, QhullError
 from models.deadline import Deadline
 from models.leaky_relu_network import LeakyReLUNetwork
 from models.solver import chebyshev_center, chebyshev_centers
-from models.validation import check_box, check_instance, check_real, check_tensor
+from models.validation import check_box, check_instance, check_real
 
 __all__ = ["EXACT_MAX_DIM", "RADIUS_RTOL", "Region", "box_scale", "count_linear_regions", "default_radius_tolerance",
-           "linear_regions", "pattern_halfspaces", "region_at"]
+           "linear_regions"]
 
 RADIUS_RTOL = 1e-9
 """Relative Chebyshev radius below which a cell is not full-dimensional."""
@@ -362,75 +362,3 @@ def _finish(cells: list[_Cell], W: np.ndarray, b: np.ndarray, tol: float, cap: f
 def count_linear_regions(network: LeakyReLUNetwork, box: Any, *, radius_tol: float | None = None, time_limit=None) -> int:
     """The number of linear regions of ``network`` that meet ``box`` (see ``linear_regions``)."""
     return len(linear_regions(network, box, radius_tol=radius_tol, time_limit=time_limit))
-
-
-def pattern_halfspaces(network: LeakyReLUNetwork, pattern: Any, box: Any = None):
-    """The cell of one activation pattern, with every unit's constraint (redundant ones included).
-
-    Parameters
-    ----------
-    pattern : array_like of bool, shape (H,)
-    box : optional
-        As in ``linear_regions``; its faces are appended.
-
-    Returns
-    -------
-    G : ndarray (k, m), g : ndarray (k,)
-        The cell {G z <= g} (rows of unit norm; zero rows of constant units dropped
-        unless violated, in which case the row 0 <= -1 makes the cell empty).
-    A : ndarray (n, m), c : ndarray (n,)
-        The affine piece on it.
-    """
-    weights, biases, slopes = _network_arrays(network)
-    pattern = np.asarray(torch.as_tensor(pattern).cpu().numpy(), dtype=bool).reshape(-1)
-    hidden = sum(w.shape[0] for w in weights[:-1])
-    if pattern.shape != (hidden,):
-        raise ValueError(f"pattern: expected {hidden} bits (one per hidden unit), got shape {pattern.shape}")
-    m = network.in_dim
-    rows, rhs, M, d, start = [], [], np.eye(m), np.zeros(m), 0
-    for W, b, slope in zip(weights[:-1], biases[:-1], slopes):
-        P, p = W @ M, W @ d + b
-        bits = pattern[start:start + W.shape[0]]
-        start += W.shape[0]
-        sign = np.where(bits, -1.0, 1.0)  # active: -(P z + p) <= 0
-        for row, value in zip(sign[:, None] * P, sign * p):
-            plane = _unit(row, value)
-            if plane is not None:
-                rows.append(plane[0])
-                rhs.append(-plane[1])
-            elif value > 0:
-                rows.append(np.zeros(m))
-                rhs.append(-1.0)
-        scale = np.where(bits, 1.0, slope)
-        M, d = scale[:, None] * P, scale * p
-    bounds = check_box(box, m)
-    if bounds is not None:
-        Gb, gb = _box_halfspaces(bounds[0].numpy(), bounds[1].numpy())
-        rows.extend(Gb)
-        rhs.extend(gb)
-    G = np.array(rows).reshape(-1, m)
-    return G, np.array(rhs), weights[-1] @ M, weights[-1] @ d + biases[-1]
-
-
-def region_at(network: LeakyReLUNetwork, z: Any, box: Any = None) -> Region:
-    """The region whose pattern is the activation pattern at the point z (shape (m,)).
-
-    Its half-spaces list every unit's constraint (see ``pattern_halfspaces``); its
-    interior point and radius are those of the cell, which may be thin or empty
-    (radius <= 0) when z lies on a boundary.
-    """
-    point = check_tensor(z, "z", dtype=torch.float64, device=torch.device("cpu"), ndim=1)
-    if point.shape != (network.in_dim,):
-        raise ValueError(f"z: expected shape ({network.in_dim},), got {tuple(point.shape)}")
-    pattern = network.to(dtype=torch.float64).activation_pattern(point.to(network.device)).cpu()
-    G, g, A, c = pattern_halfspaces(network, pattern, box)
-    centre, radius = chebyshev_center(G, g, box_scale(network, box))
-    device = network.device
-
-    def tensor(x):
-        return torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float64, device=device)
-
-    return Region(
-        pattern=pattern.to(device), A=tensor(A), c=tensor(c), halfspaces=(tensor(G), tensor(g)),
-        interior_point=tensor(point.numpy() if centre is None else centre), radius=float(radius),
-    )
