@@ -13,8 +13,11 @@ import math
 import pytest
 import torch
 
-from models import AffineMap, LeakyReLUNetwork
-from verify import check_injective, check_weakly_injective, count_preimages
+from models import AffineMap, GaussianMixture, LeakyReLUNetwork
+from verify import (check_distinct_variance_ratios, check_independent_coordinates, check_injective, check_weakly_injective,
+                    count_preimages)
+from verify.priors import product_mixture
+from verify.canonical_form import check_trivial_symmetry
 from verify.exact import ExactNetwork, is_collision, qcol
 from verify.injectivity import METHODS
 
@@ -118,3 +121,70 @@ def test_a_zero_network_is_not_injective_with_an_exact_witness():
     weak = check_weakly_injective(net, box=1.0)
     assert weak.holds is False and weak.witness["condition"] == "(ii)"
     assert count_preimages(net, torch.zeros(2, dtype=D), box=1.0) == math.inf
+
+
+# ---------------------------------------------------------------------- nearly identical mixture components
+def _diagonal_prior(means, variances, weights=None) -> GaussianMixture:
+    means, variances = torch.tensor(means, dtype=D), torch.tensor(variances, dtype=D)
+    weights = torch.full((len(means),), 1.0 / len(means), dtype=D) if weights is None else torch.tensor(weights, dtype=D)
+    return GaussianMixture(weights, means, torch.diag_embed(variances))
+
+
+@pytest.mark.parametrize("gap", [1e-15, 1e-12, 1e-9, 1e-7])
+def test_variance_ratios_that_nearly_coincide_are_never_called_equal(gap):
+    # Ratios (2, 2 + 2·gap) of component 1 to component 0: distinct exactly, so S1 holds; no "fails" within the tolerance.
+    prior = _diagonal_prior([[0.0, 0.0], [1.0, 1.0]], [[1.0, 1.0], [2.0, 2.0 * (1 + gap)]])
+    _assert_never_fails(check_distinct_variance_ratios(prior))
+    equal = check_distinct_variance_ratios(_diagonal_prior([[0.0, 0.0], [1.0, 1.0]], [[1.0, 1.0], [2.0, 2.0]]))
+    assert equal.holds is False and equal.statistic == 0.0
+
+
+@pytest.mark.parametrize("correlation", [1e-15, 1e-10, 1e-7])
+def test_a_tiny_correlation_never_counts_as_diagonal(correlation):
+    # One covariance has a (tiny) correlation: exactly not diagonal, so S1 does not hold; never "holds".
+    covs = torch.stack([torch.diag(torch.tensor([1.0, 1.0], dtype=D)), torch.tensor([[2.0, correlation], [correlation, 3.0]], dtype=D)])
+    prior = GaussianMixture(torch.tensor([0.5, 0.5], dtype=D), torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=D), covs)
+    assert check_distinct_variance_ratios(prior).holds is not True
+
+
+@pytest.mark.parametrize("gap", [1e-14, 1e-11, 1e-10])
+def test_coordinates_whose_components_nearly_coincide_are_not_gaussian(gap):
+    # Each coordinate a mixture of two distinct components closer than the tolerance: exactly no coordinate
+    # is Gaussian and the prior is a product, so S2 holds; within the tolerance both look Gaussian.
+    first = _diagonal_prior([[0.0], [gap]], [[1.0], [1.0]])
+    second = _diagonal_prior([[0.0], [0.0]], [[1.0], [1.0 + gap]])
+    result = check_independent_coordinates(product_mixture([first, second]))
+    _assert_never_fails(result)
+    if result.holds is None:
+        assert result.details["nearly_gaussian_coordinates"] == [0, 1]
+    two_gaussian = check_independent_coordinates(_diagonal_prior([[0.0, 0.0]], [[1.0, 2.0]]))
+    assert two_gaussian.holds is False and two_gaussian.witness == [0, 1]
+
+
+def _exactly_invariant(prior: GaussianMixture, h: AffineMap) -> bool:
+    """h#P = P in rationals: h permutes the components (weights, means, covariances) exactly."""
+    from fractions import Fraction
+
+    A = [[Fraction(v) for v in row] for row in h.matrix.tolist()]
+    b = [Fraction(v) for v in h.offset.tolist()]
+    m = len(b)
+    pushed = []
+    for w, mu, cov in zip(prior.weights.tolist(), prior.means.tolist(), prior.covariances.tolist()):
+        mean = tuple(sum(A[r][k] * Fraction(mu[k]) for k in range(m)) + b[r] for r in range(m))
+        ac = [[sum(A[r][k] * Fraction(cov[k][t]) for k in range(m)) for t in range(m)] for r in range(m)]
+        pushed.append((Fraction(w), mean, tuple(tuple(sum(ac[r][t] * A[s][t] for t in range(m)) for s in range(m)) for r in range(m))))
+    own = [(Fraction(w), tuple(map(Fraction, mu)), tuple(tuple(map(Fraction, row)) for row in cov))
+           for w, mu, cov in zip(prior.weights.tolist(), prior.means.tolist(), prior.covariances.tolist())]
+    return sorted(pushed) == sorted(own)
+
+
+@pytest.mark.parametrize("gap", [0.0, 1e-13, 1e-10])
+def test_a_nearly_symmetric_prior_is_never_given_a_symmetry(gap):
+    # Mirror images in y, one of them moved by `gap`: a symmetry exists iff gap = 0 (then exactly y -> -y).
+    prior = _diagonal_prior([[2.0, 1.0], [2.0, -1.0 - gap], [-3.0, 0.0]], [[1.0, 1.0]] * 3, [0.3, 0.3, 0.4])
+    result = check_trivial_symmetry(prior)
+    if gap == 0.0:
+        assert result.holds is False and result.verified and _exactly_invariant(prior, result.witness)
+        assert result.witness.matrix.tolist() == [[1.0, 0.0], [0.0, -1.0]]
+    else:
+        _assert_never_fails(result)

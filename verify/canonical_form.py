@@ -11,14 +11,18 @@ orthogonal symmetry and the form is not unique; the result says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
+import numpy as np
 import torch
+from flint import fmpq, fmpq_mat
 
 from models import AffineMap, GaussianMixture, GenerativeModel
 from models.validation import check_instance, check_real
 
 from .check_result import CheckResult
-from .mixtures import check_same_mixture
+from .exact import q, qcol, qmat, solve_near
+from .mixtures import check_same_mixture, match_mixtures
 from .tolerances import GAP_RTOL, SIGN_RTOL, SYMMETRY_RTOL
 
 
@@ -131,13 +135,88 @@ def check_trivial_symmetry(prior: GaussianMixture, *, rtol: float = SYMMETRY_RTO
         return CheckResult("trivial_symmetry_group", True, witness=form.map, method="canonical form (unique)", domain="the prior",
                            details=details)
     c = form.map
+    near = None
     for candidate in _candidate_symmetries(prior.dim, prior.dtype, prior.device):
         symmetry = c.inverse().compose(AffineMap(candidate).compose(c))
-        if check_same_mixture(prior.affine(symmetry), prior, rtol=rtol).holds:
-            return CheckResult("trivial_symmetry_group", False, witness=symmetry, method="a verified symmetry h != id",
-                               domain="the prior", details={**details, "symmetry": "verified"})
+        if not check_same_mixture(prior.affine(symmetry), prior, rtol=rtol).holds:
+            continue
+        exact = exact_symmetry(prior, symmetry)
+        if exact is not None:
+            return CheckResult("trivial_symmetry_group", False, witness=exact, verified=True, domain="the prior",
+                               method="a symmetry h != id with h#P = P, verified in rationals",
+                               details={**details, "symmetry": "verified"})
+        near = near or symmetry
+    if near is not None:
+        return CheckResult("trivial_symmetry_group", None, method="canonical form not unique; a candidate maps P onto itself "
+                           f"to {rtol:.0e} but not exactly", domain="the prior",
+                           details={**details, "symmetry": "near, not exact", "near_symmetry": near})
     return CheckResult("trivial_symmetry_group", None, method="canonical form not unique; no candidate symmetry verified",
                        domain="the prior", details={**details, "symmetry": "none among the candidates"})
+
+
+def exact_symmetry(prior: GaussianMixture, near: AffineMap) -> AffineMap | None:
+    """An affine h != id with h#P = P exactly, found near the float map ``near``, or None.
+
+    The components are matched as ``near`` maps them (permutation π); h is then taken, in
+    turn, as ``near`` itself, as the exact solution of h(μ_i) = μ_π(i) when the means span
+    R^m affinely, and as ``near`` with its entries rounded to nearby simple fractions. A
+    candidate counts only if, in rationals, λ_i = λ_π(i), A μ_i + b = μ_π(i) and
+    A Σ_i Aᵀ = Σ_π(i) for every i, and h != id: how it was guessed does not matter.
+    """
+    permutation = match_mixtures(prior.affine(near), prior).permutation
+    if permutation is None:
+        return None
+    weights = [q(v) for v in prior.weights.tolist()]
+    if any(weights[i] != weights[j] for i, j in enumerate(permutation)):
+        return None
+    means = [qcol(mu) for mu in prior.means.cpu().numpy()]
+    covs = [qmat(cov) for cov in prior.covariances.cpu().numpy()]
+    for A, b in _exact_candidates(near, means, permutation):
+        if A == _identity(A.nrows()) and all(v == 0 for v in b.entries()):
+            continue
+        if all(A * means[i] + b == means[j] and A * covs[i] * A.transpose() == covs[j] for i, j in enumerate(permutation)):
+            return AffineMap(torch.as_tensor(_floats(A), dtype=prior.dtype), torch.as_tensor(_floats(b)[:, 0], dtype=prior.dtype))
+    return None
+
+
+# Largest denominator of the rounded candidates of ``exact_symmetry``.
+SYMMETRY_DENOMINATOR = 1 << 12
+
+
+def _exact_candidates(near: AffineMap, means, permutation):
+    A, b = near.matrix.cpu().numpy(), near.offset.cpu().numpy()
+    yield qmat(A), qcol(b)
+    m = A.shape[0]
+    # h(μ_i) = μ_π(i) for all i: linear in the m² + m entries of (A, b); unique when the means span affinely.
+    rows = []  # the unknowns: A row by row, then b
+    for i, j in enumerate(permutation):
+        for r in range(m):
+            coefficients = [fmpq(0)] * (m * m + m)
+            for k in range(m):
+                coefficients[r * m + k] = means[i][k, 0]
+            coefficients[m * m + r] = fmpq(1)
+            rows.append((coefficients, means[j][r, 0]))
+    system = fmpq_mat(len(rows), m * m + m, [v for row, _ in rows for v in row])
+    if system.rank() == m * m + m:
+        rhs = fmpq_mat(len(rows), 1, [v for _, v in rows])
+        solution = solve_near(system, rhs, np.concatenate([A.reshape(-1), b]))
+        if solution is not None:
+            entries = list(solution.entries())
+            yield fmpq_mat(m, m, entries[:m * m]), fmpq_mat(m, 1, entries[m * m:])
+    yield (fmpq_mat(m, m, [_rounded(v) for v in A.reshape(-1)]), fmpq_mat(m, 1, [_rounded(v) for v in b]))
+
+
+def _identity(m: int) -> fmpq_mat:
+    return fmpq_mat(m, m, [int(i == j) for i in range(m) for j in range(m)])
+
+
+def _rounded(x: float) -> fmpq:
+    f = Fraction(x).limit_denominator(SYMMETRY_DENOMINATOR)
+    return fmpq(f.numerator, f.denominator)
+
+
+def _floats(matrix: fmpq_mat) -> np.ndarray:
+    return np.array([[int(v.p) / int(v.q) for v in matrix.table()[i]] for i in range(matrix.nrows())], dtype=np.float64)
 
 
 def _candidate_symmetries(dim: int, dtype, device):

@@ -51,14 +51,20 @@ def _off_diagonal(prior: GaussianMixture) -> float:
 def check_distinct_variance_ratios(prior: GaussianMixture, *, rtol: float = RATIO_RTOL) -> CheckResult:
     """T4 condition S1: all Σ_j diagonal, and some pair j != k has ratios (Σ_k)_ii / (Σ_j)_ii pairwise distinct.
 
-    Statistic: the best pair's smallest relative gap between its ratios (the margin);
-    it holds iff every within-component correlation is at most ``rtol`` in absolute value
-    (diagonal covariances) and the margin exceeds ``rtol``.
-    Witness: the pair (j, k) when it holds; the off-diagonal size or the best margin when not.
+    Statistic: the best pair's smallest relative gap between its ratios (the margin). Both
+    parts are exact claims, decided exactly where the numbers allow and unknown in the band
+    that ``rtol`` leaves for rounding:
+
+    * a within-component correlation above ``rtol`` fails it (witness: its size); correlations
+      that are not 0 but at most ``rtol`` (rounding, or a prior that is almost diagonal) leave
+      the verdict unknown; all exactly 0 make the covariances diagonal;
+    * a margin above ``rtol`` holds (witness: the pair (j, k)); every margin exactly 0 fails;
+      a best margin in (0, ``rtol``] (ratios that nearly coincide) is unknown.
     """
     prior = _require_mixture(prior)
     rtol = check_real(rtol, "rtol", low=0.0)
     off = _off_diagonal(prior)
+    how = "closed form: variance ratios of every pair of components"
     if off > rtol:
         return CheckResult("distinct_variance_ratios", False, 0.0, rtol, ">", off, domain="the prior", method="closed form",
                            details={"reason": f"covariances not diagonal (a correlation of {off:.3g})"})
@@ -69,9 +75,21 @@ def check_distinct_variance_ratios(prior: GaussianMixture, *, rtol: float = RATI
         margin = float((torch.diff(ratios) / ratios[1:]).min()) if prior.dim > 1 else math.inf
         if margin > best:
             best, best_pair = margin, (j, k)
-    holds = best_pair is not None and best > rtol
-    return CheckResult("distinct_variance_ratios", holds, best, rtol, ">", best_pair, domain="the prior",
-                       method="closed form: variance ratios of every pair of components", details={"off_diagonal": off})
+    details = {"off_diagonal": off}
+    if off > 0:
+        return CheckResult("distinct_variance_ratios", None, best, rtol, ">", None, domain="the prior", method=how,
+                           details={**details, "reason": f"a within-component correlation of {off:.3g}: not 0, yet within the "
+                                                          f"tolerance {rtol:.0e}, so whether the covariances are diagonal is "
+                                                          "not decided"})
+    if best_pair is not None and best > rtol:
+        return CheckResult("distinct_variance_ratios", True, best, rtol, ">", best_pair, domain="the prior", method=how,
+                           details=details)
+    if best_pair is None or best <= 0:
+        return CheckResult("distinct_variance_ratios", False, best, rtol, ">", best_pair, domain="the prior", method=how,
+                           details=details)
+    return CheckResult("distinct_variance_ratios", None, best, rtol, ">", None, domain="the prior", method=how,
+                       details={**details, "reason": f"the best pair {best_pair} has ratios distinct by a relative gap of {best:.3g}, "
+                                                     f"not 0 but within the tolerance {rtol:.0e}"})
 
 
 def marginals(prior: GaussianMixture, *, rtol: float = GAUSSIAN_RTOL) -> list[GaussianMixture]:
@@ -100,9 +118,14 @@ def check_independent_coordinates(prior: GaussianMixture, *, rtol: float = SAME_
     Exact, by the identifiability of finite Gaussian mixtures: the coordinates are
     independent iff the prior equals the product of its 1-D marginals (``marginals``,
     ``product_mixture``) as a mixture, which ``check_same_mixture`` decides to ``rtol``
-    in closed form. A coordinate counts as Gaussian when its marginal has a single
-    component (components within ``gaussian_rtol`` merged). The product is built when
-    it has at most ``MAX_PRODUCT_COMPONENTS`` components; beyond, the verdict is unknown.
+    in closed form; the marginals are taken both with identical components merged and with
+    components within ``gaussian_rtol`` merged (rounding), and either product may match.
+
+    A coordinate is Gaussian exactly when its marginal's components are all identical (a
+    mixture of distinct Gaussians is not Gaussian). Components that differ, but by less than
+    ``gaussian_rtol``, make a coordinate nearly Gaussian: when the verdict turns on such
+    coordinates it is unknown, with their list. The product is built when it has at most
+    ``MAX_PRODUCT_COMPONENTS`` components; beyond, the verdict is unknown.
 
     Returns
     -------
@@ -110,25 +133,38 @@ def check_independent_coordinates(prior: GaussianMixture, *, rtol: float = SAME_
         ``statistic``: the matched parameter error between the prior and the product of
         its marginals (``inf`` when their numbers of components differ). ``witness``: the
         Gaussian coordinates when more than one is Gaussian, else the mismatch of
-        ``check_same_mixture``.
+        ``check_same_mixture``. ``details``: ``gaussian_coordinates`` (to ``gaussian_rtol``),
+        ``exactly_gaussian_coordinates`` and ``nearly_gaussian_coordinates`` (the difference).
     """
     prior = _require_mixture(prior)
     rtol = check_real(rtol, "rtol", low=0.0)
     gaussian_rtol = check_real(gaussian_rtol, "gaussian_rtol", low=0.0)
-    parts = marginals(prior, rtol=gaussian_rtol)
-    gaussian = [i for i, p in enumerate(parts) if p.n_components == 1]
-    details = {"gaussian_coordinates": gaussian, "gaussian_rtol": gaussian_rtol,
-               "marginal_components": [p.n_components for p in parts]}
-    size = math.prod(p.n_components for p in parts)
+    merged, identical = marginals(prior, rtol=gaussian_rtol), marginals(prior, rtol=0.0)
+    gaussian = [i for i, p in enumerate(merged) if p.n_components == 1]
+    exactly = [i for i, p in enumerate(identical) if p.n_components == 1]
+    details = {"gaussian_coordinates": gaussian, "exactly_gaussian_coordinates": exactly,
+               "nearly_gaussian_coordinates": [i for i in gaussian if i not in exactly], "gaussian_rtol": gaussian_rtol,
+               "marginal_components": [p.n_components for p in merged]}
     how = "exact: the prior against the product of its marginals (closed-form mixture comparison)"
-    if size > MAX_PRODUCT_COMPONENTS:
+    products = [parts for parts in (merged, identical) if math.prod(p.n_components for p in parts) <= MAX_PRODUCT_COMPONENTS]
+    if not products:
+        size = math.prod(p.n_components for p in merged)
         return CheckResult("independent_coordinates", None, math.nan, rtol, "<=", None, domain="the prior", method=how,
                            details={**details, "reason": f"the product of the marginals has {size} > {MAX_PRODUCT_COMPONENTS} components"})
-    same = check_same_mixture(prior, product_mixture(parts), rtol=rtol)
-    holds = bool(same.holds) and len(gaussian) <= 1
-    witness = None if holds else (gaussian if same.holds else same.witness)
-    return CheckResult("independent_coordinates", holds, same.statistic, rtol, "<=", witness, domain="the prior", method=how,
-                       details={**details, "product": same.to_dict()})
+    comparisons = [check_same_mixture(prior, product_mixture(parts), rtol=rtol) for parts in products]
+    same = next((c for c in comparisons if c.holds), comparisons[0])
+    details = {**details, "product": same.to_dict()}
+    if not same.holds:
+        return CheckResult("independent_coordinates", False, same.statistic, rtol, "<=", same.witness, domain="the prior",
+                           method=how, details=details)
+    if len(gaussian) <= 1 or len(exactly) > 1:
+        holds = len(gaussian) <= 1
+        return CheckResult("independent_coordinates", holds, same.statistic, rtol, "<=", None if holds else exactly or gaussian,
+                           domain="the prior", method=how, details=details)
+    return CheckResult("independent_coordinates", None, same.statistic, rtol, "<=", None, domain="the prior", method=how,
+                       details={**details, "reason": f"coordinates {details['nearly_gaussian_coordinates']} are mixtures of distinct "
+                                                     f"components within {gaussian_rtol:.0e} of each other: not Gaussian exactly, "
+                                                     "Gaussian to the tolerance, and the verdict turns on them"})
 
 
 def product_mixture(marginals: list[GaussianMixture]) -> GaussianMixture:
