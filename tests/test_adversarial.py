@@ -14,12 +14,17 @@ import pytest
 import torch
 
 from models import AffineMap, GaussianMixture, LeakyReLUNetwork
-from verify import (check_distinct_variance_ratios, check_independent_coordinates, check_injective, check_weakly_injective,
-                    count_preimages)
-from verify.priors import product_mixture
+from verify import (
+    check_distinct_variance_ratios,
+    check_independent_coordinates,
+    check_injective,
+    check_weakly_injective,
+    count_preimages,
+)
 from verify.canonical_form import check_trivial_symmetry
 from verify.exact import ExactNetwork, is_collision, qcol
 from verify.injectivity import METHODS
+from verify.priors import product_mixture
 
 D = torch.float64
 
