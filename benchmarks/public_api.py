@@ -91,7 +91,7 @@ SKIP = {
     "verify.CheckResult.with_details": "a result record", "verify.AffineFit": "a result record",
     "verify.CanonicalForm": "a result record", "verify.suite.Step": "a result record",
     "verify.suite.TrialReport": "a result record", "verify.injectivity.Tolerances": "a result record",
-    "models.regions.Region": "a result record", "models.regions.RegionSet": "a result record",
+    "models.regions.Region": "a result record", "models.regions.RegionSet": "a result record", "models.regions.RegionCount": "a result record",
     "models.io.LoadedDecoder": "a result record", "models.io.LoadedPrior": "a result record",
     "models.solver.Block": "a result record", "models.solver.scip_available": "no arguments", "verify.counterexamples.Counterexample": "a result record",
     # The probe's and the sweep's records: made by the toolkit (ground_truth, fit_vade, run_sweep ...) from checked values.
@@ -649,6 +649,8 @@ def _specs() -> dict[str, Spec]:
         "models.regions.box_scale": Spec(regions.box_scale, lambda: dict(network=_o("net"), box=2.0), {"network": Instance(), "box": Box()}),
         "models.regions.count_linear_regions": Spec(regions.count_linear_regions, lambda: dict(network=_o("net"), box=2.0, time_limit=None),
                                                     {"network": Instance(), "box": Box(), "time_limit": Real(low=0.0, low_open=True, optional=True)}),
+        "models.regions.region_count": Spec(regions.region_count, lambda: dict(network=_o("net"), box=2.0, time_limit=None),
+                                            {"network": Instance(), "box": Box(), "time_limit": Real(low=0.0, low_open=True, optional=True)}),
         "models.regions.linear_regions": Spec(regions.linear_regions, lambda: dict(network=_o("net"), box=2.0, time_limit=None),
                                               {"network": Instance(), "box": Box(), "time_limit": Real(low=0.0, low_open=True, optional=True)}),
         "models.regions.pattern_halfspaces": Spec(regions.pattern_halfspaces, lambda: dict(network=_o("net"), pattern=_o("net").activation_pattern(z()[:1])[0],

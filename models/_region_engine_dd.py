@@ -89,6 +89,10 @@ class Cells:
         Index of the cell's ancestor at the start of the current layer.
     lbits : ndarray (C, w) bool
         Activation bits of the current layer's units.
+    doubt : ndarray (C,) bool
+        A tie in the cell's history that exact arithmetic could not settle (see
+        ``models._region_engine_ties``): the cell may differ from the exact one by less than the
+        tolerance.
     """
 
     x: np.ndarray
@@ -97,6 +101,7 @@ class Cells:
     start: np.ndarray
     root: np.ndarray
     lbits: np.ndarray
+    doubt: np.ndarray
 
     def __len__(self) -> int:
         return len(self.root)
@@ -104,7 +109,7 @@ class Cells:
     def slice(self, c0: int, c1: int) -> Cells:
         g0, g1 = self.start[c0], self.start[c1]
         return Cells(self.x[g0:g1], self.ray[g0:g1], self.bits[g0:g1], self.start[c0:c1 + 1] - g0,
-                     self.root[c0:c1], self.lbits[c0:c1])
+                     self.root[c0:c1], self.lbits[c0:c1], self.doubt[c0:c1])
 
 
 def concat_cells(parts: list[Cells]) -> Cells:
@@ -117,6 +122,7 @@ def concat_cells(parts: list[Cells]) -> Cells:
         np.concatenate([p.x for p in parts]), np.concatenate([p.ray for p in parts]),
         np.concatenate([p.bits for p in parts]), start,
         np.concatenate([p.root for p in parts]), np.concatenate([p.lbits for p in parts]),
+        np.concatenate([p.doubt for p in parts]),
     )
 
 
@@ -136,6 +142,9 @@ class Problem:
         uint64 words per incidence bitset.
     deadline : models.deadline.Deadline or None
         Checked before every unit's cut.
+    ties : models._region_engine_ties.Ties or None
+        Settles the values within the tolerance exactly; None leaves them on the hyperplane
+        (and the cells in doubt).
     """
 
     weights: list
@@ -145,6 +154,7 @@ class Problem:
     scale: float
     n_words: int
     deadline: object = None
+    ties: object = None
 
     @property
     def hidden(self) -> int:
@@ -180,6 +190,7 @@ class _Layer:
     nxt: np.ndarray     # (R, w + 1): first candidate unit at index 0, next after u at u + 1 (w: none)
     first_id: int       # hyperplane id of unit 0 of this layer
     slope: float
+    prefix: np.ndarray  # (R, h): bits of the earlier layers on each root (what the exact forms read)
 
 
 # Generators per block when all of a layer's units are evaluated at every generator: the
@@ -191,7 +202,8 @@ def _tolerances(cells: Cells, scale: float) -> np.ndarray:
     return np.where(cells.ray, ANGLE_RTOL, DIST_RTOL * scale)
 
 
-def prepare_layer(cells: Cells, P: np.ndarray, first_id: int, slope: float, scale: float) -> _Layer:
+def prepare_layer(cells: Cells, P: np.ndarray, first_id: int, slope: float, scale: float, prefix: np.ndarray,
+                  ties=None) -> _Layer:
     """Candidates and initial bits of a layer for root cells (``cells.root`` = arange)."""
     C, w, m1 = P.shape
     m = m1 - 1
@@ -209,14 +221,58 @@ def prepare_layer(cells: Cells, P: np.ndarray, first_id: int, slope: float, scal
         Y = np.einsum("nk,nuk->nu", xa, P[cell])
         tol = gtol[g0:g1, None] * anorm[cell]
         seg = cells.start[c0:c1] - g0
-        has_pos[c0:c1] = np.logical_or.reduceat(Y > tol, seg, axis=0)
-        has_neg[c0:c1] = np.logical_or.reduceat(Y < -tol, seg, axis=0)
+        above, below = Y > tol, Y < -tol
+        if ties is not None:
+            _settle_layer_ties(cells, g0, cell, Y, above, below, first_id, prefix, ties)
+        has_pos[c0:c1] = np.logical_or.reduceat(above, seg, axis=0)
+        has_neg[c0:c1] = np.logical_or.reduceat(below, seg, axis=0)
     cand = has_pos & has_neg
     idx = np.where(cand, np.arange(w), w)
     nxt = np.full((C, w + 1), w, dtype=np.int64)
     nxt[:, :w] = np.minimum.accumulate(idx[:, ::-1], axis=1)[:, ::-1]
     cells.lbits = ~has_neg
-    return _Layer(P, anorm, nxt, first_id, slope)
+    return _Layer(P, anorm, nxt, first_id, slope, prefix)
+
+
+def _generator_ids(bits: np.ndarray, count: int) -> list[np.ndarray]:
+    """The hyperplane ids each generator lies on (rows of ``bits``), ids below ``count``."""
+    return [np.flatnonzero(row[:count]) for row in unpack_bits(bits)]
+
+
+def _settle_layer_ties(cells: Cells, g0: int, cell: np.ndarray, Y, above, below, first_id: int, prefix, ties) -> None:
+    """Exact sides of the generators within the tolerance of a unit of the layer (in place)."""
+    rows, units = np.nonzero(~above & ~below)
+    if len(rows) == 0:
+        return
+    g = g0 + rows
+    ids = _generator_ids(cells.bits[g], ties.hidden + 2 * ties.r + 1)
+    for u in np.unique(units):
+        at = np.flatnonzero(units == u)
+        signs, _, settled = ties.resolve([ids[k] for k in at], cells.ray[g[at]], cells.x[g[at]], first_id + int(u),
+                                         prefix[cell[rows[at]]])
+        above[rows[at], u] = signs > 0
+        below[rows[at], u] = signs < 0
+        cells.doubt[cell[rows[at][~settled]]] = True
+
+
+def _settle_cut_ties(cells: Cells, cell, v, pos, neg, hid: int, prefix, ties) -> np.ndarray:
+    """Exact sides of the generators within the tolerance of the cutting unit: pos, neg and v are
+    updated in place (v takes the exact value's float, so crossings interpolate the right way);
+    returns the cells' doubt flags with those of unsettled ties set."""
+    tied = np.flatnonzero(~pos & ~neg)
+    if len(tied) == 0:
+        return cells.doubt
+    ids = _generator_ids(cells.bits[tied], ties.hidden + 2 * ties.r + 1)
+    signs, values, settled = ties.resolve(ids, cells.ray[tied], cells.x[tied], hid, prefix[cell[tied]])
+    pos[tied] = signs > 0
+    neg[tied] = signs < 0
+    off = signs != 0
+    v[tied[off]] = values[off]
+    if settled.all():
+        return cells.doubt
+    doubt = cells.doubt.copy()
+    doubt[cell[tied[~settled]]] = True
+    return doubt
 
 
 def _group_by_next(cells: Cells, key: np.ndarray) -> list[tuple[int, Cells]]:
@@ -242,6 +298,9 @@ def cut_step(cells: Cells, j: int, layer: _Layer, prob: Problem) -> list[tuple[i
     tol = _tolerances(cells, prob.scale) * layer.anorm[root, j][cell]
     pos = v > tol
     neg = v < -tol
+    doubt = cells.doubt
+    if prob.ties is not None:
+        doubt = _settle_cut_ties(cells, cell, v, pos, neg, layer.first_id + j, layer.prefix[root], prob.ties)
     npos = np.bincount(cell[pos], minlength=C)
     nneg = np.bincount(cell[neg], minlength=C)
     cut = (npos > 0) & (nneg > 0)
@@ -255,7 +314,7 @@ def cut_step(cells: Cells, j: int, layer: _Layer, prob: Problem) -> list[tuple[i
         _, gens = _ranges(cells.start[order], sizes)
         start = np.zeros(C + 1, dtype=np.int64)
         np.cumsum(sizes, out=start[1:])
-        out = Cells(cells.x[gens], cells.ray[gens], cells.bits[gens], start, root[order], cells.lbits[order])
+        out = Cells(cells.x[gens], cells.ray[gens], cells.bits[gens], start, root[order], cells.lbits[order], doubt[order])
         return _group_by_next(out, after[order])
 
     cc = np.flatnonzero(cut)
@@ -312,7 +371,7 @@ def cut_step(cells: Cells, j: int, layer: _Layer, prob: Problem) -> list[tuple[i
     for at in (at_p, at_n):
         x[at], ray[at], bits[at] = xn, rn, bn
     set_bit(bits, np.concatenate([at2[zero[g2]], at3[zero[g3]]]), hid)
-    out = Cells(x, ray, bits, start, root[src[order]], lb[order])
+    out = Cells(x, ray, bits, start, root[src[order]], lb[order], doubt[src[order]])
     return _group_by_next(out, key[order])
 
 
@@ -520,7 +579,8 @@ def _sorted_by(cells: Cells, key: np.ndarray) -> tuple[Cells, np.ndarray]:
     _, gens = _ranges(cells.start[order], sizes)
     start = np.zeros(len(order) + 1, dtype=np.int64)
     np.cumsum(sizes, out=start[1:])
-    out = Cells(cells.x[gens], cells.ray[gens], cells.bits[gens], start, cells.root[order], cells.lbits[order])
+    out = Cells(cells.x[gens], cells.ray[gens], cells.bits[gens], start, cells.root[order], cells.lbits[order],
+                cells.doubt[order])
     return out, key[order]
 
 
@@ -538,8 +598,8 @@ def descend(prob: Problem, cells: Cells, P: np.ndarray, pattern: np.ndarray, lay
         c1 = min(len(cells), c0 + batch)
         sub = cells.slice(c0, c1)
         sub.root = np.arange(c1 - c0)
-        layer = prepare_layer(sub, P[c0:c1], first_id, slope, prob.scale)
         sub_pattern = pattern[c0:c1]
+        layer = prepare_layer(sub, P[c0:c1], first_id, slope, prob.scale, sub_pattern, prob.ties)
         for done in process_layer(sub, layer, prob, batch):
             full = np.concatenate([sub_pattern[done.root], done.lbits], axis=1)
             if last:

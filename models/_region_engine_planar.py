@@ -80,6 +80,7 @@ class PlanarSubdivision:
         self.nf = 1
         self.w = 0
         self.tol = np.zeros(0)
+        self.ties = 0
 
     @property
     def x(self) -> np.ndarray:
@@ -143,6 +144,9 @@ class PlanarSubdivision:
         v = self.V[j, :nv]
         tol = self.tol[j]
         s = (v > tol).view(np.int8) - (v < -tol).view(np.int8)
+        # A vertex within the tolerance of the line: on it, or just off it (a sliver); float64
+        # cannot tell, so it is counted, and the caller may decide it exactly elsewhere.
+        self.ties += int(np.count_nonzero(s == 0))
         ends = self.E[EA:EB + 1, :ne]
         se = s[ends]
         code = se[0] * np.int8(3) + se[1]
@@ -265,9 +269,13 @@ class PlanarSubdivision:
         return self.pattern[:nf].copy(), offsets, X[c_vert[order]], centre, facet_cell, facet_tag, adjacency
 
 
-def planar_regions(weights, biases, slopes, half, deadline=None):
+def planar_regions(weights, biases, slopes, half, deadline=None, *, stop_at_tie: bool = False):
     """Run the subdivision over all hidden layers (local coordinates; see ``PlanarSubdivision.regions``);
-    ``deadline`` (a ``models.deadline.Deadline``) is checked before every unit's cut."""
+    ``deadline`` (a ``models.deadline.Deadline``) is checked before every unit's cut.
+
+    Returns the regions and the number of ties (vertex values within ``VALUE_RTOL`` of a line,
+    which float64 leaves undecided); with ``stop_at_tie`` it returns (None, ties) at the first.
+    """
     hidden = sum(w.shape[0] for w in weights)
     sub = PlanarSubdivision(half, hidden)
     offset = 0
@@ -278,7 +286,9 @@ def planar_regions(weights, biases, slopes, half, deadline=None):
             if deadline is not None:
                 deadline.check(f"the enumeration of linear regions (unit {j + 1} of a layer of {W.shape[0]})")
             sub.cut(j, offset + j)
+            if stop_at_tie and sub.ties:
+                return None, sub.ties
         sub.finish_layer(offset)
         offset += W.shape[0]
         prev = slope
-    return sub.regions()
+    return sub.regions(), sub.ties

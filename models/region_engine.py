@@ -21,11 +21,18 @@ is unchanged when the domain is translated. On R^m a first layer of rank r < m m
 region a cylinder over the null space of W_1: regions are enumerated in the row space and
 lifted, with the null directions as pairs of opposite rays.
 
-Exactness. Decisions are made in float64 with the tolerances named in the engine modules
-(``DIST_RTOL``, ``ANGLE_RTOL``, ``VALUE_RTOL``: a generator within 1e-10 of the domain scale
-of a hyperplane lies on it). Cells thinner than that are not produced; degenerate
-arrangements (several hyperplanes through one vertex, coincident hyperplanes, dead units)
-are handled combinatorially.
+Exactness. Decisions are made in float64 where the value is clear of the tolerances named in
+the engine modules (``DIST_RTOL``, ``ANGLE_RTOL``, ``VALUE_RTOL``: 1e-10 of the domain scale).
+A value within them is a tie, settled in rational arithmetic from the hyperplanes the
+generator lies on (``models._region_engine_ties``): exactly on the hyperplane (degenerate
+arrangements: several hyperplanes through one vertex, coincident hyperplanes, dead units), or
+off it, in which case the sliver between nearly parallel hyperplanes becomes a cell. The planar
+engine has no incidences, so ``method="auto"`` hands a box with a tie to the double-description
+engine. Only slivers thinner than ``SLIVER_RTOL`` (1e-13) of the scale, which float64
+coordinates cannot carry, are left out; the regions beside them have ``exact`` False. On R^m
+the rank of W_1 is read in rationals when it is numerically deficient. The first layer's
+offset to local coordinates is rounded once from its exact value, so that translating the
+domain far from the origin does not move the hyperplanes by more than rounding.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ import scipy.linalg
 
 from . import _region_engine_dd as dd
 from ._region_engine_planar import planar_regions
+from ._region_engine_ties import SLIVER_RTOL, Ties
+from .exact import qcol, qmat, rank, to_floats
 
 RANK_RTOL = 1e-10
 """Singular values of W_1 below RANK_RTOL · (the largest) count as zero when all of R^m is
@@ -148,6 +157,12 @@ class RegionArrays:
         The hidden unit whose hyperplane carries the facet, or -1 - k for box face k
         (k = 2·coordinate for the lower face, 2·coordinate + 1 for the upper).
     bounded : ndarray (R,) bool
+    exact : ndarray (R,) bool
+        Every decision that made region i was exact: float64 values clear of the tolerance, and
+        every tie within it settled in rational arithmetic (``models._region_engine_ties``).
+        False where a tie could not be settled: the region may then differ from the exact one by
+        less than the tolerance (a sliver beside it may be missing). All True means the
+        enumeration, and so the count, is exact.
     adjacency : ndarray (E, 2) int64
         Pairs i < j of regions sharing a facet, sorted (empty in ``iter_regions`` chunks).
     """
@@ -166,6 +181,7 @@ class RegionArrays:
     facet_rhs: np.ndarray
     facet_units: np.ndarray
     bounded: np.ndarray
+    exact: np.ndarray
     adjacency: np.ndarray
 
     def __len__(self) -> int:
@@ -287,7 +303,8 @@ def enumerate_regions(weights, biases, slopes, box=None, *, chunk: int | None = 
         Cells per batch of the double-description engine (default ``DEFAULT_CHUNK``); smaller
         bounds memory more tightly, larger amortises more.
     method : {"auto", "dd", "planar"}
-        "auto" takes "planar" for m = 2 with a box, else "dd".
+        "auto" takes "planar" for m = 2 with a box (the double-description engine instead as soon
+        as the planar one meets a tie, since it settles ties exactly), else "dd".
     deadline : models.deadline.Deadline, optional
         Checked before every unit's cut (raises ``TimeLimitExceeded`` past it).
 
@@ -303,10 +320,15 @@ def enumerate_regions(weights, biases, slopes, box=None, *, chunk: int | None = 
     """
     weights, biases, slopes = _check_network(weights, biases, slopes)
     bounds = _check_box(box, weights[0].shape[1])
+    auto = method == "auto"
     method = _check_method(method, weights[0].shape[1], bounds)
     chunk = _check_chunk(chunk, DEFAULT_CHUNK)
     if method == "planar":
-        return _planar(weights, biases, slopes, bounds, deadline)
+        return _planar(weights, biases, slopes, bounds, deadline, fallback=auto)
+    return _dd_regions(weights, biases, slopes, bounds, chunk, deadline)
+
+
+def _dd_regions(weights, biases, slopes, bounds, chunk: int, deadline) -> RegionArrays:
     regions = concatenate(list(_dd_chunks(weights, biases, slopes, bounds, chunk, deadline)))
     adjacency = _adjacency(weights, biases, slopes, regions, _domain_frame(weights, biases, bounds)[0].scale)
     return _replace(regions, adjacency=adjacency)
@@ -326,10 +348,11 @@ def iter_regions(weights, biases, slopes, box=None, *, chunk: int = DEFAULT_CHUN
     """
     weights, biases, slopes = _check_network(weights, biases, slopes)
     bounds = _check_box(box, weights[0].shape[1])
+    auto = method == "auto"
     method = _check_method(method, weights[0].shape[1], bounds)
     chunk = _check_chunk(chunk, DEFAULT_CHUNK)
     if method == "planar":
-        regions = _planar(weights, biases, slopes, bounds, deadline)
+        regions = _planar(weights, biases, slopes, bounds, deadline, fallback=auto)
         for r0 in range(0, len(regions), chunk):
             yield _take(regions, np.arange(r0, min(len(regions), r0 + chunk)))
         return
@@ -370,7 +393,7 @@ def _take(regions: RegionArrays, idx: np.ndarray) -> RegionArrays:
         out[f"{prefix}_offsets"] = new
         for name in items:
             out[name] = getattr(regions, name)[rows]
-    for name in ("patterns", "A", "c", "interior", "inradius", "bounded"):
+    for name in ("patterns", "A", "c", "interior", "inradius", "bounded", "exact"):
         out[name] = getattr(regions, name)[idx]
     out["adjacency"] = np.zeros((0, 2), dtype=np.int64)
     return RegionArrays(**out)
@@ -386,6 +409,7 @@ class _Frame:
     basis: np.ndarray
     null: np.ndarray
     scale: float
+    exact: bool = True  # False: W_1 is numerically, not exactly, of rank r (see _frame_unbounded)
 
 
 def _frame_unbounded(W1: np.ndarray, b1: np.ndarray) -> tuple[_Frame, np.ndarray | None]:
@@ -393,9 +417,18 @@ def _frame_unbounded(W1: np.ndarray, b1: np.ndarray) -> tuple[_Frame, np.ndarray
     m = W1.shape[1]
     _, s, vt = np.linalg.svd(W1)
     r = int(np.sum(s > RANK_RTOL * s[0])) if s.size and s[0] > 0 else 0
+    exact = True
+    if r < min(W1.shape):
+        # Numerically rank deficient: the rank is read in rationals, so that hyperplanes at an
+        # angle below RANK_RTOL are not taken for parallel ones. Directions along which W_1 changes
+        # by less than SLIVER_RTOL of its largest rate stay null (float64 cannot place the far
+        # crossings they make), and the regions are then marked as not exact.
+        exact_rank = rank(qmat(W1))
+        r = min(exact_rank, int(np.sum(s > SLIVER_RTOL * s[0])))
+        exact = r == exact_rank
     basis, null = vt[:r].T, vt[r:].T
     if r == 0:
-        return _Frame(np.zeros(m), basis, null, 1.0), None
+        return _Frame(np.zeros(m), basis, null, 1.0, exact), None
     Wr = W1 @ basis
     _, _, piv = scipy.linalg.qr(Wr.T, pivoting=True, mode="economic")
     sel = np.sort(piv[:r])
@@ -410,7 +443,7 @@ def _frame_unbounded(W1: np.ndarray, b1: np.ndarray) -> tuple[_Frame, np.ndarray
     rounding = CENTRAL_ULPS * np.finfo(float).eps * (np.abs(b1[usable]) / norms[usable] + np.linalg.norm(origin))
     dist = np.where(dist > rounding, dist, 0.0)
     scale = float(dist.max()) if dist.size and dist.max() > 0 else max(1.0, float(np.linalg.norm(origin)))
-    return _Frame(origin, basis, null, scale), sel
+    return _Frame(origin, basis, null, scale, exact), sel
 
 
 def _domain_frame(weights, biases, bounds) -> tuple[_Frame, np.ndarray | None]:
@@ -433,13 +466,14 @@ def _root_box(half: np.ndarray, hidden: int, words: int) -> dd.Cells:
         dd.set_bit(bits, np.flatnonzero(corners[:, k] > 0), hidden + 2 * k + 1)
     n = len(corners)
     return dd.Cells(corners * half, np.zeros(n, bool), bits, np.array([0, n]), np.zeros(1, np.int64),
-                    np.zeros((1, 0), bool))
+                    np.zeros((1, 0), bool), np.zeros(1, bool))
 
 
 def _root_cones(Wr_sel: np.ndarray, sel: np.ndarray, hidden: int, words: int, inf_id: int) -> dd.Cells:
     """The 2^r simplicial cones cut out by r independent first-layer hyperplanes through the origin."""
     r = len(sel)
     inv = np.linalg.inv(Wr_sel)
+    inv = inv / np.abs(inv).max(axis=0)  # first to order 1: nearly parallel hyperplanes give huge entries
     dirs = inv / np.linalg.norm(inv, axis=0)
     signs = np.array(np.meshgrid(*[[1.0, -1.0]] * r, indexing="ij")).reshape(r, -1).T
     n_cones = len(signs)
@@ -455,7 +489,7 @@ def _root_cones(Wr_sel: np.ndarray, sel: np.ndarray, hidden: int, words: int, in
         bits[:, 1 + i] = row
     start = np.arange(n_cones + 1) * (r + 1)
     return dd.Cells(x.reshape(-1, r), ray.reshape(-1), bits.reshape(-1, words), start,
-                    np.zeros(n_cones, np.int64), np.zeros((n_cones, 0), bool))
+                    np.zeros(n_cones, np.int64), np.zeros((n_cones, 0), bool), np.zeros(n_cones, bool))
 
 
 def _dd_chunks(weights, biases, slopes, bounds, chunk: int, deadline=None) -> Iterator[RegionArrays]:
@@ -467,17 +501,29 @@ def _dd_chunks(weights, biases, slopes, bounds, chunk: int, deadline=None) -> It
         yield _single_region(weights, biases, slopes, bounds, frame)
         return
     W1 = weights[0] @ frame.basis
-    b1 = biases[0] + weights[0] @ frame.origin
+    b1 = _shifted_bias(weights[0], biases[0], frame.origin)
     words = dd.n_words(H, r)
-    prob = dd.Problem([W1, *hidden_w[1:]], [b1, *hidden_b[1:]], slopes, r, frame.scale, words, deadline)
+    ties = Ties(weights, biases, slopes, frame.origin, frame.basis, bounds, frame.scale)
+    prob = dd.Problem([W1, *hidden_w[1:]], [b1, *hidden_b[1:]], slopes, r, frame.scale, words, deadline, ties)
     cells = _root_box(0.5 * (bounds[1] - bounds[0]), H, words) if bounds is not None else \
         _root_cones(W1[sel], sel, H, words, prob.inf_id)
+    cells.doubt[:] = not frame.exact
     P0 = np.broadcast_to(np.concatenate([W1, b1[:, None]], axis=1), (len(cells), *W1.shape[:1], r + 1)).copy()
     for done, patterns in dd.descend(prob, cells, P0, np.zeros((len(cells), 0), bool), 0, chunk):
         yield _dd_finish(done, patterns, prob, frame, weights, biases, slopes, bounds)
 
 
 # ---------------------------------------------------------------------- assembling regions
+def _shifted_bias(W: np.ndarray, b: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    """b + W · origin rounded once from its exact value: computed in float64 it would carry the
+    rounding of W · origin, relative to |W| |origin| rather than to the domain, which far from
+    the origin exceeds the engines' tolerances."""
+    if not origin.any():
+        return b.copy()
+    exact = qmat(W) * qcol(origin) + qcol(b)
+    return to_floats(exact)
+
+
 def _dd_facets(cells: dd.Cells, prob: dd.Problem) -> tuple[np.ndarray, np.ndarray]:
     """Non-redundant facets (cell, hyperplane id), sorted by cell and id, from the incidences.
 
@@ -541,7 +587,7 @@ def _dd_finish(cells, patterns, prob, frame, weights, biases, slopes, bounds) ->
     fc, fid = _dd_facets(cells, prob)
     tags = np.where(fid < H, fid, -1 - (fid - H))
     return _assemble(weights, biases, slopes, bounds, patterns, _offsets(n_v), vertices, _offsets(n_r), rays_local,
-                     interior, fc, tags)
+                     interior, fc, tags, ~cells.doubt)
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
@@ -564,7 +610,8 @@ def _single_region(weights, biases, slopes, bounds, frame) -> RegionArrays:
         rays = np.concatenate([np.eye(m), -np.eye(m)])
         tags = np.zeros(0, dtype=np.int64)
     return _assemble(weights, biases, slopes, bounds, pattern, np.array([0, len(vertices)]), vertices,
-                     np.array([0, len(rays)]), rays, vertices.mean(axis=0)[None], np.zeros(len(tags), np.int64), tags)
+                     np.array([0, len(rays)]), rays, vertices.mean(axis=0)[None], np.zeros(len(tags), np.int64), tags,
+                     np.array([frame.exact]))
 
 
 def _forward_patterns(weights, biases, slopes, z: np.ndarray) -> np.ndarray:
@@ -578,7 +625,7 @@ def _forward_patterns(weights, biases, slopes, z: np.ndarray) -> np.ndarray:
 
 
 def _assemble(weights, biases, slopes, bounds, patterns, vertex_offsets, vertices, ray_offsets, rays, interior,
-              facet_cell, facet_tags) -> RegionArrays:
+              facet_cell, facet_tags, exact=None) -> RegionArrays:
     """A, c and the facets' half-spaces from the patterns; inradius from the interior points.
 
     The pre-activation maps of layer l depend only on the pattern of the layers before it,
@@ -600,6 +647,9 @@ def _assemble(weights, biases, slopes, bounds, patterns, vertex_offsets, vertice
         if len(sel):
             unit = facet_tags[sel] - offset
             maps = block[group[facet_cell[sel]], :, unit]
+            # Scaled by the largest entry first: the squares of tiny gradients underflow.
+            top = np.abs(maps[:, :m]).max(axis=1, keepdims=True)
+            maps = maps / np.where(top > 0, top, 1.0)
             grad, value = maps[:, :m], maps[:, m]
             norm = np.linalg.norm(grad, axis=1)
             sign = np.where(patterns[facet_cell[sel], facet_tags[sel]], -1.0, 1.0) / np.where(norm > 0, norm, 1.0)
@@ -632,6 +682,7 @@ def _assemble(weights, biases, slopes, bounds, patterns, vertex_offsets, vertice
         patterns=patterns, A=A, c=c, vertex_offsets=vertex_offsets, vertices=vertices, ray_offsets=ray_offsets,
         rays=rays, interior=interior, inradius=inradius, facet_offsets=facet_offsets, facet_normals=normals,
         facet_rhs=rhs, facet_units=facet_tags.astype(np.int64), bounded=np.diff(ray_offsets) == 0,
+        exact=np.ones(R, dtype=bool) if exact is None else np.asarray(exact, dtype=bool),
         adjacency=np.zeros((0, 2), dtype=np.int64),
     )
 
@@ -652,16 +703,22 @@ def _next_block(block, parent, bits, slope, W, b) -> np.ndarray:
     return out
 
 
-def _planar(weights, biases, slopes, bounds, deadline=None) -> RegionArrays:
+def _planar(weights, biases, slopes, bounds, deadline=None, *, fallback: bool = False) -> RegionArrays:
+    """The planar engine; with ``fallback``, the double-description engine (which settles ties
+    exactly) as soon as the subdivision meets a tie. Without it, a tie leaves every region's
+    ``exact`` flag False."""
     centre = 0.5 * (bounds[0] + bounds[1])
     half = 0.5 * (bounds[1] - bounds[0])
     hidden_w, hidden_b = weights[:-1], biases[:-1]
     if not hidden_w:
         return _single_region(weights, biases, slopes, bounds, _Frame(centre, np.eye(2), np.zeros((2, 0)), float(half.max())))
-    b1 = hidden_b[0] + hidden_w[0] @ centre
-    patterns, v_off, verts, inner, fc, tags, adjacency = planar_regions(hidden_w, [b1, *hidden_b[1:]], slopes, half, deadline)
+    b1 = _shifted_bias(hidden_w[0], hidden_b[0], centre)
+    found, ties = planar_regions(hidden_w, [b1, *hidden_b[1:]], slopes, half, deadline, stop_at_tie=fallback)
+    if found is None:
+        return _dd_regions(weights, biases, slopes, bounds, DEFAULT_CHUNK, deadline)
+    patterns, v_off, verts, inner, fc, tags, adjacency = found
     out = _assemble(weights, biases, slopes, bounds, patterns, v_off, verts + centre, np.zeros(len(patterns) + 1, np.int64),
-                    np.zeros((0, 2)), inner + centre, fc, tags)
+                    np.zeros((0, 2)), inner + centre, fc, tags, np.full(len(patterns), ties == 0))
     return _replace(out, adjacency=adjacency.astype(np.int64))
 
 

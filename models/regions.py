@@ -13,7 +13,10 @@ Sizes reached (one process on a two-core machine, float64, random networks; see
 ``benchmarks/bench_regions.py``): m = 2 at 50-110 thousand regions per second (a 2-128-128-128-3
 network's 36,667 regions in 0.7 s); m = 3 about a million regions in half a minute; m = 4 about
 60 times the earlier LP-based enumeration. Every decision is relative to the domain's length
-scale (cells thinner than 1e-10 of it are not produced; see the engine modules).
+scale; a value within the tolerance of a hyperplane (a tie) is settled in rational arithmetic,
+so nearly parallel hyperplanes keep the sliver between them. Only a sliver thinner than 1e-13
+of the scale is left out, and its neighbours then say so (``RegionSet.exact``,
+``RegionCount.exact``): the count is exact when that flag is set.
 """
 
 from __future__ import annotations
@@ -21,18 +24,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
 from .deadline import Deadline
 from .leaky_relu_network import LeakyReLUNetwork
-from .region_engine import RegionArrays, count_regions, enumerate_regions
+from .region_engine import RegionArrays, enumerate_regions, iter_regions
 from .validation import DTYPE, check_box, check_instance, check_points, check_real
 
-__all__ = ["EXACT_MAX_DIM", "Region", "RegionSet", "box_scale", "count_linear_regions", "linear_regions",
-           "pattern_halfspaces", "region_at"]
+__all__ = ["EXACT_MAX_DIM", "Region", "RegionCount", "RegionSet", "box_scale", "count_linear_regions", "linear_regions",
+           "pattern_halfspaces", "region_at", "region_count"]
 
 EXACT_MAX_DIM = 3
 """Largest latent dimension for which the checks enumerate all regions by default: the number of
@@ -124,6 +127,12 @@ class RegionSet(Sequence):
     def bounded(self) -> bool:
         return bool(self.arrays.bounded.all())
 
+    @property
+    def exact(self) -> bool:
+        """Every region was decided exactly (no tie left unsettled): the set, and its size, are
+        those of the exact arithmetic."""
+        return bool(self.arrays.exact.all())
+
     def __repr__(self) -> str:
         return f"RegionSet({len(self)} regions, {'box' if self.box is not None else 'R^m'})"
 
@@ -181,10 +190,34 @@ def _fingerprint(weights, biases, slopes, box) -> str:
     return digest.hexdigest()
 
 
-def count_linear_regions(network: LeakyReLUNetwork, box: Any, *, time_limit=None) -> int:
-    """The number of linear regions of ``network`` that meet ``box`` (streamed: memory stays bounded)."""
+class RegionCount(NamedTuple):
+    """How many linear regions meet the domain, and whether that number is exact.
+
+    count : int
+    exact : bool
+        False when a tie was left unsettled (a sliver thinner than 1e-13 of the domain's scale,
+        which float64 coordinates cannot carry): ``count`` may then miss such slivers.
+    """
+
+    count: int
+    exact: bool
+
+
+def region_count(network: LeakyReLUNetwork, box: Any, *, time_limit=None) -> RegionCount:
+    """The number of linear regions of ``network`` that meet ``box``, with its exactness (streamed:
+    memory stays bounded)."""
     weights, biases, slopes, engine_box = _engine_arguments(network, box)
-    return count_regions(weights, biases, slopes, engine_box, deadline=Deadline.of(time_limit))
+    count, exact = 0, True
+    for part in iter_regions(weights, biases, slopes, engine_box, deadline=Deadline.of(time_limit)):
+        count += len(part)
+        exact &= bool(part.exact.all())
+    return RegionCount(count, exact)
+
+
+def count_linear_regions(network: LeakyReLUNetwork, box: Any, *, time_limit=None) -> int:
+    """The number of linear regions of ``network`` that meet ``box`` (streamed: memory stays bounded);
+    ``region_count`` also says whether the number is exact."""
+    return region_count(network, box, time_limit=time_limit).count
 
 
 def box_scale(network: LeakyReLUNetwork, box: Any) -> float:

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from models import AffineMap, GaussianMixture, LeakyReLUNetwork
+from models.regions import linear_regions, region_count
 from verify import (
     check_distinct_variance_ratios,
     check_independent_coordinates,
@@ -193,3 +194,60 @@ def test_a_nearly_symmetric_prior_is_never_given_a_symmetry(gap):
         assert result.witness.matrix.tolist() == [[1.0, 0.0], [0.0, -1.0]]
     else:
         _assert_never_fails(result)
+
+
+# ---------------------------------------------------------------------- near-parallel hyperplanes
+ANGLES = [1e-3, 1e-9, 1e-11, 1e-12, 1e-14, 1e-15, 1e-300]
+
+
+def _lines(rows, offsets) -> LeakyReLUNetwork:
+    """One hidden layer whose units' lines are a·z + b = 0 for the given rows, identity output."""
+    W = torch.tensor(rows, dtype=D)
+    return LeakyReLUNetwork([W, torch.eye(len(rows), dtype=D)], [torch.tensor(offsets, dtype=D), torch.zeros(len(rows), dtype=D)], 0.2)
+
+
+def _assert_regions_exactly_placed(net: LeakyReLUNetwork, regions) -> None:
+    """Each region's interior point has the region's pattern with every pre-activation nonzero, in rationals."""
+    exact = ExactNetwork.of(net)
+    for pattern, point in zip(regions.arrays.patterns, regions.arrays.interior):
+        _, pre = exact.forward(qcol(point))
+        values = [v for layer in pre for v in layer]
+        assert all(v != 0 for v in values)
+        assert [bool(v > 0) for v in values] == [bool(b) for b in pattern]
+
+
+@pytest.mark.parametrize("angle", ANGLES)
+@pytest.mark.parametrize("box", [None, 1.0])
+def test_two_lines_at_a_tiny_angle_make_four_regions_or_say_not_exact(angle, box):
+    # Two distinct lines through the origin: 4 regions of R^2 and of the box, however small the angle.
+    net = _lines([[1.0, 0.0], [1.0, angle]], [0.0, 0.0])
+    count, exact = region_count(net, box)
+    assert (count, exact) == (4, True) or not exact, (count, exact)
+    if angle >= 1e-12:  # slivers that float64 coordinates carry are resolved, not only flagged
+        assert (count, exact) == (4, True)
+        _assert_regions_exactly_placed(net, linear_regions(net, box))
+
+
+@pytest.mark.parametrize("angle", ANGLES)
+def test_nearly_parallel_lines_meeting_inside_or_outside_the_box(angle):
+    # x = 0, x + angle·y + c·angle = 0 and y = 0: they meet at y = −c. Three lines in general position make 7
+    # regions of R^2; on [-1, 1]^2 7 when c = 0.5 (every crossing inside), 6 when c = 2.
+    for c, (expect_plane, expect_box) in ((0.5, (7, 7)), (2.0, (7, 6))):
+        net = _lines([[1.0, 0.0], [1.0, angle], [0.0, 1.0]], [0.0, c * angle, 0.0])
+        for box, expect in ((None, expect_plane), (1.0, expect_box)):
+            count, exact = region_count(net, box)
+            assert (count, exact) == (expect, True) or not exact, (angle, c, box, count)
+
+
+@pytest.mark.parametrize("angle", [1e-3, 1e-9, 1e-11, 1e-12, 1e-15])
+def test_a_sliver_made_by_a_bent_hyperplane_of_the_second_layer(angle):
+    # Layer 1: h = (σ(x), y + 2) on the box; layer 2: u = h_x + angle·(h_y − 2) = σ(x) + angle·y, whose zero set
+    # bends at x = 0 into two rays at angles about `angle` and 5·angle from it: 4 regions of the box.
+    w1, b1 = torch.eye(2, dtype=D), torch.tensor([0.0, 2.0], dtype=D)
+    w2, b2 = torch.tensor([[1.0, angle]], dtype=D), torch.tensor([-2.0 * angle], dtype=D)
+    net = LeakyReLUNetwork([w1, w2, torch.ones(1, 1, dtype=D)], [b1, b2, torch.zeros(1, dtype=D)], 0.2)
+    count, exact = region_count(net, 1.0)
+    assert (count, exact) == (4, True) or not exact, (count, exact)
+    if angle >= 1e-12:
+        assert (count, exact) == (4, True)
+        _assert_regions_exactly_placed(net, linear_regions(net, 1.0))

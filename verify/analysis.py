@@ -13,7 +13,7 @@ import torch
 from models import GaussianMixture, LeakyReLUNetwork
 from models.deadline import TimeLimitExceeded
 from models.io import LoadedDecoder, as_loaded_decoder
-from models.regions import EXACT_MAX_DIM, count_linear_regions
+from models.regions import EXACT_MAX_DIM, region_count
 from models.validation import DTYPE, MAX_DIM, check_generator, check_instance, check_int, check_points, check_real
 
 from .check_result import CheckResult
@@ -94,10 +94,20 @@ def linear_regions_result(network: LeakyReLUNetwork, box: float, *, time_limit: 
     box = _half_width(box)
     domain = f"box [-{box:g}, {box:g}]^{network.in_dim}"
     try:
-        regions = count_linear_regions(network, box, time_limit=time_limit)
+        regions, exact = region_count(network, box, time_limit=time_limit)
     except TimeLimitExceeded as stop:
         return CheckResult("linear_regions", None, domain=domain, method=f"stopped: {stop}")
-    return CheckResult("linear_regions", True, float(regions), domain=domain, method=f"exact enumeration: {regions} regions meet the box")
+    return count_result(regions, exact, domain)
+
+
+def count_result(regions: int, exact: bool, domain: str) -> CheckResult:
+    """The region count as a result: exact, or unknown with the number found."""
+    if exact:
+        return CheckResult("linear_regions", True, float(regions), domain=domain, verified=True,
+                           method=f"exact enumeration: {regions} regions meet the box")
+    return CheckResult("linear_regions", None, float(regions), domain=domain,
+                       method=f"{regions} regions found, not exact: a hyperplane passes within 1e-13 of the box's scale of a "
+                              "vertex without passing through it, and slivers that thin are not resolved")
 
 
 def analyse_decoder(decoder, prior: GaussianMixture | None = None, *, box: float | None = None,

@@ -17,98 +17,13 @@ Nothing here tolerates: every comparison is exact.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import numpy as np
 from flint import fmpq, fmpq_mat
 
-from models import LeakyReLUNetwork
+from models.exact import ExactNetwork, q, qcol, qmat, rank, to_floats
 
 __all__ = ["ExactNetwork", "as_strings", "exact_collision", "infeasible_in_box", "inside_box", "is_collision", "nullspace", "q",
            "qcol", "qmat", "rank", "solve_near", "to_floats"]
-
-
-def q(x: float) -> fmpq:
-    """A float (or int) as the exact rational it is."""
-    return fmpq(*float(x).as_integer_ratio())
-
-
-def qmat(array) -> fmpq_mat:
-    """A 2-D array of floats as an exact rational matrix."""
-    a = np.asarray(array, dtype=np.float64)
-    rows, cols = a.shape
-    return fmpq_mat(rows, cols, [q(v) for v in a.reshape(-1)])
-
-
-def qcol(vector) -> fmpq_mat:
-    """A 1-D array of floats (or rationals) as an exact column."""
-    values = [v if isinstance(v, fmpq) else q(v) for v in np.asarray(vector, dtype=object).reshape(-1)]
-    return fmpq_mat(len(values), 1, values)
-
-
-def to_floats(column: fmpq_mat) -> np.ndarray:
-    """The nearest floats of an exact column (for reporting)."""
-    return np.array([_to_float(v) for v in column.entries()], dtype=np.float64)
-
-
-def _to_float(v: fmpq) -> float:
-    return int(v.p) / int(v.q)  # Python's int division rounds correctly
-
-
-def rank(matrix: fmpq_mat) -> int:
-    return matrix.rank()
-
-
-def _entries(column: fmpq_mat) -> list[fmpq]:
-    return list(column.entries())
-
-
-@dataclass(frozen=True)
-class ExactNetwork:
-    """A leaky-ReLU network with its weights, biases and slopes as exact rationals."""
-
-    weights: tuple[fmpq_mat, ...]
-    biases: tuple[fmpq_mat, ...]
-    slopes: tuple[fmpq, ...]
-    in_dim: int
-    out_dim: int
-
-    @classmethod
-    def of(cls, network: LeakyReLUNetwork) -> "ExactNetwork":
-        weights = tuple(qmat(w.detach().cpu().double().numpy()) for w in network.weights)
-        biases = tuple(qcol(b.detach().cpu().double().numpy()) for b in network.biases)
-        return cls(weights, biases, tuple(q(s) for s in network.slopes), network.in_dim, network.out_dim)
-
-    def forward(self, z: fmpq_mat) -> tuple[fmpq_mat, list[list[fmpq]]]:
-        """f(z) exactly, and the pre-activations of every hidden layer."""
-        h, pre_activations = z, []
-        for w, b, s in zip(self.weights[:-1], self.biases[:-1], self.slopes):
-            pre = _entries(w * h + b)
-            pre_activations.append(pre)
-            h = fmpq_mat(len(pre), 1, [v if v >= 0 else s * v for v in pre])
-        return self.weights[-1] * h + self.biases[-1], pre_activations
-
-    def pattern(self, z: fmpq_mat) -> np.ndarray:
-        """The exact activation pattern at z (a unit at exactly 0 counts as active)."""
-        _, pre = self.forward(z)
-        return np.array([v >= 0 for layer in pre for v in layer], dtype=bool)
-
-    def piece(self, pattern: Sequence[bool]) -> tuple[fmpq_mat, fmpq_mat]:
-        """The affine piece (A, c) of an activation pattern, exactly: f(z) = A z + c where it holds."""
-        pattern = np.asarray(pattern, dtype=bool)
-        m = self.in_dim
-        M = fmpq_mat(m, m, [fmpq(int(i == j)) for i in range(m) for j in range(m)])
-        d = fmpq_mat(m, 1, [fmpq(0)] * m)
-        start = 0
-        for w, b, s in zip(self.weights[:-1], self.biases[:-1], self.slopes):
-            P, p = w * M, w * d + b
-            k = w.nrows()
-            scale = [fmpq(1) if bit else s for bit in pattern[start:start + k]]
-            start += k
-            M = fmpq_mat(k, m, [scale[i] * P[i, j] for i in range(k) for j in range(m)])
-            d = fmpq_mat(k, 1, [scale[i] * p[i, 0] for i in range(k)])
-        return self.weights[-1] * M, self.weights[-1] * d + self.biases[-1]
 
 
 def is_collision(net: ExactNetwork, z1: fmpq_mat, z2: fmpq_mat) -> bool:

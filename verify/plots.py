@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from models import GenerativeModel, LeakyReLUNetwork
-from models.regions import count_linear_regions
+from models.regions import region_count
 from models.validation import DTYPE, check_generator, check_int
 
 from .atomic import write_atomic
@@ -104,7 +104,8 @@ def plot_linear_regions(network: LeakyReLUNetwork, path, *, box: float = 3.0, re
         pts = torch.as_tensor(points, dtype=DTYPE)
         ax.scatter(pts[:, 0], pts[:, 1], s=2, c="k", alpha=0.4, linewidths=0)
     title = f"{n_seen} activation patterns on a {resolution}² grid of [−{box:g}, {box:g}]²"
-    title += f"\n(exact count of linear regions: {count_linear_regions(network, float(box))})"
+    count, exact = region_count(network, float(box))
+    title += f"\n({'exact count' if exact else 'count, not exact (slivers below 1e-13 of the box)'} of linear regions: {count})"
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("z1")
     ax.set_ylabel("z2")

@@ -38,6 +38,7 @@ from models.validation import DTYPE, check_generator, check_real, check_tensor
 from .analysis import (
     DEFAULT_TIME_LIMIT,
     box_mass,
+    count_result,
     default_box,
     exact_box,
     linear_regions_result,
@@ -232,7 +233,8 @@ class Report:
         lines.append(f"box      {self._box_text()} ({how}{mass})")
         for result in self.decoder_checks:
             if result.name == "linear_regions":
-                lines.append(f"regions  {int(result.statistic)} linear regions meet the box")
+                lines += _wrap(f"regions  {int(result.statistic)} linear regions meet the box" if result.holds else
+                               f"regions  {result.method}", width, 9)
             if result.name == "piecewise_affine" and self.decoder.kind != "piecewise_affine":
                 lines += _wrap(f"decoder  not piecewise affine as a whole: {_evidence(result)}", width, 9)
         if self.data is not None:
@@ -358,9 +360,9 @@ def report(decoder, prior=None, *, data=None, z_true=None, box: float | None = N
     if network is not None and network.in_dim <= EXACT_MAX_DIM:
         injective = context.cache.get("verify.injectivity.check_injective")
         counted = injective.details.get("regions") if injective is not None and injective.domain != f"R^{network.in_dim}" else None
-        if isinstance(counted, int):  # the exact injectivity check enumerated the regions of the same box
-            decoder_checks.append(CheckResult("linear_regions", True, float(counted), domain=injective.domain,
-                                              method=f"exact enumeration: {counted} regions meet the box"))
+        exact = injective.details.get("regions_exact") if injective is not None else None
+        if isinstance(counted, int) and exact is not None:  # the injectivity check enumerated the regions of the same box
+            decoder_checks.append(count_result(counted, exact, injective.domain))
         else:
             decoder_checks.append(linear_regions_result(network, box))
     data_summary, estimate, scores, x = None, None, None, None

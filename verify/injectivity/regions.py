@@ -33,7 +33,7 @@ def decide(frame: Frame, tol: Tolerances, options: Options | None = None, region
     deadline = (options or Options()).deadline
     regions = linear_regions(frame.unit, frame.box, time_limit=deadline) if regions is None else regions
     pieces = pieces_of(regions)
-    details = {**base_details(frame, tol, "regions"), "regions": len(regions)}
+    details = {**base_details(frame, tol, "regions"), "regions": len(regions), "regions_exact": getattr(regions, "exact", None)}
     failed = region_rank_witness(frame, regions, pieces, tol, NAME, details, HOW)
     if failed is not None:
         return failed
