@@ -239,9 +239,18 @@ def _generator_ids(bits: np.ndarray, count: int) -> list[np.ndarray]:
     return [np.flatnonzero(row[:count]) for row in unpack_bits(bits)]
 
 
+def _has_bit(bits: np.ndarray, hid) -> np.ndarray:
+    """Whether each row of ``bits`` has bit ``hid`` (one id, or one per row)."""
+    hid = np.asarray(hid, dtype=np.int64)
+    return ((bits[np.arange(len(bits)), hid >> 6] >> (hid & 63).astype(np.uint64)) & np.uint64(1)).astype(bool)
+
+
 def _settle_layer_ties(cells: Cells, g0: int, cell: np.ndarray, Y, above, below, first_id: int, prefix, ties) -> None:
     """Exact sides of the generators within the tolerance of a unit of the layer (in place)."""
     rows, units = np.nonzero(~above & ~below)
+    # A generator made on the unit's hyperplane (the apex of the cones on R^m) lies on it by construction.
+    known = _has_bit(cells.bits[g0 + rows], first_id + units) if len(rows) else np.zeros(0, bool)
+    rows, units = rows[~known], units[~known]
     if len(rows) == 0:
         return
     g = g0 + rows
@@ -260,6 +269,8 @@ def _settle_cut_ties(cells: Cells, cell, v, pos, neg, hid: int, prefix, ties) ->
     updated in place (v takes the exact value's float, so crossings interpolate the right way);
     returns the cells' doubt flags with those of unsettled ties set."""
     tied = np.flatnonzero(~pos & ~neg)
+    if len(tied):
+        tied = tied[~_has_bit(cells.bits[tied], np.full(len(tied), hid))]
     if len(tied) == 0:
         return cells.doubt
     ids = _generator_ids(cells.bits[tied], ties.hidden + 2 * ties.r + 1)
