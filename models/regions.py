@@ -241,17 +241,20 @@ def _box_halfspaces(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.n
     return np.vstack([eye, -eye]), np.concatenate([high, -low])
 
 
-def _unit(a: np.ndarray, beta: float) -> tuple[np.ndarray, float] | None:
-    """The hyperplane a·z + beta = 0 with a unit normal, or None when a = 0 (or a ≈ 0 next to beta).
-
-    Scaled by max |a_k| first, so that tiny weights (whose squares underflow) keep their hyperplane.
-    """
-    top = np.abs(a).max() if a.size else 0.0
-    if top == 0 or abs(beta) > 1e300 * top:
-        return None  # constant, or a hyperplane beyond the floating-point range: the sign of beta decides
-    a, beta = a / top, beta / top
-    norm = np.linalg.norm(a)
-    return a / norm, beta / norm
+def _unit_rows(a: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The constraints a_k·z + beta_k <= 0 as rows G z <= g of unit norm; a constant row (a = 0, or a ≈ 0
+    next to beta: a hyperplane beyond the floating-point range) is dropped when it holds and becomes
+    0 <= -1 when it does not. Each row is scaled by its largest entry first, so that tiny weights
+    (whose squares underflow) keep their hyperplane."""
+    top = np.abs(a).max(axis=1) if a.shape[1] else np.zeros(len(a))
+    plane = (top > 0) & ~(np.abs(beta) > 1e300 * top)
+    safe = np.where(plane, top, 1.0)
+    a, beta = a / safe[:, None], beta / safe
+    norm = np.where(plane, np.linalg.norm(a, axis=1), 1.0)
+    G = np.where(plane[:, None], a / norm[:, None], 0.0)
+    g = np.where(plane, -beta / norm, -1.0)
+    keep = plane | (beta > 0)
+    return G[keep], g[keep]
 
 
 def _network_arrays(network: LeakyReLUNetwork):
@@ -290,14 +293,9 @@ def pattern_halfspaces(network: LeakyReLUNetwork, pattern: Any, box: Any = None)
         bits = pattern[start:start + W.shape[0]]
         start += W.shape[0]
         sign = np.where(bits, -1.0, 1.0)  # active: -(P z + p) <= 0
-        for row, value in zip(sign[:, None] * P, sign * p):
-            plane = _unit(row, value)
-            if plane is not None:
-                rows.append(plane[0])
-                rhs.append(-plane[1])
-            elif value > 0:
-                rows.append(np.zeros(m))
-                rhs.append(-1.0)
+        layer_rows, layer_rhs = _unit_rows(sign[:, None] * P, sign * p)
+        rows.extend(layer_rows)
+        rhs.extend(layer_rhs)
         scale = np.where(bits, 1.0, slope)
         M, d = scale[:, None] * P, scale * p
     bounds = check_box(box, m)

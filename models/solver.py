@@ -178,14 +178,24 @@ def _linear_program(cost, problem: dict) -> tuple[np.ndarray, dict]:
     return cost, checked
 
 
-def solve_blocks(blocks: list[Block], *, options: dict | None = TIGHT_OPTIONS) -> list[np.ndarray | None]:
-    """Optimal x of every block (None where a block is infeasible or fails), one program if possible."""
+def solve_blocks(blocks: list[Block], *, options: dict | None = TIGHT_OPTIONS, deadline=None) -> list[np.ndarray | None]:
+    """Optimal x of every block (None where a block is infeasible or fails), one program if possible.
+
+    ``deadline`` (a ``models.deadline.Deadline``): the program gets the time left as its time
+    limit; a block not solved by then is None (as one that fails: callers read None as "not
+    decided", never as a proof of infeasibility, unless they ask again).
+    """
     if isinstance(blocks, (str, bytes)) or not isinstance(blocks, (list, tuple)):
         raise ValueError(f"blocks: expected a list of Block, got {type(blocks).__name__}")
     for i, block in enumerate(blocks):
         check_instance(block, Block, f"blocks[{i}]")
     if not blocks:
         return []
+    if deadline is not None:
+        if deadline.expired():
+            return [None] * len(blocks)
+        remaining = deadline.remaining()
+        options = dict(options or {}) if remaining is None else {**(options or {}), "time_limit": remaining}
     result = solve_lp(
         np.concatenate([b.cost for b in blocks]),
         A_ub=sp.block_diag([b.A_ub for b in blocks], format="csr"),
@@ -196,10 +206,10 @@ def solve_blocks(blocks: list[Block], *, options: dict | None = TIGHT_OPTIONS) -
     if result.status == OPTIMAL:
         sizes = np.cumsum([0] + [b.cost.shape[0] for b in blocks])
         return [result.x[a:b] for a, b in zip(sizes[:-1], sizes[1:])]
-    if len(blocks) == 1:
-        return [None]
+    if len(blocks) == 1 or result.status == ITERATION_LIMIT:  # a time limit in the options: no time for more
+        return [None] * len(blocks)
     # Some block is infeasible or troublesome: find it by solving the blocks one at a time.
-    return [solve_blocks([b], options=options)[0] for b in blocks]
+    return [solve_blocks([b], options=options, deadline=deadline)[0] for b in blocks]
 
 
 def chebyshev_center(G, g, radius_cap: float | None = None) -> tuple[np.ndarray | None, float]:

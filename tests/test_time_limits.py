@@ -53,3 +53,40 @@ def test_affine_equivalence_falls_back_to_samples_past_its_time_limit():
     model = random_model(3, 20, hidden=(16, 16), generator=0)
     result = check_affine_equivalence(model, model, n=200, time_limit=1e-3)
     assert result.holds is None and result.details["decoder"]["details"]["exact"] is False
+
+
+class _Expired:
+    """A deadline already past (``models.deadline.Deadline``'s interface)."""
+
+    def expired(self):
+        return True
+
+    def remaining(self):
+        return 1e-3
+
+    def check(self, what):
+        raise TimeLimitExceeded(what, 0.0)
+
+
+def test_block_programs_past_their_deadline_are_undecided_never_infeasible():
+    import numpy as np
+
+    from models.solver import Block, solve_blocks
+    from verify.injectivity import _lp
+
+    # x <= 1, minimise -x: feasible, optimum 1; past the deadline it is not solved, and says so (None).
+    block = Block(np.array([-1.0]), np.array([[1.0]]), np.array([1.0]), np.array([-10.0]), np.array([10.0]))
+    assert solve_blocks([block, block])[0][0] == 1.0
+    assert solve_blocks([block, block], deadline=_Expired()) == [None, None]
+    # A pair program stopped by the deadline counts as unresolved (a verdict without it is unknown), not as disjoint images.
+    piece = _lp.Piece(np.array([[1.0], [-1.0]]), np.array([1.0, 1.0]), np.array([[1.0]]), np.array([0.0]))
+    scales = _lp.Scales(1.0, 1.0)
+    assert np.isinf(_lp.pair_violations([(piece, piece)], scales, _Expired())).all()
+    assert _lp.pair_violations([(piece, piece)], scales)[0] <= 1e-9
+
+
+def test_the_relaxation_bounds_stop_at_the_deadline():
+    start = time.monotonic()
+    result = check_injective(random_network((8, 64, 64, 20), 0.2, injective=False, generator=0), box=3.0, time_limit=0.5)
+    assert time.monotonic() - start < 0.5 + SLACK
+    assert result.holds is None

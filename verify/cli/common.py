@@ -9,24 +9,6 @@ from models.validation import check_device
 from ..atomic import check_output_dir, check_output_file
 
 
-def positive_int(text: str) -> int:
-    return _integer_at_least(text, 1)
-
-
-def nonnegative_int(text: str) -> int:
-    return _integer_at_least(text, 0)
-
-
-def _integer_at_least(text: str, low: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}") from None
-    if value < low:
-        raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text}")
-    return value
-
-
 def device(text: str) -> str:
     """A device that exists here ("cpu", "cuda", "cuda:k"), as its canonical string."""
     try:

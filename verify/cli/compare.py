@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import torch
 
+from ..argument_types import nonnegative_int, positive_int
 from ..atomic import write_json_atomic
 from ..compare import compare
 from .check import add_decoder_arguments, read_decoder
-from .common import check_outputs, nonnegative_int, positive_int
+from .common import check_outputs
 from .report import add_data_argument, read_data
 
 

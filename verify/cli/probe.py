@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..argument_types import nonnegative_int, positive_int
 from ..atomic import write_json_atomic
 from ..plots import save_samples_figure
 from ..probe import DROPS, probe, probe_data
 from ..probe.data import load_samples
 from ..probe.experiments import BUDGETS, EXPERIMENTS, R2_TARGET, run_experiment
 from ..probe.user_data import ENGINES, probe_samples
-from .common import check_outputs, nonnegative_int, positive_int
+from .common import check_outputs
 
 DEFAULT_EXPERIMENT = "assumptions"
 DEFAULT_SEEDS = "1"

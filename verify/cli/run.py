@@ -8,6 +8,7 @@ import torch
 
 from models import random_model
 
+from ..argument_types import nonnegative_int, positive_int
 from ..atomic import write_json_atomic
 from ..plots import write_plots
 from ..summary import format_table
@@ -21,7 +22,7 @@ from ..sweep import (
     trial_tasks,
 )
 from ..theorems import REGISTRY, get
-from .common import check_outputs, device, nonnegative_int, positive_int
+from .common import check_outputs, device
 
 DEFAULT_TRIALS = 10
 

@@ -64,10 +64,11 @@ def _pair_rows(p: Piece, q: Piece, s: Scales, margin: float = 0.0) -> tuple[np.n
     return np.hstack([A, -np.ones((A.shape[0], 1))]), b
 
 
-def pair_violations(pairs: list[tuple[Piece, Piece]], s: Scales) -> np.ndarray:
+def pair_violations(pairs: list[tuple[Piece, Piece]], s: Scales, deadline=None) -> np.ndarray:
     """Smallest relative slack t making {z in P, z' in Q, f_P(z) = f_Q(z')} non-empty, per pair.
 
-    t = 0 means the images of the two pieces meet.
+    t = 0 means the images of the two pieces meet; inf where a program failed or the deadline
+    stopped it (not decided).
     """
     blocks = []
     for p, q in pairs:
@@ -77,7 +78,7 @@ def pair_violations(pairs: list[tuple[Piece, Piece]], s: Scales) -> np.ndarray:
         cost[-1] = 1.0
         lower = np.r_[np.full(n_var - 1, -np.inf), 0.0]
         blocks.append(Block(cost, A, b, lower, np.full(n_var, np.inf)))
-    return np.array([math.inf if x is None else x[-1] for x in solve_blocks(blocks)])
+    return np.array([math.inf if x is None else x[-1] for x in solve_blocks(blocks, deadline=deadline)])
 
 
 def directions(m: int) -> np.ndarray:
@@ -86,9 +87,11 @@ def directions(m: int) -> np.ndarray:
     return np.vstack([np.eye(m), -np.ones((1, m)) / math.sqrt(m)])
 
 
-def pair_separations(pairs: list[tuple[Piece, Piece]], slacks: np.ndarray, s: Scales, dirs: np.ndarray, margin: float = 0.0):
+def pair_separations(pairs: list[tuple[Piece, Piece]], slacks: np.ndarray, s: Scales, dirs: np.ndarray, margin: float = 0.0,
+                     deadline=None):
     """For each pair and direction w: max w·(z − z') / rho over colliding (z, z'), slack <= ``slacks``,
-    at least ``margin`` (relative to rho) inside both pieces.
+    at least ``margin`` (relative to rho) inside both pieces; programs past ``deadline`` give −inf
+    like infeasible ones, so a caller with a deadline must read −inf as "not decided".
 
     The separation is capped at 1 (so that unbounded pieces give bounded programs).
 
@@ -108,7 +111,7 @@ def pair_separations(pairs: list[tuple[Piece, Piece]], slacks: np.ndarray, s: Sc
             lower = np.r_[np.full(2 * m, -np.inf), 0.0]
             upper = np.r_[np.full(2 * m, np.inf), slack]
             blocks.append(Block(-row, np.vstack([A, row]), np.r_[b, 1.0], lower, upper))
-    solutions = solve_blocks(blocks)
+    solutions = solve_blocks(blocks, deadline=deadline)
     values = np.full(len(blocks), -np.inf)
     points = np.full((len(blocks), 2, m), np.nan)
     for k, x in enumerate(solutions):
@@ -145,7 +148,7 @@ def largest_collision(pairs, s: Scales, separation_tol: float, dirs: np.ndarray,
         if deadline is not None:
             deadline.check(f"the pair programs ({start} of {len(pairs)} pairs done, no collision so far)")
         batch = pairs[start:start + PAIR_BATCH]
-        slack = pair_violations(batch, s)
+        slack = pair_violations(batch, s, deadline)
         out.unresolved += int(np.isinf(slack).sum())
         touching = [k for k in range(len(batch)) if slack[k] <= FEASIBILITY_RTOL]
         if not touching:
@@ -153,9 +156,10 @@ def largest_collision(pairs, s: Scales, separation_tol: float, dirs: np.ndarray,
         out.touching += len(touching)
         # The slack of phase 1 plus room for the solver's own tolerance, so that phase 2 is feasible.
         allowed = np.maximum(slack[touching], FEASIBILITY_RTOL) + 2 * TIGHT_OPTIONS["primal_feasibility_tolerance"]
-        values, _ = pair_separations([batch[k] for k in touching], allowed, s, dirs)
+        # Phase 1 found these images to meet, so −inf here (infeasible, failed or stopped) is "not decided".
+        values, _ = pair_separations([batch[k] for k in touching], allowed, s, dirs, deadline=deadline)
         for row in np.flatnonzero(np.isneginf(values).any(axis=1)):
-            values[row] = pair_separations([batch[touching[row]]], 10 * allowed[row:row + 1], s, dirs)[0][0]
+            values[row] = pair_separations([batch[touching[row]]], 10 * allowed[row:row + 1], s, dirs, deadline=deadline)[0][0]
         out.unresolved += int(np.isneginf(values).any(axis=1).sum())
         for row in np.argsort(-values.max(axis=1)):
             if values[row].max() <= separation_tol:

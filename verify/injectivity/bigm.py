@@ -189,13 +189,15 @@ def relaxation_bounds(layers: Layers, low: np.ndarray, high: np.ndarray, deadlin
         lb, ub = np.array(builder.lb), np.array(builder.ub)
         lo, hi = np.array(builder.lo), np.array(builder.hi)
         W, b = layers.weights[l_index], layers.biases[l_index]
+        A_ub, b_ub = _range_rows(A, lo, hi)  # one sparse matrix, shared by the 2·width programs
         blocks = []
         for j in range(W.shape[0]):
             for sign in (1.0, -1.0):
                 cost = np.zeros(A.shape[1])
                 cost[y] = sign * W[j]
-                blocks.append(_range_block(A, lo, hi, lb, ub, cost))
-        solutions = solve_blocks(blocks)
+                blocks.append(Block(cost, A_ub, b_ub, lb, ub))
+        # Past the deadline the program stops and the bounds stay as they are (valid, only looser).
+        solutions = solve_blocks(blocks, deadline=deadline)
         l_old, u_old = bounds[l_index]
         l_new, u_new = l_old.copy(), u_old.copy()
         for j in range(W.shape[0]):
@@ -208,9 +210,9 @@ def relaxation_bounds(layers: Layers, low: np.ndarray, high: np.ndarray, deadlin
     return bounds
 
 
-def _range_block(A, lo, hi, lb, ub, cost) -> Block:
-    """lo <= A x <= hi written as A_ub x <= b_ub (equalities as two rows)."""
+def _range_rows(A, lo, hi):
+    """lo <= A x <= hi written as A_ub x <= b_ub (equalities as two rows), A_ub sparse."""
     finite_hi, finite_lo = np.isfinite(hi), np.isfinite(lo)
-    A_ub = sp.vstack([A[finite_hi], -A[finite_lo]]).toarray()
+    A_ub = sp.vstack([A[finite_hi], -A[finite_lo]], format="csr")
     b_ub = np.concatenate([hi[finite_hi], -lo[finite_lo]])
-    return Block(cost, A_ub, b_ub, lb, ub)
+    return A_ub, b_ub

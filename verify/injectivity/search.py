@@ -41,8 +41,12 @@ def decide(frame: Frame, tol: Tolerances, options: Options | None = None) -> Che
     failed = _sampled_rank_deficiency(frame, tol, z, patterns, labels, details)
     if failed is not None:
         return failed
+    options.deadline.check(f"the search ({options.n_samples} samples drawn, {int(patterns.shape[0])} patterns)")
     pairs = _neighbour_pairs(z.numpy(), net(z).numpy(), labels.numpy(), 8, options.max_pairs)
-    pieces = {label: _lp.Piece(*pattern_halfspaces(net, patterns[label], box)) for pair in pairs for label in pair}
+    pieces = {}
+    for label in sorted({label for pair in pairs for label in pair}):
+        options.deadline.check(f"the search (pieces of the {len(pairs)} region pairs the samples suggest)")
+        pieces[label] = _lp.Piece(*pattern_halfspaces(net, patterns[label], box))
     scales = _lp.Scales(tol.rho, tol.out)
     search = _lp.largest_collision([(pieces[a], pieces[b]) for a, b in pairs], scales, tol.separation, _lp.directions(net.in_dim),
                                    deadline=options.deadline)

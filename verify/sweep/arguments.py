@@ -6,6 +6,7 @@ import argparse
 
 from models.validation import check_instance
 
+from ..argument_types import positive_int
 from .executor import DaskExecutor, DaskUnavailableError, Executor, InProcessExecutor
 from .store import JsonlStore, Store
 
@@ -15,26 +16,17 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     check_instance(parser, argparse.ArgumentParser, "parser")
     group = parser.add_argument_group("sweep", "where the tasks run and where their records go")
     where = group.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_positive, metavar="N",
+    where.add_argument("--workers", type=positive_int, metavar="N",
                        help="run on a local Dask cluster of N worker processes, one thread each (needs the scale extra)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://host:8786 (needs the scale extra)")
-    group.add_argument("--batch-size", type=_positive, default=1, metavar="K",
+    group.add_argument("--batch-size", type=positive_int, default=1, metavar="K",
                        help="tasks per Dask task (default 1); raise it when the scheduler, not the workers, limits the rate")
     group.add_argument("--jsonl", metavar="PATH",
                        help="append each record to PATH as it completes (JSON Lines, fsync'd); sorted by key at the end")
     group.add_argument("--resume", action="store_true", help="with --jsonl: skip the tasks PATH already holds")
     return parser
 
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
-    return value
 
 
 def executor_from_arguments(args: argparse.Namespace) -> Executor:
