@@ -60,17 +60,17 @@ EA, EB, FL, FR, TAG = range(5)
 
 
 class PlanarSubdivision:
-    """The subdivision of the box [-h, h] (local coordinates) and its face patterns.
+    """The subdivision of the box [low, high] (local coordinates) and its face patterns.
 
     ``V`` (w + 2, capacity): per vertex, the current layer's w pre-activations then its two
     coordinates, so that one interpolation serves both. ``E`` (5, capacity): per edge its
     start and end vertex, left and right face (-1 outside) and tag. ``pattern``: per face.
     """
 
-    def __init__(self, half: np.ndarray, hidden: int):
-        h0, h1 = float(half[0]), float(half[1])
+    def __init__(self, low: np.ndarray, high: np.ndarray, hidden: int):
+        (l0, l1), (h0, h1) = (float(v) for v in low), (float(v) for v in high)
         self.V = np.zeros((2, 1024))
-        self.V[:, :4] = np.array([[-h0, -h1], [h0, -h1], [h0, h1], [-h0, h1]]).T
+        self.V[:, :4] = np.array([[l0, l1], [h0, l1], [h0, h1], [l0, h1]]).T
         self.nv = 4
         self.E = np.zeros((5, 4096), dtype=np.int64)
         # Box face k = 2·coordinate + (0 lower, 1 upper) is tagged -1 - k.
@@ -269,7 +269,7 @@ class PlanarSubdivision:
         return self.pattern[:nf].copy(), offsets, X[c_vert[order]], centre, facet_cell, facet_tag, adjacency
 
 
-def planar_regions(weights, biases, slopes, half, deadline=None, *, stop_at_tie: bool = False):
+def planar_regions(weights, biases, slopes, low, high, deadline=None, *, stop_at_tie: bool = False):
     """Run the subdivision over all hidden layers (local coordinates; see ``PlanarSubdivision.regions``);
     ``deadline`` (a ``models.deadline.Deadline``) is checked before every unit's cut.
 
@@ -277,7 +277,7 @@ def planar_regions(weights, biases, slopes, half, deadline=None, *, stop_at_tie:
     which float64 leaves undecided); with ``stop_at_tie`` it returns (None, ties) at the first.
     """
     hidden = sum(w.shape[0] for w in weights)
-    sub = PlanarSubdivision(half, hidden)
+    sub = PlanarSubdivision(low, high, hidden)
     offset = 0
     prev = None
     for W, b, slope in zip(weights, biases, slopes):

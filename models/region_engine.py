@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
+from fractions import Fraction
 
 import numpy as np
 import scipy.linalg
@@ -457,27 +458,44 @@ def _domain_frame(weights, biases, bounds) -> tuple[_Frame, np.ndarray | None]:
     return _Frame(centre, np.eye(m), np.zeros((m, 0)), float(half.max())), None
 
 
-def _root_box(half: np.ndarray, hidden: int, words: int) -> dd.Cells:
-    m = len(half)
+def _local_box(bounds, centre: np.ndarray):
+    """The box in local coordinates, (low − centre, high − centre), and whether those floats are
+    exact (they are when the bounds and the centre are within a factor 2 of each other, by
+    Sterbenz's lemma, or small integers); if not, the regions are of a box rounded by an ulp."""
+    low, high = bounds[0] - centre, bounds[1] - centre
+    exact = all(Fraction(float(a)) == Fraction(float(b)) - Fraction(float(c))
+                for local, bound in ((low, bounds[0]), (high, bounds[1])) for a, b, c in zip(local, bound, centre))
+    return (low, high), exact
+
+
+def _root_box(low: np.ndarray, high: np.ndarray, hidden: int, words: int) -> dd.Cells:
+    m = len(low)
     corners = np.array(np.meshgrid(*[[-1.0, 1.0]] * m, indexing="ij")).reshape(m, -1).T
     bits = np.zeros((len(corners), words), dtype=np.uint64)
     for k in range(m):
         dd.set_bit(bits, np.flatnonzero(corners[:, k] < 0), hidden + 2 * k)
         dd.set_bit(bits, np.flatnonzero(corners[:, k] > 0), hidden + 2 * k + 1)
     n = len(corners)
-    return dd.Cells(corners * half, np.zeros(n, bool), bits, np.array([0, n]), np.zeros(1, np.int64),
+    return dd.Cells(np.where(corners < 0, low, high), np.zeros(n, bool), bits, np.array([0, n]), np.zeros(1, np.int64),
                     np.zeros((1, 0), bool), np.zeros(1, bool))
 
 
-def _root_cones(Wr_sel: np.ndarray, sel: np.ndarray, hidden: int, words: int, inf_id: int) -> dd.Cells:
-    """The 2^r simplicial cones cut out by r independent first-layer hyperplanes through the origin."""
+def _root_cones(Wr_sel: np.ndarray, b_sel: np.ndarray, sel: np.ndarray, hidden: int, words: int, inf_id: int) -> dd.Cells:
+    """The 2^r simplicial cones cut out by r independent first-layer hyperplanes Wr_sel u + b_sel = 0.
+
+    Their apex is where those hyperplanes meet: the origin of the frame up to rounding (the
+    offsets b_sel, rounded from their exact values, are a few ulps of the origin's size), solved
+    for so that the float problem keeps the apex on the hyperplanes it is made on.
+    """
     r = len(sel)
+    apex = np.linalg.solve(Wr_sel, -b_sel)
     inv = np.linalg.inv(Wr_sel)
     inv = inv / np.abs(inv).max(axis=0)  # first to order 1: nearly parallel hyperplanes give huge entries
     dirs = inv / np.linalg.norm(inv, axis=0)
     signs = np.array(np.meshgrid(*[[1.0, -1.0]] * r, indexing="ij")).reshape(r, -1).T
     n_cones = len(signs)
     x = np.zeros((n_cones, r + 1, r))
+    x[:, 0, :] = apex
     x[:, 1:, :] = (signs[:, :, None] * dirs.T[None])
     ray = np.zeros((n_cones, r + 1), bool)
     ray[:, 1:] = True
@@ -505,9 +523,13 @@ def _dd_chunks(weights, biases, slopes, bounds, chunk: int, deadline=None) -> It
     words = dd.n_words(H, r)
     ties = Ties(weights, biases, slopes, frame.origin, frame.basis, bounds, frame.scale)
     prob = dd.Problem([W1, *hidden_w[1:]], [b1, *hidden_b[1:]], slopes, r, frame.scale, words, deadline, ties)
-    cells = _root_box(0.5 * (bounds[1] - bounds[0]), H, words) if bounds is not None else \
-        _root_cones(W1[sel], sel, H, words, prob.inf_id)
-    cells.doubt[:] = not frame.exact
+    if bounds is not None:
+        (low, high), exact_box = _local_box(bounds, frame.origin)
+        cells = _root_box(low, high, H, words)
+    else:
+        exact_box = True
+        cells = _root_cones(W1[sel], b1[sel], sel, H, words, prob.inf_id)
+    cells.doubt[:] = not (frame.exact and exact_box)
     P0 = np.broadcast_to(np.concatenate([W1, b1[:, None]], axis=1), (len(cells), *W1.shape[:1], r + 1)).copy()
     for done, patterns in dd.descend(prob, cells, P0, np.zeros((len(cells), 0), bool), 0, chunk):
         yield _dd_finish(done, patterns, prob, frame, weights, biases, slopes, bounds)
@@ -713,12 +735,13 @@ def _planar(weights, biases, slopes, bounds, deadline=None, *, fallback: bool = 
     if not hidden_w:
         return _single_region(weights, biases, slopes, bounds, _Frame(centre, np.eye(2), np.zeros((2, 0)), float(half.max())))
     b1 = _shifted_bias(hidden_w[0], hidden_b[0], centre)
-    found, ties = planar_regions(hidden_w, [b1, *hidden_b[1:]], slopes, half, deadline, stop_at_tie=fallback)
+    (low, high), exact_box = _local_box(bounds, centre)
+    found, ties = planar_regions(hidden_w, [b1, *hidden_b[1:]], slopes, low, high, deadline, stop_at_tie=fallback)
     if found is None:
         return _dd_regions(weights, biases, slopes, bounds, DEFAULT_CHUNK, deadline)
     patterns, v_off, verts, inner, fc, tags, adjacency = found
     out = _assemble(weights, biases, slopes, bounds, patterns, v_off, verts + centre, np.zeros(len(patterns) + 1, np.int64),
-                    np.zeros((0, 2)), inner + centre, fc, tags, np.full(len(patterns), ties == 0))
+                    np.zeros((0, 2)), inner + centre, fc, tags, np.full(len(patterns), ties == 0 and exact_box))
     return _replace(out, adjacency=adjacency.astype(np.int64))
 
 

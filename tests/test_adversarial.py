@@ -9,6 +9,7 @@ networks. The oracle of each case is known in closed form.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import pytest
 import torch
@@ -251,3 +252,25 @@ def test_a_sliver_made_by_a_bent_hyperplane_of_the_second_layer(angle):
     if angle >= 1e-12:
         assert (count, exact) == (4, True)
         _assert_regions_exactly_placed(net, linear_regions(net, 1.0))
+
+
+# ---------------------------------------------------------------------- arrangements far from the origin
+def test_a_line_that_clips_a_corner_of_a_far_box_by_a_hair():
+    # The box [1e8 + 0.1, 1e8 + 0.3]^2, whose float centre ± half-width misses its upper corner by 1.5e-8; the line
+    # x + 0.9 y + b = 0 moved ulp by ulp across that corner: 2 regions exactly while the corner is strictly above it.
+    low, high = torch.full((2,), 1e8 + 0.1, dtype=D), torch.full((2,), 1e8 + 0.3, dtype=D)
+    b0 = -(float(high[0]) + 0.9 * float(high[1]))
+    for k in range(-3, 4):
+        b = b0 + k * math.ulp(b0)
+        corner = Fraction(float(high[0])) + Fraction(0.9) * Fraction(float(high[1])) + Fraction(b)
+        net = LeakyReLUNetwork([torch.tensor([[1.0, 0.9]], dtype=D), torch.ones(1, 1, dtype=D)],
+                               [torch.tensor([b], dtype=D), torch.zeros(1, dtype=D)], 0.1)
+        assert region_count(net, (low, high)) == ((2 if corner > 0 else 1), True), k
+
+
+def test_lines_meeting_far_from_the_origin_on_the_plane():
+    # 3x = 3e8 + 1 and x + 7y = 8e8 + 3 meet near (1e8, 1e8) at a point no float represents; with x − y = 0.5,
+    # three lines in general position: 7 regions of R^2, each placed exactly.
+    net = _lines([[3.0, 0.0], [1.0, 7.0], [1.0, -1.0]], [-(3e8 + 1), -(8e8 + 3), -0.5])
+    assert region_count(net, None) == (7, True)
+    _assert_regions_exactly_placed(net, linear_regions(net, None))
