@@ -191,6 +191,7 @@ class _Layer:
     first_id: int       # hyperplane id of unit 0 of this layer
     slope: float
     prefix: np.ndarray  # (R, h): bits of the earlier layers on each root (what the exact forms read)
+    rounding: np.ndarray  # (R, w): a bound on the rounding of each unit's values on the root (see ROUNDING_ULPS)
 
 
 # Generators per block when all of a layer's units are evaluated at every generator: the
@@ -202,24 +203,51 @@ def _tolerances(cells: Cells, scale: float) -> np.ndarray:
     return np.where(cells.ray, ANGLE_RTOL, DIST_RTOL * scale)
 
 
+ROUNDING_ULPS = 8.0
+"""The pre-activation maps P of a layer are composed in float64 through the layers before it; each
+entry then carries at most about (fan-in + 2) ulps of the sum of the magnitudes of its terms, which
+``magnitudes`` carries along (|W| times the magnitudes of the layer before). ROUNDING_ULPS times the
+fan-ins times that bound, at a generator, is added to the tie tolerance: where the terms cancel (a
+composed gradient far smaller than its terms), values that look clear of the tolerance are rounding,
+and they are settled exactly as ties."""
+
+
+def magnitudes_error(magnitudes: np.ndarray, fan_in: int) -> np.ndarray:
+    """The rounding bound of P's entries from the magnitudes of their terms."""
+    return ROUNDING_ULPS * (fan_in + 2) * np.finfo(np.float64).eps * magnitudes
+
+
+def _rounding_bounds(cells: Cells, error: np.ndarray) -> np.ndarray:
+    """Bound (C, w) on the rounding of each unit's values at the generators of each root cell (and
+    so of its parts): the entries' bounds ``error`` (C, w, m + 1) against the largest |x_k| of the
+    cell's generators (rays are unit vectors: at least 1)."""
+    m = cells.x.shape[1]
+    largest = np.maximum(np.maximum.reduceat(np.abs(cells.x), cells.start[:-1], axis=0), 1.0)
+    return np.einsum("cuk,ck->cu", error[:, :, :m], largest) + error[:, :, m]
+
+
 def prepare_layer(cells: Cells, P: np.ndarray, first_id: int, slope: float, scale: float, prefix: np.ndarray,
-                  ties=None) -> _Layer:
+                  ties=None, error: np.ndarray | None = None) -> _Layer:
     """Candidates and initial bits of a layer for root cells (``cells.root`` = arange)."""
     C, w, m1 = P.shape
     m = m1 - 1
-    anorm = np.sqrt(np.einsum("cuk,cuk->cu", P[:, :, :m], P[:, :, :m]))
+    # Scaled by the largest entry first: the squares of tiny gradients (weights of 1e-200) underflow.
+    top = np.abs(P[:, :, :m]).max(axis=2) if m else np.zeros(P.shape[:2])
+    unit = P[:, :, :m] / np.where(top > 0, top, 1.0)[:, :, None]
+    anorm = top * np.sqrt(np.einsum("cuk,cuk->cu", unit, unit))
     counts = np.diff(cells.start)
     has_pos = np.zeros((C, w), dtype=bool)
     has_neg = np.zeros((C, w), dtype=bool)
     per_block = max(1, _EVAL_BLOCK // max(1, w * m1 * int(counts.max(initial=1))))
     gtol = _tolerances(cells, scale)
+    rounding = np.zeros((C, w)) if error is None else _rounding_bounds(cells, error)
     for c0 in range(0, C, per_block):
         c1 = min(C, c0 + per_block)
         g0, g1 = cells.start[c0], cells.start[c1]
         cell = np.repeat(np.arange(c0, c1), counts[c0:c1])
         xa = np.concatenate([cells.x[g0:g1], (~cells.ray[g0:g1])[:, None].astype(np.float64)], axis=1)
         Y = np.einsum("nk,nuk->nu", xa, P[cell])
-        tol = gtol[g0:g1, None] * anorm[cell]
+        tol = gtol[g0:g1, None] * anorm[cell] + rounding[cell]
         seg = cells.start[c0:c1] - g0
         above, below = Y > tol, Y < -tol
         if ties is not None:
@@ -231,7 +259,7 @@ def prepare_layer(cells: Cells, P: np.ndarray, first_id: int, slope: float, scal
     nxt = np.full((C, w + 1), w, dtype=np.int64)
     nxt[:, :w] = np.minimum.accumulate(idx[:, ::-1], axis=1)[:, ::-1]
     cells.lbits = ~has_neg
-    return _Layer(P, anorm, nxt, first_id, slope, prefix)
+    return _Layer(P, anorm, nxt, first_id, slope, prefix, rounding)
 
 
 def _generator_ids(bits: np.ndarray, count: int) -> list[np.ndarray]:
@@ -306,7 +334,7 @@ def cut_step(cells: Cells, j: int, layer: _Layer, prob: Problem) -> list[tuple[i
     ag = a[cell]
     v = np.einsum("nk,nk->n", cells.x, ag[:, :m])
     v += np.where(cells.ray, 0.0, ag[:, m])
-    tol = _tolerances(cells, prob.scale) * layer.anorm[root, j][cell]
+    tol = _tolerances(cells, prob.scale) * layer.anorm[root, j][cell] + layer.rounding[root, j][cell]
     pos = v > tol
     neg = v < -tol
     doubt = cells.doubt
@@ -547,6 +575,11 @@ def _crossings(cells: Cells, v: np.ndarray, p: np.ndarray, q: np.ndarray) -> tup
     """The point (or ray) where the hyperplane crosses each edge (p, q), homogeneously:
     v_p · g_q − v_q · g_p has value 0 and is a positive combination of the ends."""
     vp, vq = v[p], v[q]
+    # Only the ratio of the two values matters: scaled to order 1 first, so that tiny values (a
+    # layer of weights 1e-200) neither underflow in the products nor in the norm of a new ray.
+    size = np.maximum(np.abs(vp), np.abs(vq))
+    size = np.where(size > 0, size, 1.0)
+    vp, vq = vp / size, vq / size
     tp = (~cells.ray[p]).astype(np.float64)
     tq = (~cells.ray[q]).astype(np.float64)
     t = vp * tq - vq * tp
@@ -596,12 +629,17 @@ def _sorted_by(cells: Cells, key: np.ndarray) -> tuple[Cells, np.ndarray]:
 
 
 # ---------------------------------------------------------------------- all layers
-def descend(prob: Problem, cells: Cells, P: np.ndarray, pattern: np.ndarray, layer_index: int, batch: int):
+def descend(prob: Problem, cells: Cells, P: np.ndarray, pattern: np.ndarray, layer_index: int, batch: int,
+            magnitudes: np.ndarray | None = None, fan_in: int = 0):
     """Yield (cells, patterns (C, H)) of finished regions below root cells entering a layer.
 
     ``P`` (C, w, m + 1) are the layer's pre-activation maps on the cells, ``pattern`` (C, h)
-    the bits of the earlier layers.
+    the bits of the earlier layers; ``magnitudes`` (as P) the sums of the magnitudes of the terms
+    of P's entries and ``fan_in`` the terms summed so far (the rounding bound of ``ROUNDING_ULPS``;
+    None: |P|).
     """
+    if magnitudes is None:
+        magnitudes = np.abs(P)
     first_id = sum(w.shape[0] for w in prob.weights[:layer_index])
     last = layer_index == len(prob.weights) - 1
     slope = prob.slopes[layer_index]
@@ -610,7 +648,8 @@ def descend(prob: Problem, cells: Cells, P: np.ndarray, pattern: np.ndarray, lay
         sub = cells.slice(c0, c1)
         sub.root = np.arange(c1 - c0)
         sub_pattern = pattern[c0:c1]
-        layer = prepare_layer(sub, P[c0:c1], first_id, slope, prob.scale, sub_pattern, prob.ties)
+        layer = prepare_layer(sub, P[c0:c1], first_id, slope, prob.scale, sub_pattern, prob.ties,
+                              magnitudes_error(magnitudes[c0:c1], fan_in))
         for done in process_layer(sub, layer, prob, batch):
             full = np.concatenate([sub_pattern[done.root], done.lbits], axis=1)
             if last:
@@ -621,6 +660,9 @@ def descend(prob: Problem, cells: Cells, P: np.ndarray, pattern: np.ndarray, lay
             W, b = prob.weights[layer_index + 1], prob.biases[layer_index + 1]
             Pn = np.tensordot(M, W, axes=([1], [1])).transpose(0, 2, 1).copy()
             Pn[:, :, -1] += b
+            Mn = gain[:, :, None] * magnitudes[c0:c1][done.root]
+            Qn = np.tensordot(Mn, np.abs(W), axes=([1], [1])).transpose(0, 2, 1).copy()
+            Qn[:, :, -1] += np.abs(b)
             done.root = np.arange(len(done))
             done.lbits = np.zeros((len(done), 0), dtype=bool)
-            yield from descend(prob, done, Pn, full, layer_index + 1, batch)
+            yield from descend(prob, done, Pn, full, layer_index + 1, batch, Qn, fan_in + W.shape[1])

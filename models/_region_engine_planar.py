@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ._region_engine_dd import ROUNDING_ULPS
+
 VALUE_RTOL = 1e-10
 """A vertex lies on a unit's zero line when |value| <= VALUE_RTOL · max |value| over the current
 vertices. The maximum over the vertices bounds the unit's values on the whole box (they are
@@ -99,15 +101,20 @@ class PlanarSubdivision:
             inputs = self.V[:w_old, :nv]
             np.multiply(inputs, slope_prev, out=inputs, where=inputs < 0)
         V = np.empty((w + 2, self.V.shape[1]))
+        magnitude = np.zeros(w)
+        absolute = np.abs(inputs)
         for u0 in range(0, w, _UNIT_SLICE):
             u1 = min(w, u0 + _UNIT_SLICE)
             V[u0:u1, :nv] = W[u0:u1] @ inputs
+            magnitude[u0:u1] = (np.abs(W[u0:u1]) @ absolute).max(axis=1)
         V[:w, :nv] += b[:, None]
         V[w:, :nv] = self.V[w_old:w_old + 2, :nv]
         self.V, self.w = V, w
         # Values on the box are affine on every face, so their largest size over the vertices
-        # bounds them everywhere, now and after any refinement.
-        self.tol = VALUE_RTOL * np.abs(V[:w, :nv]).max(axis=1)
+        # bounds them everywhere, now and after any refinement. Where the terms of a unit's value
+        # cancel, their rounding (ROUNDING_ULPS of the sum of their sizes) sets the tolerance instead.
+        rounding = ROUNDING_ULPS * (W.shape[1] + 2) * np.finfo(np.float64).eps * (magnitude + np.abs(b))
+        self.tol = np.maximum(VALUE_RTOL * np.abs(V[:w, :nv]).max(axis=1), rounding)
 
     def finish_layer(self, offset: int) -> None:
         """Set the layer's bits of every face from its boundary vertices."""

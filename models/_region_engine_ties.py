@@ -149,12 +149,12 @@ class Ties:
         rows = [row for row in rows if row is not None]
         a, beta = self.form(unit, prefix)
         r = self.r
-        gradient = float(np.linalg.norm([_float(v) for v in a]))
+        gradient = _norm([_float(v) for v in a])
         if ray:
             d = _direction(rows, r, x)
             if d is None:
                 return None
-            return sum((a[k] * d[k] for k in range(r)), fmpq(0)), float(np.linalg.norm([_float(v) for v in d])), gradient
+            return sum((a[k] * d[k] for k in range(r)), fmpq(0)), _norm([_float(v) for v in d]), gradient
         point = _vertex(rows, r)
         if point is None:
             return None
@@ -195,6 +195,13 @@ def _direction(rows, r: int, x):
         d[j] = -reduced[i, free]
     dot = sum(_float(v) * float(xk) for v, xk in zip(d, x))
     return d if dot > 0 else [-v for v in d]
+
+
+def _norm(values) -> float:
+    """The Euclidean norm, scaled by the largest entry first (the squares of tiny entries underflow)."""
+    values = np.asarray(values, dtype=np.float64)
+    top = float(np.abs(values).max()) if values.size else 0.0
+    return top * float(np.linalg.norm(values / top)) if top > 0 and np.isfinite(top) else top
 
 
 def _float(v: fmpq) -> float:

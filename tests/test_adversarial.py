@@ -274,3 +274,41 @@ def test_lines_meeting_far_from_the_origin_on_the_plane():
     net = _lines([[3.0, 0.0], [1.0, 7.0], [1.0, -1.0]], [-(3e8 + 1), -(8e8 + 3), -0.5])
     assert region_count(net, None) == (7, True)
     _assert_regions_exactly_placed(net, linear_regions(net, None))
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-100, 1e-200, 1e-300])
+@pytest.mark.parametrize("box", [None, 1.0, 2.0])
+def test_a_first_layer_of_tiny_weights_keeps_its_arrangement(scale, box):
+    # The lines x = 0, y = 0 and x + y = −1, with every weight and bias times `scale`: 7 regions of R^2 and of
+    # [-2, 2]^2, 5 of [-1, 1]^2 (the third line cuts a corner), whatever the scale (the squares of the weights underflow).
+    net = _lines([[scale, 0.0], [0.0, scale], [scale, scale]], [0.0, 0.0, scale])
+    assert region_count(net, box) == ({None: 7, 1.0: 5, 2.0: 7}[box], True)
+    _assert_regions_exactly_placed(net, linear_regions(net, box))
+
+
+# ---------------------------------------------------------------------- cancellation in the composed layers
+@pytest.mark.parametrize("crossing", [1.5, 1.2, 0.9, 0.5])
+def test_a_second_layer_whose_terms_cancel_is_placed_exactly(crossing):
+    # Layer 2 reads 0.1 h + 0.2 h − 0.3 h of the same unit h = x + 2: exactly (0.1 + 0.2 − 0.3) (x + 2), a gradient
+    # of 2.8e-17 that float64 computes as 5.6e-17. Its offset puts the exact zero at x = crossing: it cuts [-1, 1]^2
+    # iff crossing < 1 (4 regions with y = 0, else 2).
+    gradient = Fraction(0.1) + Fraction(0.2) - Fraction(0.3)
+    offset = float(-gradient * (Fraction(crossing) + 2))
+    w1, b1 = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=D), torch.tensor([2.0, 2.0, 2.0, 0.0], dtype=D)
+    net = LeakyReLUNetwork([w1, torch.tensor([[0.1, 0.2, -0.3, 0.0]], dtype=D), torch.ones(1, 1, dtype=D)],
+                           [b1, torch.tensor([offset], dtype=D), torch.zeros(1, dtype=D)], 0.1)
+    assert region_count(net, 1.0) == (4 if crossing < 1 else 2, True)
+    _assert_regions_exactly_placed(net, linear_regions(net, 1.0))
+
+
+def test_a_second_layer_constant_on_some_cells_of_the_plane():
+    # Integer weights whose second-layer unit is exactly constant on some first-layer cells (float64 gives it
+    # gradients of 1e-18 in the rotated frame of R^2): the regions of R^2 are those of a box large enough to hold
+    # every vertex, and each is placed exactly.
+    w1 = torch.tensor([[1.0, -1.0], [-1.0, 2.0], [-2.0, 2.0], [2.0, 0.0]], dtype=D)
+    b1 = torch.tensor([-1.0, 1.0, -0.5, -0.5], dtype=D)
+    net = LeakyReLUNetwork([w1, torch.tensor([[0.0, 2.0, -2.0, -1.0]], dtype=D), torch.ones(1, 1, dtype=D)],
+                           [b1, torch.tensor([0.5], dtype=D), torch.zeros(1, dtype=D)], 0.1)
+    plane = region_count(net, None)
+    assert plane.exact and plane.count == region_count(net, 1e4).count == region_count(net, 1e6).count
+    _assert_regions_exactly_placed(net, linear_regions(net, None))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from fractions import Fraction
 
 import torch
 
@@ -84,12 +85,22 @@ def check_distinct_variance_ratios(prior: GaussianMixture, *, rtol: float = RATI
     if best_pair is not None and best > rtol:
         return CheckResult("distinct_variance_ratios", True, best, rtol, ">", best_pair, domain="the prior", method=how,
                            details=details)
-    if best_pair is None or best <= 0:
+    if best_pair is None or not _some_pair_exactly_distinct(variances):
         return CheckResult("distinct_variance_ratios", False, best, rtol, ">", best_pair, domain="the prior", method=how,
                            details=details)
     return CheckResult("distinct_variance_ratios", None, best, rtol, ">", None, domain="the prior", method=how,
                        details={**details, "reason": f"the best pair {best_pair} has ratios distinct by a relative gap of {best:.3g}, "
                                                      f"not 0 but within the tolerance {rtol:.0e}"})
+
+
+def _some_pair_exactly_distinct(variances: torch.Tensor) -> bool:
+    """Some pair j != k whose variance ratios are pairwise distinct in rationals (the floats taken exactly)."""
+    rows = [[Fraction(v) for v in row] for row in variances.tolist()]
+    for j, k in itertools.permutations(range(len(rows)), 2):
+        ratios = [a / b for a, b in zip(rows[k], rows[j])]
+        if len(set(ratios)) == len(ratios):
+            return True
+    return False
 
 
 def marginals(prior: GaussianMixture, *, rtol: float = GAUSSIAN_RTOL) -> list[GaussianMixture]:
