@@ -47,7 +47,8 @@ import scipy.linalg
 from . import _region_engine_dd as dd
 from ._region_engine_planar import planar_regions
 from ._region_engine_ties import SLIVER_RTOL, Ties
-from .exact import qcol, qmat, rank, to_floats
+from .exact import ExactNetwork, qcol, qmat, rank, to_floats
+from .exact import q as _q
 
 RANK_RTOL = 1e-10
 """Singular values of W_1 below RANK_RTOL · (the largest) count as zero when all of R^m is
@@ -608,8 +609,55 @@ def _dd_finish(cells, patterns, prob, frame, weights, biases, slopes, bounds) ->
         n_r = n_r + extra
     fc, fid = _dd_facets(cells, prob)
     tags = np.where(fid < H, fid, -1 - (fid - H))
-    return _assemble(weights, biases, slopes, bounds, patterns, _offsets(n_v), vertices, _offsets(n_r), rays_local,
-                     interior, fc, tags, ~cells.doubt)
+    out = _assemble(weights, biases, slopes, bounds, patterns, _offsets(n_v), vertices, _offsets(n_r), rays_local,
+                    interior, fc, tags, ~cells.doubt)
+    return _deeper_interiors(out, frame, centroid, ray_sum, weights, biases, slopes)
+
+
+# Farther steps along the rays tried for the interior point of an unbounded region that the first
+# step leaves outside (a thin cone whose apex is far from the origin is, one scale out, thinner than
+# the floats there can tell).
+INTERIOR_STEPS = (1e3, 1e6, 1e9, 1e12)
+# An interior point whose float slack is below this many ulps of its size (plus the scale) is
+# confirmed by an exact forward pass: the facets themselves are rounded by about that much.
+INTERIOR_ULPS = 1e3
+
+
+def _deeper_interiors(regions: RegionArrays, frame: _Frame, centroid, ray_sum, weights, biases, slopes) -> RegionArrays:
+    """Interior points strictly inside every region. A point whose slack is within rounding of its
+    facets is checked exactly (its exact pattern is the region's, no unit at 0); an unbounded
+    region whose point fails is tried farther along its rays; a region left without one is marked
+    not exact."""
+    size = np.abs(regions.interior).max(axis=1) + frame.scale if len(regions) else np.zeros(0)
+    doubtful = np.flatnonzero(~(regions.inradius > INTERIOR_ULPS * np.finfo(np.float64).eps * size))
+    if len(doubtful) == 0:
+        return regions
+    exact_net = ExactNetwork(tuple(qmat(w) for w in weights), tuple(qcol(b) for b in biases), tuple(_q(s) for s in slopes),
+                             weights[0].shape[1], weights[-1].shape[0])
+    interior, exact = regions.interior.copy(), regions.exact.copy()
+    for i in doubtful:
+        steps = (0.0,) if regions.bounded[i] else (1.0, *INTERIOR_STEPS)
+        for step in steps:
+            point = interior[i] if step == 0.0 else frame.origin + (centroid[i] + frame.scale * step * ray_sum[i]) @ frame.basis.T
+            if _strictly_inside(exact_net, point, regions.patterns[i]):
+                interior[i] = point
+                break
+        else:
+            exact[i] = False
+    f = regions.facet_offsets
+    cell = np.repeat(np.arange(len(regions)), np.diff(f))
+    slack = regions.facet_rhs - np.einsum("fk,fk->f", regions.facet_normals, interior[cell])
+    inradius = np.full(len(regions), np.inf)
+    has = np.diff(f) > 0
+    if len(slack):
+        inradius[has] = np.minimum.reduceat(slack, f[:-1][has])
+    return _replace(regions, interior=interior, inradius=inradius, exact=exact)
+
+
+def _strictly_inside(net: ExactNetwork, point: np.ndarray, pattern: np.ndarray) -> bool:
+    _, pre = net.forward(qcol(point))
+    values = [v for layer in pre for v in layer]
+    return all(v != 0 for v in values) and [v > 0 for v in values] == [bool(b) for b in pattern]
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+import numpy as np
 import pytest
 import torch
 
@@ -312,3 +313,17 @@ def test_a_second_layer_constant_on_some_cells_of_the_plane():
     plane = region_count(net, None)
     assert plane.exact and plane.count == region_count(net, 1e4).count == region_count(net, 1e6).count
     _assert_regions_exactly_placed(net, linear_regions(net, None))
+
+
+@pytest.mark.parametrize("gap", [1e-8, 1e-10])
+def test_thin_cones_whose_apex_is_far_away_get_interior_points_inside(gap):
+    # x + y = 0, x + (1 + gap) y = −1 and 2x + 2y = 1 on R^2: the first two meet near 1e8 / gap at an angle of
+    # about gap, so the cones between them are thinner, one scale from their apex, than the floats there; their
+    # interior points are taken farther along their rays, and each is inside exactly.
+    rng = np.random.default_rng(5)
+    first = _lines([[1.0, 1.0], [1.0, 1.0 + gap], [2.0, 2.0]], [0.0, 1.0, -1.0])
+    net = LeakyReLUNetwork([first.weights[0], torch.tensor(rng.normal(size=(3, 3)), dtype=D), torch.ones(1, 3, dtype=D)],
+                           [first.biases[0], torch.tensor(rng.normal(size=3), dtype=D), torch.zeros(1, dtype=D)], 0.1)
+    regions = linear_regions(net, None)
+    assert regions.exact
+    _assert_regions_exactly_placed(net, regions)
