@@ -101,12 +101,11 @@ class PlanarSubdivision:
             inputs = self.V[:w_old, :nv]
             np.multiply(inputs, slope_prev, out=inputs, where=inputs < 0)
         V = np.empty((w + 2, self.V.shape[1]))
-        magnitude = np.zeros(w)
-        absolute = np.abs(inputs)
         for u0 in range(0, w, _UNIT_SLICE):
             u1 = min(w, u0 + _UNIT_SLICE)
             V[u0:u1, :nv] = W[u0:u1] @ inputs
-            magnitude[u0:u1] = (np.abs(W[u0:u1]) @ absolute).max(axis=1)
+        # A bound on the size of every term of each unit's value, over all vertices at once.
+        magnitude = np.abs(W) @ np.abs(inputs).max(axis=1) if nv else np.zeros(w)
         V[:w, :nv] += b[:, None]
         V[w:, :nv] = self.V[w_old:w_old + 2, :nv]
         self.V, self.w = V, w
