@@ -46,6 +46,15 @@ POPCOUNT = getattr(np, "bitwise_count", None)
 _BYTE_COUNTS = np.array([i.bit_count() for i in range(256)], dtype=np.uint8)
 
 
+def norms(a: np.ndarray) -> np.ndarray:
+    """Euclidean norms along the last axis, each vector scaled by its largest entry first (the
+    squares of tiny entries, weights of 1e-200, underflow); 0 for a zero vector."""
+    top = np.abs(a).max(axis=-1) if a.shape[-1] else np.zeros(a.shape[:-1])
+    finite = (top > 0) & np.isfinite(top)
+    safe = np.where(finite, top, 1.0)
+    return np.where(finite, top * np.linalg.norm(a / safe[..., None], axis=-1), top)
+
+
 def popcount_rows(bits: np.ndarray) -> np.ndarray:
     """Number of set bits in each row of a (N, W) uint64 array, shape (N,) int64."""
     if POPCOUNT is not None:
@@ -231,10 +240,7 @@ def prepare_layer(cells: Cells, P: np.ndarray, first_id: int, slope: float, scal
     """Candidates and initial bits of a layer for root cells (``cells.root`` = arange)."""
     C, w, m1 = P.shape
     m = m1 - 1
-    # Scaled by the largest entry first: the squares of tiny gradients (weights of 1e-200) underflow.
-    top = np.abs(P[:, :, :m]).max(axis=2) if m else np.zeros(P.shape[:2])
-    unit = P[:, :, :m] / np.where(top > 0, top, 1.0)[:, :, None]
-    anorm = top * np.sqrt(np.einsum("cuk,cuk->cu", unit, unit))
+    anorm = norms(P[:, :, :m])
     counts = np.diff(cells.start)
     has_pos = np.zeros((C, w), dtype=bool)
     has_neg = np.zeros((C, w), dtype=bool)

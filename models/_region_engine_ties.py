@@ -26,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 from flint import fmpq, fmpq_mat
 
-from .exact import ExactNetwork, q, qcol, qmat
+from ._region_engine_dd import norms
+from .exact import ExactNetwork, q, to_float
 
 SLIVER_RTOL = 1e-13
 """A generator off a hyperplane by at most SLIVER_RTOL · L (a ray by an angle of at most
@@ -62,8 +63,6 @@ class Ties:
         self.hidden = int(self.starts[-1])
         self.faces = {} if bounds is None else self._faces(origin, bounds)
         self._forms: dict = {}
-        self.resolved = 0
-        self.unresolved = 0
 
     def _faces(self, origin, bounds) -> dict:
         """Box face rows (coefficients, constant) in local coordinates (basis = I on a box)."""
@@ -81,8 +80,7 @@ class Ties:
         microsecond, and ties in the first layer (the common kind) need only its weights."""
         if layers not in self._nets:
             hidden, biases, slopes, origin, basis = self._network
-            exact = ExactNetwork(tuple(qmat(w) for w in hidden[:layers]), tuple(qcol(b) for b in biases[:layers]),
-                                 tuple(q(s) for s in slopes[:layers]), hidden[0].shape[1], hidden[layers - 1].shape[0])
+            exact = ExactNetwork.from_arrays(hidden[:layers], biases[:layers], slopes[:layers])
             self._nets[layers] = exact.on_coordinates(origin, basis)
         return self._nets[layers]
 
@@ -131,17 +129,14 @@ class Ties:
         for t in range(T):
             found = self._value(ids[t], bool(ray[t]), x[t], unit, prefixes[t])
             if found is None:
-                self.unresolved += 1
                 continue
             value, length, gradient = found
             if value == 0:
                 settled[t] = True
-            elif abs(_float(value)) > SLIVER_RTOL * length * gradient * (1.0 if ray[t] else self.scale):
+            elif abs(to_float(value)) > SLIVER_RTOL * length * gradient * (1.0 if ray[t] else self.scale):
                 sign = 1 if value > 0 else -1
                 signs[t], settled[t] = sign, True
                 values[t] = _nonzero_float(value, sign, length)
-            self.resolved += int(settled[t])
-            self.unresolved += int(not settled[t])
         return signs, values, settled
 
     def _value(self, ids, ray: bool, x, unit: int, prefix):
@@ -149,12 +144,12 @@ class Ties:
         rows = [row for row in rows if row is not None]
         a, beta = self.form(unit, prefix)
         r = self.r
-        gradient = _norm([_float(v) for v in a])
+        gradient = float(norms(np.array([to_float(v) for v in a])))
         if ray:
             d = _direction(rows, r, x)
             if d is None:
                 return None
-            return sum((a[k] * d[k] for k in range(r)), fmpq(0)), _norm([_float(v) for v in d]), gradient
+            return sum((a[k] * d[k] for k in range(r)), fmpq(0)), float(norms(np.array([to_float(v) for v in d]))), gradient
         point = _vertex(rows, r)
         if point is None:
             return None
@@ -193,27 +188,13 @@ def _direction(rows, r: int, x):
     d[free] = fmpq(1)
     for i, j in enumerate(pivots):
         d[j] = -reduced[i, free]
-    dot = sum(_float(v) * float(xk) for v, xk in zip(d, x))
+    dot = sum(to_float(v) * float(xk) for v, xk in zip(d, x))
     return d if dot > 0 else [-v for v in d]
-
-
-def _norm(values) -> float:
-    """The Euclidean norm, scaled by the largest entry first (the squares of tiny entries underflow)."""
-    values = np.asarray(values, dtype=np.float64)
-    top = float(np.abs(values).max()) if values.size else 0.0
-    return top * float(np.linalg.norm(values / top)) if top > 0 and np.isfinite(top) else top
-
-
-def _float(v: fmpq) -> float:
-    try:
-        return int(v.p) / int(v.q)  # Python's int division rounds correctly
-    except OverflowError:
-        return float("inf") if v > 0 else float("-inf")
 
 
 def _nonzero_float(value: fmpq, sign: int, length: float) -> float:
     """A float of the exact value with its sign, per unit length of the generator (rays)."""
-    f = _float(value) / max(length, 1e-300)
+    f = to_float(value) / max(length, 1e-300)
     if not np.isfinite(f):
         f = sign * np.finfo(float).max
     if sign != 0 and f == 0.0:

@@ -17,7 +17,7 @@ from flint import fmpq, fmpq_mat
 
 from .leaky_relu_network import LeakyReLUNetwork
 
-__all__ = ["ExactNetwork", "q", "qcol", "qmat", "rank", "to_floats"]
+__all__ = ["ExactNetwork", "q", "qcol", "qmat", "rank", "to_float", "to_floats"]
 
 
 def q(x: float) -> fmpq:
@@ -40,11 +40,15 @@ def qcol(vector) -> fmpq_mat:
 
 def to_floats(column: fmpq_mat) -> np.ndarray:
     """The nearest floats of an exact column (for reporting)."""
-    return np.array([_to_float(v) for v in column.entries()], dtype=np.float64)
+    return np.array([to_float(v) for v in column.entries()], dtype=np.float64)
 
 
-def _to_float(v: fmpq) -> float:
-    return int(v.p) / int(v.q)  # Python's int division rounds correctly
+def to_float(v: fmpq) -> float:
+    """The nearest float of an exact rational (±inf beyond the float range)."""
+    try:
+        return int(v.p) / int(v.q)  # Python's int division rounds correctly
+    except OverflowError:
+        return float("inf") if v > 0 else float("-inf")
 
 
 def rank(matrix: fmpq_mat) -> int:
@@ -67,9 +71,15 @@ class ExactNetwork:
 
     @classmethod
     def of(cls, network: LeakyReLUNetwork) -> "ExactNetwork":
-        weights = tuple(qmat(w.detach().cpu().double().numpy()) for w in network.weights)
-        biases = tuple(qcol(b.detach().cpu().double().numpy()) for b in network.biases)
-        return cls(weights, biases, tuple(q(s) for s in network.slopes), network.in_dim, network.out_dim)
+        return cls.from_arrays([w.detach().cpu().double().numpy() for w in network.weights],
+                               [b.detach().cpu().double().numpy() for b in network.biases], network.slopes)
+
+    @classmethod
+    def from_arrays(cls, weights, biases, slopes) -> "ExactNetwork":
+        """From float arrays: weights[i] (out, in), biases[i] (out,), one slope per layer but the last
+        (a network whose last layer is a hidden one, as the region engine reads it, has one per layer)."""
+        return cls(tuple(qmat(w) for w in weights), tuple(qcol(b) for b in biases), tuple(q(s) for s in slopes),
+                   np.shape(weights[0])[1], np.shape(weights[-1])[0])
 
     def forward(self, z: fmpq_mat) -> tuple[fmpq_mat, list[list[fmpq]]]:
         """f(z) exactly, and the pre-activations of every hidden layer."""

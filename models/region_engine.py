@@ -48,7 +48,6 @@ from . import _region_engine_dd as dd
 from ._region_engine_planar import planar_regions
 from ._region_engine_ties import SLIVER_RTOL, Ties
 from .exact import ExactNetwork, qcol, qmat, rank, to_floats
-from .exact import q as _q
 
 RANK_RTOL = 1e-10
 """Singular values of W_1 below RANK_RTOL · (the largest) count as zero when all of R^m is
@@ -632,8 +631,7 @@ def _deeper_interiors(regions: RegionArrays, frame: _Frame, centroid, ray_sum, w
     doubtful = np.flatnonzero(~(regions.inradius > INTERIOR_ULPS * np.finfo(np.float64).eps * size))
     if len(doubtful) == 0:
         return regions
-    exact_net = ExactNetwork(tuple(qmat(w) for w in weights), tuple(qcol(b) for b in biases), tuple(_q(s) for s in slopes),
-                             weights[0].shape[1], weights[-1].shape[0])
+    exact_net = ExactNetwork.from_arrays(weights, biases, slopes)
     interior, exact = regions.interior.copy(), regions.exact.copy()
     for i in doubtful:
         steps = (0.0,) if regions.bounded[i] else (1.0, *INTERIOR_STEPS)
@@ -644,14 +642,19 @@ def _deeper_interiors(regions: RegionArrays, frame: _Frame, centroid, ray_sum, w
                 break
         else:
             exact[i] = False
-    f = regions.facet_offsets
-    cell = np.repeat(np.arange(len(regions)), np.diff(f))
-    slack = regions.facet_rhs - np.einsum("fk,fk->f", regions.facet_normals, interior[cell])
-    inradius = np.full(len(regions), np.inf)
-    has = np.diff(f) > 0
-    if len(slack):
-        inradius[has] = np.minimum.reduceat(slack, f[:-1][has])
+    inradius = _inradius(regions.facet_offsets, regions.facet_normals, regions.facet_rhs, interior)
     return _replace(regions, interior=interior, inradius=inradius, exact=exact)
+
+
+def _inradius(facet_offsets: np.ndarray, normals: np.ndarray, rhs: np.ndarray, interior: np.ndarray) -> np.ndarray:
+    """The least slack of each region's interior point over its facets, shape (R,) (inf without facets)."""
+    cell = np.repeat(np.arange(len(interior)), np.diff(facet_offsets))
+    slack = rhs - np.einsum("fk,fk->f", normals, interior[cell])
+    inradius = np.full(len(interior), np.inf)
+    has = np.diff(facet_offsets) > 0
+    if len(slack):
+        inradius[has] = np.minimum.reduceat(slack, facet_offsets[:-1][has])
+    return inradius
 
 
 def _strictly_inside(net: ExactNetwork, point: np.ndarray, pattern: np.ndarray) -> bool:
@@ -717,11 +720,8 @@ def _assemble(weights, biases, slopes, bounds, patterns, vertex_offsets, vertice
         if len(sel):
             unit = facet_tags[sel] - offset
             maps = block[group[facet_cell[sel]], :, unit]
-            # Scaled by the largest entry first: the squares of tiny gradients underflow.
-            top = np.abs(maps[:, :m]).max(axis=1, keepdims=True)
-            maps = maps / np.where(top > 0, top, 1.0)
             grad, value = maps[:, :m], maps[:, m]
-            norm = np.linalg.norm(grad, axis=1)
+            norm = dd.norms(grad)
             sign = np.where(patterns[facet_cell[sel], facet_tags[sel]], -1.0, 1.0) / np.where(norm > 0, norm, 1.0)
             normals[sel] = sign[:, None] * grad
             rhs[sel] = -sign * value
@@ -742,12 +742,8 @@ def _assemble(weights, biases, slopes, bounds, patterns, vertex_offsets, vertice
         rhs[box] = np.where(upper, bounds[1][coord], -bounds[0][coord])
     A = np.ascontiguousarray(block[:, :m].transpose(0, 2, 1))
     c = np.ascontiguousarray(block[:, m])
-    facet_offsets = _offsets(np.bincount(facet_cell, minlength=R))
-    slack = rhs - np.einsum("fk,fk->f", normals, interior[facet_cell])
-    inradius = np.full(R, np.inf)
-    has = np.diff(facet_offsets) > 0
-    if F:
-        inradius[has] = np.minimum.reduceat(slack, facet_offsets[:-1][has])
+    facet_offsets = _offsets(np.bincount(facet_cell, minlength=R))  # facet_cell is sorted
+    inradius = _inradius(facet_offsets, normals, rhs, interior)
     return RegionArrays(
         patterns=patterns, A=A, c=c, vertex_offsets=vertex_offsets, vertices=vertices, ray_offsets=ray_offsets,
         rays=rays, interior=interior, inradius=inradius, facet_offsets=facet_offsets, facet_normals=normals,

@@ -21,7 +21,7 @@ from models import AffineMap, GaussianMixture, GenerativeModel
 from models.validation import check_instance, check_real
 
 from .check_result import CheckResult
-from .exact import q, qcol, qmat, solve_near
+from .exact import q, qcol, qmat, solve_near, to_float
 from .mixtures import check_same_mixture, match_mixtures
 from .tolerances import GAP_RTOL, SIGN_RTOL, SYMMETRY_RTOL
 
@@ -216,7 +216,7 @@ def _rounded(x: float) -> fmpq:
 
 
 def _floats(matrix: fmpq_mat) -> np.ndarray:
-    return np.array([[int(v.p) / int(v.q) for v in matrix.table()[i]] for i in range(matrix.nrows())], dtype=np.float64)
+    return np.array([[to_float(v) for v in row] for row in matrix.table()], dtype=np.float64)
 
 
 def _candidate_symmetries(dim: int, dtype, device):

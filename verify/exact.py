@@ -20,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 from flint import fmpq, fmpq_mat
 
-from models.exact import ExactNetwork, q, qcol, qmat, rank, to_floats
+from models.exact import ExactNetwork, q, qcol, qmat, rank, to_float, to_floats
 
 __all__ = ["ExactNetwork", "as_strings", "exact_collision", "infeasible_in_box", "inside_box", "is_collision", "nullspace", "q",
-           "qcol", "qmat", "rank", "solve_near", "to_floats"]
+           "qcol", "qmat", "rank", "solve_near", "to_float", "to_floats"]
 
 
 def is_collision(net: ExactNetwork, z1: fmpq_mat, z2: fmpq_mat) -> bool:
