@@ -327,3 +327,14 @@ def test_thin_cones_whose_apex_is_far_away_get_interior_points_inside(gap):
     regions = linear_regions(net, None)
     assert regions.exact
     _assert_regions_exactly_placed(net, regions)
+
+
+def test_a_count_that_is_not_exact_is_reported_as_unknown():
+    # Two lines at an angle of 1e-15: the sliver between them is below float64's reach, so the count (2) is
+    # flagged; the result says unknown with the number found, never "holds".
+    from verify.analysis import linear_regions_result
+
+    flagged = linear_regions_result(_lines([[1.0, 0.0], [1.0, 1e-15]], [0.0, 0.0]), 1.0)
+    assert flagged.holds is None and flagged.statistic == 2.0 and "not exact" in flagged.method
+    exact = linear_regions_result(_lines([[1.0, 0.0], [1.0, 1e-3]], [0.0, 0.0]), 1.0)
+    assert exact.holds is True and exact.verified and exact.statistic == 4.0

@@ -1,4 +1,4 @@
-"""The stronger levels of identifiability (THEORY.md, Definitions; T3, T4).
+"""The stronger levels of identifiability (docs/theory.md, Definitions; T3, T4).
 
 An affine h(z) = A z + b between two latent spaces can be: a permutation times an
 invertible diagonal plus a translation (T4 S1/S2), an orthogonal map (T3), or the

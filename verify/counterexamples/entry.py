@@ -26,7 +26,7 @@ class Counterexample:
     Attributes
     ----------
     name : str
-        "CE1", "CE1b", "CE2a", "CE2b", "CE3", "CE4" or "CE5" (THEORY.md).
+        "CE1", "CE1b", "CE2a", "CE2b", "CE3", "CE4" or "CE5" (docs/theory.md).
     drops : str
         The assumption dropped, in words.
     description : str

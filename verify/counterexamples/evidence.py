@@ -31,7 +31,7 @@ def grid_2d(low: float, high: float, k: int) -> torch.Tensor:
 
 
 def embedding_injective(network: LeakyReLUNetwork) -> CheckResult:
-    """The embedding g is injective: every slope > 0 and every layer of full column rank (THEORY.md's
+    """The embedding g is injective: every slope > 0 and every layer of full column rank (docs/theory.md's
     sufficient criterion), so g# is injective on laws and latents keep their relation."""
     result = check_injective(network, method="rank")
     return dataclasses.replace(result, name="embedding_injective")

@@ -1,4 +1,4 @@
-"""Maps, non-mixture priors and exact 1-D tools behind the counterexamples (THEORY.md, CE1–CE6).
+"""Maps, non-mixture priors and exact 1-D tools behind the counterexamples (docs/theory.md, CE1–CE6).
 
 Everything here is float64 on the CPU and deterministic given a generator.
 """

@@ -1,5 +1,5 @@
 """Probe by refitting: fit a second model to samples of x, then measure how far the map
-between its latents and a reference's is from affine (THEORY.md, T1/T2 and CE2, CE3).
+between its latents and a reference's is from affine (docs/theory.md, T1/T2 and CE2, CE3).
 
 The fitted model is a square leaky-ReLU flow: an encoder e = f⁻¹: R^m -> R^m made of
 invertible affine layers and leaky ReLUs, and a Gaussian-mixture prior. Its likelihood
