@@ -2,8 +2,10 @@
 
 Every conclusive "fails" of the injectivity checks rests on a witness re-checked in rationals
 (``verify.exact``: the collision moved onto the exact solution set of its two pieces, the exact
-forward pass, exact ranks and null spaces), and the region engine settles its ties in rationals
-(``models._region_engine_ties``). This benchmark runs the checks with every exact function
+forward pass, exact ranks and null spaces), every "holds" of the region methods and of weak
+injectivity on the Farkas and dual certificates of ``verify.injectivity._certificate`` (found by
+float programs, re-solved in rationals, on a second, exact enumeration of the original
+network), and the region engine settles its ties in rationals (``models._region_engine_ties``). This benchmark runs the checks with every exact function
 timed (a wrapper around each, at its definition and wherever it was imported; nested calls
 count once) and prints
 
@@ -13,7 +15,7 @@ count once) and prints
   without its exact re-checks (the named baseline, measured in the same run).
 
 Networks: ``random_network((m, w, w, n), 0.2, injective=False)`` (mostly not injective: a
-witness is re-checked) and ``injective=True`` (holds: nothing to re-check), m in {2, 3}, w in
+witness is re-checked) and ``injective=True`` (holds: the certificate is re-solved), m in {2, 3}, w in
 {8, 16, 32} (m = 3: 8, 16), n = 3, on the box [-2, 2]^m; and two degenerate first layers whose
 hyperplanes meet in one point or are nearly parallel, where the engine settles ties exactly
 (their enumeration against the same network with its first-layer offsets moved by random amounts
@@ -43,6 +45,7 @@ from models import LeakyReLUNetwork, random_network
 from models._region_engine_ties import Ties
 from models.regions import linear_regions, region_count
 from verify import check_injective, check_weakly_injective
+from verify.injectivity import _certificate
 
 D = torch.float64
 
@@ -72,7 +75,8 @@ class ExactClock:
     def __enter__(self):
         targets = [getattr(verify.exact, name) for name in verify.exact.__all__ if callable(getattr(verify.exact, name))
                    and not isinstance(getattr(verify.exact, name), type)]
-        targets += [models.exact.ExactNetwork.forward, models.exact.ExactNetwork.piece, models.exact.ExactNetwork.layer_forms]
+        targets += [models.exact.ExactNetwork.forward, models.exact.ExactNetwork.piece, models.exact.ExactNetwork.layer_forms,
+                    _certificate.certify, _certificate.certify_unique_preimage]
         wrapped = {id(fn): self.wrap(fn) for fn in targets}
         for module in list(sys.modules.values()):
             if module is None or not getattr(module, "__name__", "").startswith(("verify", "models")):

@@ -178,8 +178,12 @@ def _linear_program(cost, problem: dict) -> tuple[np.ndarray, dict]:
     return cost, checked
 
 
-def solve_blocks(blocks: list[Block], *, options: dict | None = TIGHT_OPTIONS, deadline=None) -> list[np.ndarray | None]:
+def solve_blocks(blocks: list[Block], *, options: dict | None = TIGHT_OPTIONS, deadline=None,
+                 duals: bool = False) -> list:
     """Optimal x of every block (None where a block is infeasible or fails), one program if possible.
+
+    ``duals``: return (x, marginals) per block instead, the marginals of its rows A_ub
+    (d objective / d b_ub, <= 0 at a minimum), from which certificates are read.
 
     ``deadline`` (a ``models.deadline.Deadline``): the program gets the time left as its time
     limit; a block not solved by then is None (as one that fails: callers read None as "not
@@ -205,11 +209,16 @@ def solve_blocks(blocks: list[Block], *, options: dict | None = TIGHT_OPTIONS, d
     )
     if result.status == OPTIMAL:
         sizes = np.cumsum([0] + [b.cost.shape[0] for b in blocks])
-        return [result.x[a:b] for a, b in zip(sizes[:-1], sizes[1:])]
+        xs = [result.x[a:b] for a, b in zip(sizes[:-1], sizes[1:])]
+        if not duals:
+            return xs
+        rows = np.cumsum([0] + [b.b_ub.shape[0] for b in blocks])
+        marginals = result.ineqlin.marginals
+        return [(x, marginals[a:b]) for x, a, b in zip(xs, rows[:-1], rows[1:])]
     if len(blocks) == 1 or result.status == ITERATION_LIMIT:  # a time limit in the options: no time for more
         return [None] * len(blocks)
     # Some block is infeasible or troublesome: find it by solving the blocks one at a time.
-    return [solve_blocks([b], options=options, deadline=deadline)[0] for b in blocks]
+    return [solve_blocks([b], options=options, deadline=deadline, duals=duals)[0] for b in blocks]
 
 
 def chebyshev_center(G, g, radius_cap: float | None = None) -> tuple[np.ndarray | None, float]:

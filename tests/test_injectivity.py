@@ -87,7 +87,10 @@ def test_expansive_leaky_networks_are_certified(widths):
 @given(injective_networks(max_in_dim=2, max_depth=3, max_growth=1))
 def test_property_injective_networks_hold_for_every_exact_method(net):
     assert check_injective(net, method="rank").holds
-    assert check_injective(net, box=2.0, method="regions").holds
+    regions = check_injective(net, box=2.0, method="regions")
+    # "holds" needs the exact certificate; hyperplanes closer than float64 can separate (biases of
+    # 1e-218) leave the enumeration not exact, and the verdict unknown, never "fails".
+    assert regions.holds is True or (regions.holds is None and "not exact" in regions.details["reason"]), regions
     search = check_injective(net, box=2.0, method="search", n_samples=256)
     # A search that finds no collision proves nothing: unknown, never "holds".
     assert search.holds is None and search.method.startswith("sampled")

@@ -75,7 +75,8 @@ def overlapping_pairs(n_regions: int, intervals, margin: float) -> np.ndarray:
     if n_regions < 2:
         return np.zeros((0, 2), dtype=np.int64)
     spread = np.maximum(hi.max(axis=0) - lo.min(axis=0), 1e-300)
-    selectivity = (hi - lo).mean(axis=0) / spread
+    with np.errstate(invalid="ignore"):  # unbounded intervals (±inf) make a direction useless, not an error
+        selectivity = np.nan_to_num((hi - lo).mean(axis=0) / spread, nan=np.inf)
     d = int(np.argmin(selectivity))
     order = np.argsort(lo[:, d], kind="stable")
     lo, hi = lo[order], hi[order]

@@ -11,7 +11,7 @@ import torch
 from models.deadline import Deadline
 
 from ..check_result import CheckResult
-from . import _lp, _pairs
+from . import _certificate, _lp, _pairs
 from ._witness import chord_witness, collision_witness
 from .tolerances import Frame, Tolerances
 
@@ -125,15 +125,26 @@ def pair_verdict(frame: Frame, regions, pieces, pairs, tol: Tolerances, name: st
     if search.witness is None:
         if search.unresolved:
             return verdict(name, None, statistic, tol, None, {**details, "reason": "some pair programs failed"}, frame, how)
-        certificate = {"criterion": "no two regions collide (transversality, then pairwise linear programs)",
-                       "domain": box_detail(frame), "regions": len(regions), "pairs_checked": len(pairs),
-                       "certificate": "numerical: the region enumeration and the pair programs are not re-checked exactly"}
-        return verdict(name, True, statistic, tol, certificate, details, frame, how)
+        return _certified(frame, name, statistic, tol, details, how, len(regions), len(pairs), deadline)
     k, u1, u2 = search.witness
     i, j = pairs[k]
     evidence = collision_witness(frame, u1, u2, tol)
     return collision_verdict(name, statistic, tol, evidence, {**details, "criterion": "two regions collide", "regions_pair": (i, j)},
                              frame, how)
+
+
+def _certified(frame: Frame, name, statistic, tol, details, how, regions: int, pairs: int, deadline) -> CheckResult:
+    """"holds" when the exact certificate (``_certificate``) confirms the float verdict, else unknown
+    with the reason: a float "no collision" is not a proof."""
+    exact = _certificate.certify(frame, deadline)
+    details = {**details, "exact_pairs": exact.pairs}
+    if not exact.verified:
+        return verdict(name, None, statistic, tol, None, {**details, "reason": f"no collision found in float64, but no exact "
+                                                                            f"certificate: {exact.reason}"}, frame, how)
+    certificate = {"criterion": "no two regions collide", "domain": box_detail(frame), "regions": regions,
+                   "pairs_programmed": pairs, "pairs_certified": exact.pairs,
+                   "certificate": "exact: Farkas and dual certificates of the pair programs, re-solved in rationals"}
+    return verdict(name, True, statistic, tol, certificate, details, frame, how, verified=True)
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,12 @@ import time
 import numpy as np
 import torch
 
-from models.regions import pattern_halfspaces
+from models.deadline import TimeLimitExceeded
+from models.regions import EXACT_MAX_DIM, pattern_halfspaces
 from models.solver import chebyshev_center
 
 from ..check_result import CheckResult
-from . import _lp, bigm
+from . import _certificate, _lp, bigm
 from ._shared import Options, base_details, box_detail, evidence_details, rank_deficient_witness, verdict
 from ._witness import collision_witness
 from .tolerances import Frame, Tolerances
@@ -55,9 +56,27 @@ def decide(frame: Frame, tol: Tolerances, options: Options | None = None) -> Che
     if not conclusive:
         details["reason"] = "a program stopped before optimality (time limit or too many spurious optima)"
         return verdict(NAME, None, statistic, tol, None, details, frame, HOW)
+    return _confirmed(frame, tol, statistic, details, deadline)
+
+
+def _confirmed(frame: Frame, tol: Tolerances, statistic: float, details: dict, deadline) -> CheckResult:
+    """The MILP's "no collision" as a verdict: a branch-and-bound tree is not re-checked in rationals,
+    so "holds" needs the exact certificate of the region pairs (m <= EXACT_MAX_DIM); else unknown."""
+    if frame.network.in_dim > EXACT_MAX_DIM:
+        exact = _certificate.Certificate(False, reason=f"m = {frame.network.in_dim} > {EXACT_MAX_DIM}: no exact region certificate")
+    else:
+        try:
+            exact = _certificate.certify(frame, deadline)
+        except TimeLimitExceeded as stop:
+            exact = _certificate.Certificate(False, reason=str(stop))
+    if not exact.verified:
+        details = {**details, "reason": "the MILP found no collision, but its optimality is not re-checked exactly and no "
+                                        f"exact certificate was found ({exact.reason})"}
+        return verdict(NAME, None, statistic, tol, None, details, frame, HOW)
     certificate = {"criterion": "max (z1_k − z2_k) subject to f(z1) = f(z2) is 0 for every k (MILP)", "domain": box_detail(frame),
-                   "certificate": "numerical: the solver's optimality is not re-checked exactly"}
-    return verdict(NAME, True, statistic, tol, certificate, details, frame, HOW)
+                   "certificate": "exact: Farkas and dual certificates of the region pairs, re-solved in rationals",
+                   "pairs_certified": exact.pairs}
+    return verdict(NAME, True, statistic, tol, certificate, {**details, "exact_pairs": exact.pairs}, frame, HOW, verified=True)
 
 
 def _coordinate(frame, tol, program, k, deadline, details):

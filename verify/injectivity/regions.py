@@ -7,7 +7,8 @@ the two affine pieces are transversal (range(A_i) meets range([A_i − A_j, c_i 
 only in 0, which forbids any collision; ``_pairs``). The remaining pairs get linear
 programs: does the image of one meet the other (phase 1), and if so, the largest
 w·(z − z') over a positive spanning set of m + 1 directions w (phase 2; a candidate
-is re-solved without slack before it counts).
+is re-solved without slack before it counts). A "holds" found so is then proved by the exact
+certificate of ``_certificate`` (dual certificates re-solved in rationals), or is unknown.
 """
 
 from __future__ import annotations

@@ -77,6 +77,8 @@ class Frame:
         u -> (f(anchor + scale · u) − f(anchor)) / out.
     box : (low, high) of tensors (m,), or None
         The domain in normalized units (R^m when None).
+    latent_box : (low, high) of tensors (m,), or None
+        The domain as given, in the original units (exact certificates start from it).
     domain : str
         The domain in the original units, for ``CheckResult.domain``.
     """
@@ -90,6 +92,7 @@ class Frame:
     unit: LeakyReLUNetwork
     box: tuple | None
     domain: str
+    latent_box: tuple | None = None
 
     def to_latent(self, u) -> np.ndarray:
         return self.anchor + self.scale * np.asarray(u, dtype=np.float64)
@@ -157,7 +160,7 @@ def frame(network: LeakyReLUNetwork, box) -> Frame:
     unit_box = None
     if bounds is not None:
         unit_box = tuple(torch.as_tensor((t.numpy() - anchor) / scale) for t in bounds)
-    return Frame(net, ExactNetwork.of(net), anchor, scale, out, f_anchor, unit, unit_box, domain_name(net, box))
+    return Frame(net, ExactNetwork.of(net), anchor, scale, out, f_anchor, unit, unit_box, domain_name(net, box), bounds)
 
 
 def tolerances(network: LeakyReLUNetwork, box) -> Tolerances:

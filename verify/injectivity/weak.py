@@ -14,7 +14,7 @@ from models.validation import DTYPE, check_box, check_generator, check_int
 
 from ..check_result import CheckResult
 from ..exact import rank
-from . import _cover, _lp
+from . import _certificate, _cover, _lp
 from . import rank as rank_method
 from ._shared import base_details, image_boxes, least_singular, pieces_of
 from .tolerances import Frame, Tolerances, check_network, frame, tolerances
@@ -174,7 +174,7 @@ def _condition_i(fr: Frame, tol, regions, pieces, full_rank, details, max_candid
         margin, near = _unique_preimage_margin(pieces, boxes, i, z0, tol)
         if margin > tol.collision / tol.out:
             return _weak_holds(fr, regions, pieces, i, z0, margin, tol, {**details, "candidates_tried": tried},
-                               "(ii) by a full-rank region; (i) by a candidate certified by linear programs")
+                               "(ii) by a full-rank region; (i) by a candidate certified by linear programs", deadline)
         if second is None and near is not None:
             second = _second_preimage(fr, i, z0, near)
     details = {**details, "candidates_tried": tried}
@@ -206,7 +206,8 @@ def _exact_condition_i(fr: Frame, tol, regions, pieces, boxes, full_rank, detail
             margin, _ = _unique_preimage_margin(pieces, boxes, int(i), z0, tol)
             if margin > tol.collision / tol.out:
                 return _weak_holds(fr, regions, pieces, int(i), z0, margin, tol, {**details, "programs": programs},
-                                   "(ii) by a full-rank region; (i) by exact polyhedral difference, certified by linear programs")
+                                   "(ii) by a full-rank region; (i) by exact polyhedral difference, certified by linear programs",
+                                   deadline)
     details.update(programs=programs)
     how = "exact: polyhedral difference of the full-rank regions and the images of the others"
     if exhausted:
@@ -217,13 +218,20 @@ def _exact_condition_i(fr: Frame, tol, regions, pieces, boxes, full_rank, detail
     return _result(fr, tol, False, 0.0, evidence, details, how)
 
 
-def _weak_holds(fr: Frame, regions, pieces, i, u0, margin, tol, details, rests_on) -> CheckResult:
+def _weak_holds(fr: Frame, regions, pieces, i, u0, margin, tol, details, rests_on, deadline) -> CheckResult:
     net = fr.network
     z0 = torch.as_tensor(fr.to_latent(u0))
     x0 = fr.f_anchor + fr.out * (pieces[i].A @ u0 + pieces[i].c)
     witness = {"z0": z0, "region": i, "pattern": regions[i].pattern, "x0": torch.as_tensor(x0),
                "delta": margin * tol.out * fr.out, "forward_check": float(np.linalg.norm(net(z0).numpy() - x0))}
-    return _result(fr, tol, True, margin, witness, {**details, "rests_on": rests_on,
-                                                    "certificate": "numerical: the regions and the programs are not re-checked exactly"},
-                   "linear programs certify a unique preimage near x0")
+    exact = _certificate.certify_unique_preimage(fr, u0, deadline)
+    how = "linear programs certify a unique preimage near x0"
+    if not exact.verified:
+        return _result(fr, tol, None, margin, None, {**details, "candidate": witness, "reason": "a unique preimage in float64, "
+                                                     f"but no exact certificate: {exact.reason}"}, how)
+    return _result(fr, tol, True, margin, witness, {**details, "rests_on": rests_on, "exact_programs": exact.pairs,
+                                                    "certificate": "exact: z0 strictly inside a region of exact rank m; "
+                                                                   "Farkas certificates, re-solved in rationals, that no "
+                                                                   "other region reaches x0"},
+                   how, verified=True)
 

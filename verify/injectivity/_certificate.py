@@ -1,0 +1,352 @@
+"""The exact certificate of "no two regions collide": dual certificates re-solved in rationals.
+
+For regions i, j with exact pieces (A_i, c_i) on the polyhedra P_i = {G_i z <= g_i} (their
+facets' exact rows: dropping the redundant rows of a pattern only enlarges a region, so a
+certificate for these polyhedra holds for the regions), a collision is a point of
+
+    C_ij = {(z, z') : G_i z <= g_i, G_j z' <= g_j, A_i z − A_j z' = c_j − c_i}
+
+with z != z'. Two kinds of certificate, both read off a float program and re-solved exactly:
+
+- C_ij is empty: a Farkas certificate y >= 0, λ with M^T (y, λ) = 0 and b · (y, λ) = −1;
+- every point of C_ij has z = z': for each w of a positive spanning set of R^m, a dual
+  certificate that max (w, −w) · (z, z') over C_ij is <= 0.
+
+The float program says only which rows carry the certificate (its dual's support, which no
+positive row scaling changes); on those rows the certificate is the exact least-squares
+solution, kept when it solves its equations exactly and has the right signs. A region's own
+points cannot collide when its piece has exact rank m. With an enumeration whose regions are
+exact, the certificates prove injectivity; any certificate that fails leaves it unproved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+from flint import fmpq, fmpq_mat
+
+from models._region_engine_dd import norms as row_norms
+from models.exact import q, qcol, to_float, to_floats
+from models.regions import linear_regions
+from models.solver import Block, solve_blocks
+
+from . import _lp, _pairs
+
+# Pairs per block-diagonal program.
+BATCH = 128
+# A dual value counts in the support above this fraction of the largest one.
+SUPPORT_RTOL = 1e-9
+# Pivots of the float QR below this fraction of the largest one end the independent rows.
+PIVOT_RTOL = 1e-10
+# Most pairs certified in one check (beyond it the "holds" stays numerical).
+MAX_PAIRS = 20_000
+
+
+@dataclass(frozen=True)
+class ExactPiece:
+    """Rows G z <= g (k, m), (k,) and the piece A z + c (n, m), (n,), exact, in the frame's units,
+    with their float roundings (rows scaled to unit norm) for the programs that find the certificates."""
+
+    G: list[list[fmpq]]
+    g: list[fmpq]
+    A: list[list[fmpq]]
+    c: list[fmpq]
+    float_piece: _lp.Piece
+    full_rank: bool
+
+
+@dataclass
+class Certificate:
+    verified: bool
+    pairs: int = 0
+    reason: str | None = None
+
+
+def _rows(matrix: fmpq_mat) -> list[list[fmpq]]:
+    return [[matrix[i, j] for j in range(matrix.ncols())] for i in range(matrix.nrows())]
+
+
+def exact_pieces(frame, regions) -> list[ExactPiece]:
+    """The exact facet rows and pieces of every region of ``frame.network`` (``regions``: a RegionSet
+    of the original network on the original box), in the frame's units u = (z − anchor) / scale."""
+    a = regions.arrays
+    m, hidden = frame.network.in_dim, len(frame.network.weights) - 1
+    net = frame.exact.on_coordinates(frame.anchor, frame.scale * np.eye(m))
+    box = regions.box
+    bounds = None
+    if box is not None:
+        anchor, scale = [q(v) for v in frame.anchor], q(frame.scale)
+        bounds = [[(q(lo) - anchor[k]) / scale, (q(hi) - anchor[k]) / scale] for k, (lo, hi) in
+                  enumerate(zip(np.asarray(box[0], dtype=np.float64), np.asarray(box[1], dtype=np.float64)))]
+    widths = [w.nrows() for w in net.weights[:-1]]
+    starts = np.cumsum([0] + widths)
+    pieces = []
+    for i in range(len(a)):
+        pattern = a.patterns[i]
+        forms = net.layer_forms(pattern, hidden) if hidden else []
+        A, c = net.piece(pattern)
+        G, g = [], []
+        for unit in a.facet_units[a.facet_offsets[i]:a.facet_offsets[i + 1]]:
+            unit = int(unit)
+            if unit < 0:
+                face = -1 - unit
+                k, upper = divmod(face, 2)
+                row = [fmpq(0)] * m
+                row[k] = fmpq(1 if upper else -1)
+                G.append(row)
+                g.append(bounds[k][1] if upper else -bounds[k][0])
+                continue
+            layer = int(np.searchsorted(starts, unit, side="right") - 1)
+            P, p = forms[layer]
+            r = unit - starts[layer]
+            sign = -1 if pattern[unit] else 1  # active: P z + p >= 0
+            G.append([sign * P[r, j] for j in range(m)])
+            g.append(-sign * p[r, 0])
+        pieces.append(ExactPiece(G, g, _rows(A), list(c.entries()), _float_piece(G, g, A, c), A.rank() == m))
+    return pieces
+
+
+def _float_piece(G, g, A: fmpq_mat, c: fmpq_mat) -> _lp.Piece:
+    m = A.ncols()
+    Gf = to_floats(fmpq_mat(len(G), m, [v for row in G for v in row])).reshape(len(G), m) if G else np.zeros((0, m))
+    gf = to_floats(qcol(g)) if g else np.zeros(0)
+    norms = np.where(row_norms(Gf) > 0, row_norms(Gf), 1.0)
+    return _lp.Piece(Gf / norms[:, None], gf / norms, to_floats(qcol(list(A.entries()))).reshape(A.nrows(), m), to_floats(c))
+
+
+def _system(p: ExactPiece, r: ExactPiece, m: int):
+    """Exact rows of C_pr in (z, z'): inequalities (list of (row, rhs)) and equalities."""
+    zero = [fmpq(0)] * m
+    ineq = [(row + zero, rhs) for row, rhs in zip(p.G, p.g)] + [(zero + row, rhs) for row, rhs in zip(r.G, r.g)]
+    eq = [(p.A[k] + [-v for v in r.A[k]], r.c[k] - p.c[k]) for k in range(len(p.c))]
+    return ineq, eq
+
+
+def _float_rows(p: ExactPiece, r: ExactPiece):
+    """The float program's rows of C_pr: inequalities (unit rows), then each equality twice (±)."""
+    fp, fr = p.float_piece, r.float_piece
+    m = fp.G.shape[1]
+    G = np.vstack([np.hstack([fp.G, np.zeros((fp.G.shape[0], m))]), np.hstack([np.zeros((fr.G.shape[0], m)), fr.G])])
+    g = np.concatenate([fp.g, fr.g])
+    E = np.hstack([fp.A, -fr.A])
+    e = fr.c - fp.c
+    norms = np.where(row_norms(E) > 0, row_norms(E), 1.0)
+    E, e = E / norms[:, None], e / norms
+    return np.vstack([G, E, -E]), np.concatenate([g, e, -e]), G.shape[0]
+
+
+def _duals(blocks: list[Block], deadline):
+    return solve_blocks(blocks, deadline=deadline, duals=True)
+
+
+def _support(y: np.ndarray, n_ineq: int, n_eq: int):
+    """Indices of the inequality rows and of the equalities carrying the float dual y (rows of ``_float_rows``)."""
+    ineq, plus, minus = y[:n_ineq], y[n_ineq:n_ineq + n_eq], y[n_ineq + n_eq:n_ineq + 2 * n_eq]
+    free = plus - minus
+    top = max(float(np.abs(ineq).max(initial=0.0)), float(np.abs(free).max(initial=0.0)), 1e-300)
+    return np.flatnonzero(ineq > SUPPORT_RTOL * top), np.flatnonzero(np.abs(free) > SUPPORT_RTOL * top)
+
+
+def _exact_dual(ineq, eq, rows_i, rows_e, target: list[fmpq], farkas: bool):
+    """The exact certificate on the given rows, or None: y >= 0 on the inequalities, λ free, with
+    M^T (y, λ) = target (and b · (y, λ) = −1 when ``farkas``); returns b · (y, λ)."""
+    chosen = [(ineq[k], True) for k in rows_i] + [(eq[k], False) for k in rows_e]
+    if not chosen:
+        return None
+    vectors = [row + ([rhs] if farkas else []) for (row, rhs), _ in chosen]
+    goal = fmpq_mat(len(vectors[0]), 1, target + ([fmpq(-1)] if farkas else []))
+    keep = list(range(len(vectors)))
+    y = _least_squares(vectors, keep, goal)
+    if y is None:  # dependent rows: keep independent ones (pivoted QR on the floats), so that the Gram matrix is regular
+        floats = to_floats(qcol([v for vec in vectors for v in vec])).reshape(len(vectors), -1)
+        _, R, order = scipy.linalg.qr(floats.T, mode="economic", pivoting=True)
+        diag = np.abs(np.diag(R))
+        keep = [int(k) for k, d in zip(order, diag) if d > PIVOT_RTOL * max(float(diag[0]), 1e-300)]
+        y = _least_squares(vectors, keep, goal)
+    if y is None:
+        return None
+    value = fmpq(0)
+    for slot, k in enumerate(keep):
+        (row, rhs), signed = chosen[k]
+        if signed and y[slot, 0] < 0:
+            return None
+        value += y[slot, 0] * rhs
+    return value
+
+
+def _least_squares(vectors, keep: list[int], goal: fmpq_mat) -> fmpq_mat | None:
+    """The exact y with N^T y = goal for N = the kept rows, or None (no such y, or N's rows dependent)."""
+    if not keep:
+        return None
+    N = fmpq_mat(len(keep), goal.nrows(), [v for k in keep for v in vectors[k]])
+    try:
+        y = (N * N.transpose()).solve(N * goal)
+    except ZeroDivisionError:
+        return None
+    return y if N.transpose() * y == goal else None
+
+
+def certify(frame, deadline=None) -> Certificate:
+    """The exact certificate that ``frame.network`` is injective on its domain: the regions of the
+    original network on the original domain (exact enumeration), then ``certify_pairs``."""
+    regions = linear_regions(frame.network, frame.latent_box, time_limit=deadline)
+    if not bool(regions.arrays.exact.all()):
+        return Certificate(False, reason="the region enumeration is not exact")
+    return certify_pairs(exact_pieces(frame, regions), bool(regions.arrays.bounded.all()), deadline)
+
+
+def certify_pairs(pieces: list[ExactPiece], bounded: bool, deadline=None) -> Certificate:
+    """Exact certificates that no two of ``pieces`` collide (see the module docstring); ``bounded``:
+    every piece is bounded, so that certified image boxes can clear pairs first."""
+    if not all(p.full_rank for p in pieces):
+        return Certificate(False, reason="a region's piece is not of exact rank m")
+    # Pairs whose certified image boxes are disjoint need nothing more; the rest need programs.
+    boxes = image_bounds(pieces, deadline) if bounded else None
+    if deadline is not None and deadline.expired():
+        return Certificate(False, reason="the time limit stopped the exact certificates")
+    pairs = [tuple(map(int, ij)) for ij in _pairs.overlapping_pairs(len(pieces), boxes, 0.0)]
+    if len(pairs) > MAX_PAIRS:
+        return Certificate(False, reason=f"{len(pairs)} region pairs: more than the {MAX_PAIRS} certified in one check")
+    m = pieces[0].float_piece.G.shape[1] if pieces else 0
+    dirs = _lp.directions(m) if m else np.zeros((0, 0))
+    for start in range(0, len(pairs), BATCH):
+        if deadline is not None and deadline.expired():
+            return Certificate(False, start, "the time limit stopped the exact certificates")
+        batch = pairs[start:start + BATCH]
+        touching = _farkas(pieces, batch, deadline)
+        if touching is None:
+            return Certificate(False, start, "a pair program failed")
+        if touching and not _separations(pieces, [batch[k] for k in touching], dirs, deadline):
+            return Certificate(False, start, "a pair whose images meet has no exact certificate that z = z'")
+    return Certificate(True, len(pairs))
+
+
+def image_bounds(pieces: list[ExactPiece], deadline=None) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds lo <= f_i(z) <= hi on every region, shape (R, n) each, floats rounded outward from
+    exact dual certificates (±inf where none: unbounded regions, or a program that failed)."""
+    n = len(pieces[0].c) if pieces else 0
+    lo, hi = np.full((len(pieces), n), -np.inf), np.full((len(pieces), n), np.inf)
+    blocks, meta = [], []
+    for i, p in enumerate(pieces):
+        fp = p.float_piece
+        for k in range(n):
+            for sign in (1, -1):
+                blocks.append(Block(-sign * fp.A[k], fp.G, fp.g, np.full(fp.G.shape[1], -np.inf), np.full(fp.G.shape[1], np.inf)))
+                meta.append((i, k, sign))
+    for start in range(0, len(blocks), 4 * BATCH):
+        if deadline is not None and deadline.expired():
+            break
+        for out, (i, k, sign) in zip(_duals(blocks[start:start + 4 * BATCH], deadline), meta[start:start + 4 * BATCH]):
+            if out is None:
+                continue
+            p = pieces[i]
+            rows = np.flatnonzero(-out[1] > SUPPORT_RTOL * max(float(np.abs(out[1]).max(initial=0.0)), 1e-300))
+            value = _exact_dual(list(zip(p.G, p.g)), [], rows, [], [sign * v for v in p.A[k]], farkas=False)
+            if value is None:
+                continue
+            bound = value + sign * p.c[k]  # sign · f_k <= bound
+            if sign > 0:
+                hi[i, k] = np.nextafter(to_float(bound), np.inf)
+            else:
+                lo[i, k] = np.nextafter(-to_float(bound), -np.inf)
+    return lo, hi
+
+
+def _farkas(pieces, batch, deadline) -> list[int] | None:
+    """Positions in ``batch`` of the pairs not proved disjoint by an exact Farkas certificate."""
+    blocks, shapes = [], []
+    for i, j in batch:
+        A, b, n_ineq = _float_rows(pieces[i], pieces[j])
+        blocks.append(Block(np.r_[np.zeros(A.shape[1]), 1.0], np.hstack([A, -np.ones((A.shape[0], 1))]), b,
+                            np.r_[np.full(A.shape[1], -np.inf), 0.0], np.full(A.shape[1] + 1, np.inf)))
+        shapes.append(n_ineq)
+    solved = _duals(blocks, deadline)
+    touching = []
+    for k, ((i, j), out, n_ineq) in enumerate(zip(batch, solved, shapes)):
+        if out is None:
+            return None
+        x, y = out
+        if x[-1] <= 0:
+            touching.append(k)
+            continue
+        ineq, eq = _system(pieces[i], pieces[j], pieces[i].float_piece.G.shape[1])
+        rows_i, rows_e = _support(-y, n_ineq, len(eq))
+        zero = [fmpq(0)] * (2 * pieces[i].float_piece.G.shape[1])
+        if _exact_dual(ineq, eq, rows_i, rows_e, zero, farkas=True) is None:
+            touching.append(k)
+    return touching
+
+
+def _separations(pieces, pairs, dirs, deadline) -> bool:
+    """Whether every pair has, for every direction, an exact certificate that max w·(z − z') <= 0."""
+    blocks, meta = [], []
+    for i, j in pairs:
+        A, b, n_ineq = _float_rows(pieces[i], pieces[j])
+        for w in dirs:
+            blocks.append(Block(-np.r_[w, -w], A, b, np.full(A.shape[1], -np.inf), np.full(A.shape[1], np.inf)))
+            meta.append((i, j, w, n_ineq))
+    for out, (i, j, w, n_ineq) in zip(_duals(blocks, deadline), meta):
+        if out is None:
+            return False
+        m = len(w)
+        ineq, eq = _system(pieces[i], pieces[j], m)
+        rows_i, rows_e = _support(-out[1], n_ineq, len(eq))
+        target = [q(v) for v in w] + [-q(v) for v in w]
+        value = _exact_dual(ineq, eq, rows_i, rows_e, target, farkas=False)
+        if value is None or value > 0:
+            return False
+    return True
+
+
+def certify_unique_preimage(frame, u0: np.ndarray, deadline=None) -> Certificate:
+    """The exact certificate of condition (i) of weak injectivity at z0 = anchor + scale · u0: z0 lies
+    strictly inside a region (no unit at 0, exactly) whose piece has rank m, and x0 = f(z0) lies in the
+    image of no other region (certified image boxes, else Farkas certificates). Then x0 has one
+    preimage, and so does every point of the image near x0."""
+    regions = linear_regions(frame.network, frame.latent_box, time_limit=deadline)
+    if not bool(regions.arrays.exact.all()):
+        return Certificate(False, reason="the region enumeration is not exact")
+    pieces = exact_pieces(frame, regions)
+    net = frame.exact.on_coordinates(frame.anchor, frame.scale * np.eye(frame.network.in_dim))
+    point = qcol(np.asarray(u0, dtype=np.float64))
+    x0, pre = net.forward(point)
+    if any(v == 0 for layer in pre for v in layer):
+        return Certificate(False, reason="z0 lies on a unit's hyperplane")
+    pattern = np.array([v > 0 for layer in pre for v in layer], dtype=bool)
+    own = [i for i in range(len(pieces)) if np.array_equal(regions.arrays.patterns[i], pattern)]
+    if len(own) != 1 or not pieces[own[0]].full_rank:
+        return Certificate(False, reason="z0's region is not one full-rank region of the enumeration")
+    x0 = list(x0.entries())
+    boxes = image_bounds(pieces, deadline) if bool(regions.arrays.bounded.all()) else None
+    others = [k for k in range(len(pieces)) if k != own[0] and not _outside(boxes, k, x0)]
+    blocks = []
+    for k in others:
+        fp = pieces[k].float_piece
+        x = to_floats(qcol(x0))
+        scale = np.where(row_norms(fp.A) > 0, row_norms(fp.A), 1.0)
+        E, e = fp.A / scale[:, None], (x - fp.c) / scale
+        A = np.vstack([fp.G, E, -E])
+        blocks.append(Block(np.r_[np.zeros(fp.G.shape[1]), 1.0], np.hstack([A, -np.ones((A.shape[0], 1))]), np.r_[fp.g, e, -e],
+                            np.r_[np.full(fp.G.shape[1], -np.inf), 0.0], np.full(fp.G.shape[1] + 1, np.inf)))
+    for start in range(0, len(blocks), BATCH):
+        if deadline is not None and deadline.expired():
+            return Certificate(False, start, "the time limit stopped the exact certificates")
+        for k, out in zip(others[start:start + BATCH], _duals(blocks[start:start + BATCH], deadline)):
+            p = pieces[k]
+            if out is None or out[0][-1] <= 0:
+                return Certificate(False, start, f"x0 may lie in the image of region {k}")
+            rows_i, rows_e = _support(-out[1], len(p.g), len(p.c))
+            eq = [(p.A[r], x0[r] - p.c[r]) for r in range(len(p.c))]
+            if _exact_dual(list(zip(p.G, p.g)), eq, rows_i, rows_e, [fmpq(0)] * len(p.A[0]), farkas=True) is None:
+                return Certificate(False, start, f"no exact certificate that x0 is outside the image of region {k}")
+    return Certificate(True, len(others))
+
+
+def _outside(boxes, k: int, x0: list[fmpq]) -> bool:
+    """Whether x0 lies outside region k's certified image box (strictly, compared exactly)."""
+    if boxes is None:
+        return False
+    lo, hi = boxes
+    return any((np.isfinite(a) and x < q(a)) or (np.isfinite(b) and x > q(b)) for a, b, x in zip(lo[k], hi[k], x0))
