@@ -40,7 +40,8 @@ BATCH = 128
 SUPPORT_RTOL = 1e-9
 # Pivots of the float QR below this fraction of the largest one end the independent rows.
 PIVOT_RTOL = 1e-10
-# Most pairs certified in one check (beyond it the "holds" stays numerical).
+# Most regions and pairs certified in one check (beyond them a float "holds" is unknown).
+MAX_REGIONS = 2_000
 MAX_PAIRS = 20_000
 
 
@@ -68,9 +69,10 @@ def _rows(matrix: fmpq_mat) -> list[list[fmpq]]:
     return [[matrix[i, j] for j in range(matrix.ncols())] for i in range(matrix.nrows())]
 
 
-def exact_pieces(frame, regions) -> list[ExactPiece]:
+def exact_pieces(frame, regions, deadline=None) -> list[ExactPiece]:
     """The exact facet rows and pieces of every region of ``frame.network`` (``regions``: a RegionSet
-    of the original network on the original box), in the frame's units u = (z − anchor) / scale."""
+    of the original network on the original box), in the frame's units u = (z − anchor) / scale;
+    ``TimeLimitExceeded`` past ``deadline``."""
     a = regions.arrays
     m, hidden = frame.network.in_dim, len(frame.network.weights) - 1
     net = frame.exact.on_coordinates(frame.anchor, frame.scale * np.eye(m))
@@ -84,6 +86,8 @@ def exact_pieces(frame, regions) -> list[ExactPiece]:
     starts = np.cumsum([0] + widths)
     pieces = []
     for i in range(len(a)):
+        if deadline is not None:
+            deadline.check(f"the exact pieces of the regions ({i} of {len(a)})")
         pattern = a.patterns[i]
         forms = net.layer_forms(pattern, hidden) if hidden else []
         A, c = net.piece(pattern)
@@ -131,7 +135,7 @@ def _float_rows(p: ExactPiece, r: ExactPiece):
     G = np.vstack([np.hstack([fp.G, np.zeros((fp.G.shape[0], m))]), np.hstack([np.zeros((fr.G.shape[0], m)), fr.G])])
     g = np.concatenate([fp.g, fr.g])
     E = np.hstack([fp.A, -fr.A])
-    e = fr.c - fp.c
+    e = to_floats(qcol([b - a for a, b in zip(p.c, r.c)]))  # rounded once from the exact difference: no cancellation
     norms = np.where(row_norms(E) > 0, row_norms(E), 1.0)
     E, e = E / norms[:, None], e / norms
     return np.vstack([G, E, -E]), np.concatenate([g, e, -e]), G.shape[0]
@@ -194,7 +198,9 @@ def certify(frame, deadline=None) -> Certificate:
     regions = linear_regions(frame.network, frame.latent_box, time_limit=deadline)
     if not bool(regions.arrays.exact.all()):
         return Certificate(False, reason="the region enumeration is not exact")
-    return certify_pairs(exact_pieces(frame, regions), bool(regions.arrays.bounded.all()), deadline)
+    if len(regions) > MAX_REGIONS:
+        return Certificate(False, reason=f"{len(regions)} regions: more than the {MAX_REGIONS} certified in one check")
+    return certify_pairs(exact_pieces(frame, regions, deadline), bool(regions.arrays.bounded.all()), deadline)
 
 
 def certify_pairs(pieces: list[ExactPiece], bounded: bool, deadline=None) -> Certificate:
@@ -308,7 +314,9 @@ def certify_unique_preimage(frame, u0: np.ndarray, deadline=None) -> Certificate
     regions = linear_regions(frame.network, frame.latent_box, time_limit=deadline)
     if not bool(regions.arrays.exact.all()):
         return Certificate(False, reason="the region enumeration is not exact")
-    pieces = exact_pieces(frame, regions)
+    if len(regions) > MAX_REGIONS:
+        return Certificate(False, reason=f"{len(regions)} regions: more than the {MAX_REGIONS} certified in one check")
+    pieces = exact_pieces(frame, regions, deadline)
     net = frame.exact.on_coordinates(frame.anchor, frame.scale * np.eye(frame.network.in_dim))
     point = qcol(np.asarray(u0, dtype=np.float64))
     x0, pre = net.forward(point)
@@ -324,9 +332,8 @@ def certify_unique_preimage(frame, u0: np.ndarray, deadline=None) -> Certificate
     blocks = []
     for k in others:
         fp = pieces[k].float_piece
-        x = to_floats(qcol(x0))
         scale = np.where(row_norms(fp.A) > 0, row_norms(fp.A), 1.0)
-        E, e = fp.A / scale[:, None], (x - fp.c) / scale
+        E, e = fp.A / scale[:, None], to_floats(qcol([x - c for x, c in zip(x0, pieces[k].c)])) / scale
         A = np.vstack([fp.G, E, -E])
         blocks.append(Block(np.r_[np.zeros(fp.G.shape[1]), 1.0], np.hstack([A, -np.ones((A.shape[0], 1))]), np.r_[fp.g, e, -e],
                             np.r_[np.full(fp.G.shape[1], -np.inf), 0.0], np.full(fp.G.shape[1] + 1, np.inf)))

@@ -13,8 +13,8 @@ import time
 import numpy as np
 import torch
 
-from models.deadline import TimeLimitExceeded
-from models.regions import EXACT_MAX_DIM, pattern_halfspaces
+from models.deadline import Deadline, TimeLimitExceeded
+from models.regions import pattern_halfspaces
 from models.solver import chebyshev_center
 
 from ..check_result import CheckResult
@@ -28,6 +28,9 @@ KIND = "exact"
 NEEDS_BOX = True
 SQUARE_ONLY = False
 HOW = "exact: mixed-integer programs (two copies of the network, big-M)"
+CERTIFY_SECONDS = 60.0
+"""Longest the exact region certificate of a MILP's "no collision" may take (within the check's time limit)."""
+
 MILP_MAX_CUTS = 32
 """Spurious MILP optima (collisions within the solver's tolerance only) cut off per coordinate."""
 
@@ -61,14 +64,13 @@ def decide(frame: Frame, tol: Tolerances, options: Options | None = None) -> Che
 
 def _confirmed(frame: Frame, tol: Tolerances, statistic: float, details: dict, deadline) -> CheckResult:
     """The MILP's "no collision" as a verdict: a branch-and-bound tree is not re-checked in rationals,
-    so "holds" needs the exact certificate of the region pairs (m <= EXACT_MAX_DIM); else unknown."""
-    if frame.network.in_dim > EXACT_MAX_DIM:
-        exact = _certificate.Certificate(False, reason=f"m = {frame.network.in_dim} > {EXACT_MAX_DIM}: no exact region certificate")
-    else:
-        try:
-            exact = _certificate.certify(frame, deadline)
-        except TimeLimitExceeded as stop:
-            exact = _certificate.Certificate(False, reason=str(stop))
+    so "holds" needs the exact certificate of the region pairs (for a network with few regions, in
+    at most ``CERTIFY_SECONDS``); else unknown."""
+    remaining = deadline.remaining()
+    try:
+        exact = _certificate.certify(frame, Deadline(CERTIFY_SECONDS if remaining is None else max(min(remaining, CERTIFY_SECONDS), 1e-6)))
+    except TimeLimitExceeded as stop:
+        exact = _certificate.Certificate(False, reason=str(stop))
     if not exact.verified:
         details = {**details, "reason": "the MILP found no collision, but its optimality is not re-checked exactly and no "
                                         f"exact certificate was found ({exact.reason})"}
