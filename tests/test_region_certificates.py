@@ -54,7 +54,7 @@ def test_an_injective_network_holds_with_a_verified_certificate():
         result = check_injective(net, box=box, method="regions")
         assert result.holds is True and result.verified, result
         assert result.witness["certificate"].startswith("exact")
-        assert result.details["exact_pairs"] == result.witness["pairs_certified"] > 0
+        assert result.details["exact_pairs"] == result.witness["pairs_certified"] >= 0
 
 
 def test_a_fold_has_no_certificate_and_fails_with_its_witness():
@@ -75,7 +75,10 @@ def test_a_far_translated_injective_network_is_still_certified():
 
 def test_a_tampered_dual_is_rejected(monkeypatch):
     # Certificates read from a float dual whose support is wrong must not pass the exact check.
-    touching = [_interval_piece(0, 1, 1, 0), _interval_piece(1, 2, 1, 0)]
+    # z on [0, 1], then 2z − 1 on [1, 2]: injective, not cleared by transversality (n = m), so the
+    # pair needs its dual certificates.
+    touching = [_interval_piece(0, 1, 1, 0), _interval_piece(1, 2, 2, -1)]
+    assert not _certificate._transversal(*touching)
     assert certify_pairs(touching, True).verified
     monkeypatch.setattr(_certificate, "_support", lambda y, n_ineq, n_eq: (np.arange(1), np.zeros(0, dtype=int)))
     assert not certify_pairs(touching, True).verified
@@ -115,3 +118,15 @@ def test_a_point_with_a_second_preimage_gets_no_unique_preimage_certificate():
     result = certify_unique_preimage(fr, fr.to_unit(np.array([0.5])))
     assert not result.verified and "image of region" in result.reason
     assert check_weakly_injective(_absolute_value(), box=box).holds is not True
+
+
+def test_transversality_is_decided_by_exact_ranks():
+    def piece(A, c):
+        rows = [[fmpq(v) for v in row] for row in A]
+        floats = Piece(np.zeros((0, 1)), np.zeros(0), np.array(A, dtype=float), np.array(c, dtype=float))
+        return ExactPiece([], [], rows, [fmpq(v) for v in c], floats, True)
+
+    # R -> R^2: z ↦ (z, 0) and z ↦ (z, z − 1) differ along (0, 1), outside range(A) = span (1, 0): transversal.
+    assert _certificate._transversal(piece([[1], [0]], [0, 0]), piece([[1], [1]], [0, -1]))
+    # z ↦ (z, 0) and z ↦ (−z, 0): the difference (2, 0) lies in range(A), a fold: not transversal.
+    assert not _certificate._transversal(piece([[1], [0]], [0, 0]), piece([[-1], [0]], [0, 0]))

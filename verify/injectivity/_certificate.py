@@ -6,7 +6,9 @@ certificate for these polyhedra holds for the regions), a collision is a point o
 
     C_ij = {(z, z') : G_i z <= g_i, G_j z' <= g_j, A_i z − A_j z' = c_j − c_i}
 
-with z != z'. Two kinds of certificate, both read off a float program and re-solved exactly:
+with z != z'. Pairs whose certified image boxes are disjoint, or whose pieces are transversal
+(exact ranks, see ``_transversal``), need nothing more. For the others, two kinds of
+certificate, both read off a float program and re-solved exactly:
 
 - C_ij is empty: a Farkas certificate y >= 0, λ with M^T (y, λ) = 0 and b · (y, λ) = −1;
 - every point of C_ij has z = z': for each w of a positive spanning set of R^m, a dual
@@ -43,6 +45,7 @@ PIVOT_RTOL = 1e-10
 # Most regions and pairs certified in one check (beyond them a float "holds" is unknown).
 MAX_REGIONS = 2_000
 MAX_PAIRS = 20_000
+MAX_OVERLAPPING = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,16 @@ def certify_pairs(pieces: list[ExactPiece], bounded: bool, deadline=None) -> Cer
     boxes = image_bounds(pieces, deadline) if bounded else None
     if deadline is not None and deadline.expired():
         return Certificate(False, reason="the time limit stopped the exact certificates")
-    pairs = [tuple(map(int, ij)) for ij in _pairs.overlapping_pairs(len(pieces), boxes, 0.0)]
+    overlapping = [tuple(map(int, ij)) for ij in _pairs.overlapping_pairs(len(pieces), boxes, 0.0)]
+    if len(overlapping) > MAX_OVERLAPPING:
+        return Certificate(False, reason=f"{len(overlapping)} region pairs with overlapping images: more than the "
+                                         f"{MAX_OVERLAPPING} tested in one check")
+    pairs = []
+    for k, (i, j) in enumerate(overlapping):
+        if deadline is not None and k % 1024 == 0 and deadline.expired():
+            return Certificate(False, reason="the time limit stopped the exact certificates")
+        if not _transversal(pieces[i], pieces[j]):
+            pairs.append((i, j))
     if len(pairs) > MAX_PAIRS:
         return Certificate(False, reason=f"{len(pairs)} region pairs: more than the {MAX_PAIRS} certified in one check")
     m = pieces[0].float_piece.G.shape[1] if pieces else 0
@@ -227,6 +239,22 @@ def certify_pairs(pieces: list[ExactPiece], bounded: bool, deadline=None) -> Cer
         if touching and not _separations(pieces, [batch[k] for k in touching], dirs, deadline):
             return Certificate(False, start, "a pair whose images meet has no exact certificate that z = z'")
     return Certificate(True, len(pairs))
+
+
+def _matrix(rows: list[list[fmpq]]) -> fmpq_mat:
+    return fmpq_mat(len(rows), len(rows[0]), [v for row in rows for v in row])
+
+
+def _transversal(p: ExactPiece, r: ExactPiece) -> bool:
+    """Whether the pair cannot collide by transversality, decided by exact ranks: a collision has
+    A_p (z − z') = −(D z' + δ) with D = A_p − A_r, δ = c_p − c_r, so when range(A_p) meets
+    range([D, δ]) only in 0, z = z' (A_p has rank m); likewise with A_r."""
+    B = [[a - b for a, b in zip(row_p, row_r)] + [cp - cr] for row_p, row_r, cp, cr in zip(p.A, r.A, p.c, r.c)]
+    rank_b = _matrix(B).rank()
+    m = len(p.A[0])
+    if rank_b == 0:
+        return True  # the same piece: A_p z = A_p z' forces z = z'
+    return any(_matrix([a + b for a, b in zip(side.A, B)]).rank() == m + rank_b for side in (p, r))
 
 
 def image_bounds(pieces: list[ExactPiece], deadline=None) -> tuple[np.ndarray, np.ndarray]:
