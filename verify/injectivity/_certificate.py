@@ -72,6 +72,10 @@ def _rows(matrix: fmpq_mat) -> list[list[fmpq]]:
     return [[matrix[i, j] for j in range(matrix.ncols())] for i in range(matrix.nrows())]
 
 
+def _matrix(rows: list[list[fmpq]]) -> fmpq_mat:
+    return fmpq_mat(len(rows), len(rows[0]), [v for row in rows for v in row])
+
+
 def exact_pieces(frame, regions, deadline=None) -> list[ExactPiece]:
     """The exact facet rows and pieces of every region of ``frame.network`` (``regions``: a RegionSet
     of the original network on the original box), in the frame's units u = (z − anchor) / scale;
@@ -117,10 +121,16 @@ def exact_pieces(frame, regions, deadline=None) -> list[ExactPiece]:
 
 def _float_piece(G, g, A: fmpq_mat, c: fmpq_mat) -> _lp.Piece:
     m = A.ncols()
-    Gf = to_floats(fmpq_mat(len(G), m, [v for row in G for v in row])).reshape(len(G), m) if G else np.zeros((0, m))
+    Gf = to_floats(_matrix(G)).reshape(len(G), m) if G else np.zeros((0, m))
     gf = to_floats(qcol(g)) if g else np.zeros(0)
-    norms = np.where(row_norms(Gf) > 0, row_norms(Gf), 1.0)
+    norms = _unit_scales(Gf)
     return _lp.Piece(Gf / norms[:, None], gf / norms, to_floats(qcol(list(A.entries()))).reshape(A.nrows(), m), to_floats(c))
+
+
+def _unit_scales(rows: np.ndarray) -> np.ndarray:
+    """What each row is divided by to have unit norm (1 for a zero row)."""
+    norms = row_norms(rows)
+    return np.where(norms > 0, norms, 1.0)
 
 
 def _system(p: ExactPiece, r: ExactPiece, m: int):
@@ -139,7 +149,7 @@ def _float_rows(p: ExactPiece, r: ExactPiece):
     g = np.concatenate([fp.g, fr.g])
     E = np.hstack([fp.A, -fr.A])
     e = to_floats(qcol([b - a for a, b in zip(p.c, r.c)]))  # rounded once from the exact difference: no cancellation
-    norms = np.where(row_norms(E) > 0, row_norms(E), 1.0)
+    norms = _unit_scales(E)
     E, e = E / norms[:, None], e / norms
     return np.vstack([G, E, -E]), np.concatenate([g, e, -e]), G.shape[0]
 
@@ -195,15 +205,24 @@ def _least_squares(vectors, keep: list[int], goal: fmpq_mat) -> fmpq_mat | None:
     return y if N.transpose() * y == goal else None
 
 
+def _exact_regions(frame, deadline):
+    """The regions of the original network on the original domain and their exact pieces, or the
+    Certificate that says why there are none (an enumeration that is not exact, too many regions)."""
+    regions = linear_regions(frame.network, frame.latent_box, time_limit=deadline)
+    if not bool(regions.arrays.exact.all()):
+        return regions, Certificate(False, reason="the region enumeration is not exact")
+    if len(regions) > MAX_REGIONS:
+        return regions, Certificate(False, reason=f"{len(regions)} regions: more than the {MAX_REGIONS} certified in one check")
+    return regions, exact_pieces(frame, regions, deadline)
+
+
 def certify(frame, deadline=None) -> Certificate:
     """The exact certificate that ``frame.network`` is injective on its domain: the regions of the
     original network on the original domain (exact enumeration), then ``certify_pairs``."""
-    regions = linear_regions(frame.network, frame.latent_box, time_limit=deadline)
-    if not bool(regions.arrays.exact.all()):
-        return Certificate(False, reason="the region enumeration is not exact")
-    if len(regions) > MAX_REGIONS:
-        return Certificate(False, reason=f"{len(regions)} regions: more than the {MAX_REGIONS} certified in one check")
-    return certify_pairs(exact_pieces(frame, regions, deadline), bool(regions.arrays.bounded.all()), deadline)
+    regions, pieces = _exact_regions(frame, deadline)
+    if isinstance(pieces, Certificate):
+        return pieces
+    return certify_pairs(pieces, bool(regions.arrays.bounded.all()), deadline)
 
 
 def certify_pairs(pieces: list[ExactPiece], bounded: bool, deadline=None) -> Certificate:
@@ -241,10 +260,6 @@ def certify_pairs(pieces: list[ExactPiece], bounded: bool, deadline=None) -> Cer
     return Certificate(True, len(pairs))
 
 
-def _matrix(rows: list[list[fmpq]]) -> fmpq_mat:
-    return fmpq_mat(len(rows), len(rows[0]), [v for row in rows for v in row])
-
-
 def _transversal(p: ExactPiece, r: ExactPiece) -> bool:
     """Whether the pair cannot collide by transversality, decided by exact ranks: a collision has
     A_p (z − z') = −(D z' + δ) with D = A_p − A_r, δ = c_p − c_r, so when range(A_p) meets
@@ -276,7 +291,7 @@ def image_bounds(pieces: list[ExactPiece], deadline=None) -> tuple[np.ndarray, n
             if out is None:
                 continue
             p = pieces[i]
-            rows = np.flatnonzero(-out[1] > SUPPORT_RTOL * max(float(np.abs(out[1]).max(initial=0.0)), 1e-300))
+            rows, _ = _support(-out[1], len(p.g), 0)
             value = _exact_dual(list(zip(p.G, p.g)), [], rows, [], [sign * v for v in p.A[k]], farkas=False)
             if value is None:
                 continue
@@ -288,13 +303,20 @@ def image_bounds(pieces: list[ExactPiece], deadline=None) -> tuple[np.ndarray, n
     return lo, hi
 
 
+def _phase_one(A: np.ndarray, b: np.ndarray) -> Block:
+    """min t subject to A x − t <= b, t >= 0: t > 0 at the optimum when {A x <= b} is empty, and
+    then the row duals are a Farkas certificate of it."""
+    n = A.shape[1]
+    return Block(np.r_[np.zeros(n), 1.0], np.hstack([A, -np.ones((A.shape[0], 1))]), b, np.r_[np.full(n, -np.inf), 0.0],
+                 np.full(n + 1, np.inf))
+
+
 def _farkas(pieces, batch, deadline) -> list[int] | None:
     """Positions in ``batch`` of the pairs not proved disjoint by an exact Farkas certificate."""
     blocks, shapes = [], []
     for i, j in batch:
         A, b, n_ineq = _float_rows(pieces[i], pieces[j])
-        blocks.append(Block(np.r_[np.zeros(A.shape[1]), 1.0], np.hstack([A, -np.ones((A.shape[0], 1))]), b,
-                            np.r_[np.full(A.shape[1], -np.inf), 0.0], np.full(A.shape[1] + 1, np.inf)))
+        blocks.append(_phase_one(A, b))
         shapes.append(n_ineq)
     solved = _duals(blocks, deadline)
     touching = []
@@ -318,14 +340,13 @@ def _separations(pieces, pairs, dirs, deadline) -> bool:
     blocks, meta = [], []
     for i, j in pairs:
         A, b, n_ineq = _float_rows(pieces[i], pieces[j])
+        system = _system(pieces[i], pieces[j], dirs.shape[1])
         for w in dirs:
             blocks.append(Block(-np.r_[w, -w], A, b, np.full(A.shape[1], -np.inf), np.full(A.shape[1], np.inf)))
-            meta.append((i, j, w, n_ineq))
-    for out, (i, j, w, n_ineq) in zip(_duals(blocks, deadline), meta):
+            meta.append((system, w, n_ineq))
+    for out, ((ineq, eq), w, n_ineq) in zip(_duals(blocks, deadline), meta):
         if out is None:
             return False
-        m = len(w)
-        ineq, eq = _system(pieces[i], pieces[j], m)
         rows_i, rows_e = _support(-out[1], n_ineq, len(eq))
         target = [q(v) for v in w] + [-q(v) for v in w]
         value = _exact_dual(ineq, eq, rows_i, rows_e, target, farkas=False)
@@ -339,12 +360,9 @@ def certify_unique_preimage(frame, u0: np.ndarray, deadline=None) -> Certificate
     strictly inside a region (no unit at 0, exactly) whose piece has rank m, and x0 = f(z0) lies in the
     image of no other region (certified image boxes, else Farkas certificates). Then x0 has one
     preimage, and so does every point of the image near x0."""
-    regions = linear_regions(frame.network, frame.latent_box, time_limit=deadline)
-    if not bool(regions.arrays.exact.all()):
-        return Certificate(False, reason="the region enumeration is not exact")
-    if len(regions) > MAX_REGIONS:
-        return Certificate(False, reason=f"{len(regions)} regions: more than the {MAX_REGIONS} certified in one check")
-    pieces = exact_pieces(frame, regions, deadline)
+    regions, pieces = _exact_regions(frame, deadline)
+    if isinstance(pieces, Certificate):
+        return pieces
     net = frame.exact.on_coordinates(frame.anchor, frame.scale * np.eye(frame.network.in_dim))
     point = qcol(np.asarray(u0, dtype=np.float64))
     x0, pre = net.forward(point)
@@ -360,11 +378,9 @@ def certify_unique_preimage(frame, u0: np.ndarray, deadline=None) -> Certificate
     blocks = []
     for k in others:
         fp = pieces[k].float_piece
-        scale = np.where(row_norms(fp.A) > 0, row_norms(fp.A), 1.0)
+        scale = _unit_scales(fp.A)
         E, e = fp.A / scale[:, None], to_floats(qcol([x - c for x, c in zip(x0, pieces[k].c)])) / scale
-        A = np.vstack([fp.G, E, -E])
-        blocks.append(Block(np.r_[np.zeros(fp.G.shape[1]), 1.0], np.hstack([A, -np.ones((A.shape[0], 1))]), np.r_[fp.g, e, -e],
-                            np.r_[np.full(fp.G.shape[1], -np.inf), 0.0], np.full(fp.G.shape[1] + 1, np.inf)))
+        blocks.append(_phase_one(np.vstack([fp.G, E, -E]), np.r_[fp.g, e, -e]))
     for start in range(0, len(blocks), BATCH):
         if deadline is not None and deadline.expired():
             return Certificate(False, start, "the time limit stopped the exact certificates")
