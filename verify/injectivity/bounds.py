@@ -10,10 +10,20 @@ l < 0 < u it lies between the lines
 and is exact on stable units. A slope s > 1 makes σ concave: the chord is then the lower line
 and the tangent the upper one. A unit's pre-activation W h + b is bounded by substituting these
 relations layer by layer back to the latent z, keeping the sign of each coefficient (upper
-relation under positive coefficients of an upper bound, and so on), and optimising the final
-linear form over the box in closed form. The bounds are valid (sound) in exact arithmetic and
-computed in float64; they decide which units need integers in a mixed-integer program, how
-large its big-M constants are, and which boxes a branch and bound can discard.
+relation under positive coefficients of an upper bound, and so on), and maximising the final
+linear form over the box in closed form.
+
+The bounds are sound for the float64 network as given, rounding included: every sum of k
+products computed in float64 (in any order, with or without fused multiply-add) is within
+γ_k = k u / (1 − k u) of its exact value relative to the sum of the terms' magnitudes, plus k
+times the smallest subnormal (u = 2^-53, the unit roundoff of round to nearest). Each
+computed quantity carries that bound (``_rounding``, with room for the additions that follow),
+a coefficient rounded in a product moves its error into the offset through a bound on the
+variable it multiplies, and the chord's offset is raised until the line is above σ at both
+ends in exact arithmetic. So ``max over the box <= bound`` is a theorem about the exact
+network, not an estimate: the peak and fiber certificates rest on it. They decide which units
+need integers in a mixed-integer program, how large its big-M constants are, and which boxes a
+branch and bound can discard.
 
 Every function takes a batch of boxes: ``low`` and ``high`` of shape (B, m), and works on all
 of them at once (the per-box work is small matrix products that numpy batches well).
@@ -23,11 +33,30 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["crown_bounds", "interval_bounds", "objective_bounds"]
+__all__ = ["box_maximum", "crown_bounds", "interval_bounds", "objective_bounds", "output_relaxation"]
+
+_EPS = np.finfo(np.float64).eps  # 2u
+_TINY = np.finfo(np.float64).tiny  # 2^-1022, above any sum of k < 2^52 subnormal rounding errors
+
+
+def _rounding(magnitude: np.ndarray, terms: int) -> np.ndarray:
+    """A bound of the rounding error of a float64 sum of ``terms`` products whose magnitudes sum to
+    ``magnitude`` (itself computed in float64): γ_k (1 + γ_k) is below (k + 4) ε / 2 for k ε < 0.01,
+    and the four extra ε cover the addition of the result to a running offset."""
+    return (terms + 4) * _EPS * magnitude + (terms + 4) * _TINY
 
 
 def _act(x: np.ndarray, slope: float) -> np.ndarray:
     return np.where(x >= 0, x, slope * x)
+
+
+def _act_down(x: np.ndarray, slope: float) -> np.ndarray:
+    """σ(x) rounded toward −∞ (the product s x is the only rounded operation)."""
+    return np.where(x >= 0, x, np.nextafter(slope * x, -np.inf))
+
+
+def _act_up(x: np.ndarray, slope: float) -> np.ndarray:
+    return np.where(x >= 0, x, np.nextafter(slope * x, np.inf))
 
 
 def _batch(low, high) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -36,54 +65,100 @@ def _batch(low, high) -> tuple[np.ndarray, np.ndarray, bool]:
     return np.atleast_2d(low), np.atleast_2d(high), single
 
 
+def _reach(l: np.ndarray, u: np.ndarray) -> np.ndarray:
+    return np.maximum(np.abs(l), np.abs(u))
+
+
 def interval_bounds(weights, biases, slopes, low, high) -> list[tuple[np.ndarray, np.ndarray]]:
     """Pre-activation bounds (l, u) of every hidden layer over the boxes, by interval arithmetic.
     Shapes (B, width) per layer, or (width,) for one box."""
     lo, hi, single = _batch(low, high)
     out, yl, yu = [], lo, hi
     for W, b, s in zip(weights[:-1], biases[:-1], slopes):
-        mid, rad = (0.5 * (yl + yu)) @ W.T + b, (0.5 * (yu - yl)) @ np.abs(W).T
-        l, u = mid - rad, mid + rad
+        positive, negative = np.maximum(W, 0.0), np.minimum(W, 0.0)
+        error = _rounding(_reach(yl, yu) @ np.abs(W).T + np.abs(b), W.shape[1] + 1)
+        l = yl @ positive.T + yu @ negative.T + b - error
+        u = yu @ positive.T + yl @ negative.T + b + error
         out.append((l, u))
-        yl, yu = _act(l, s), _act(u, s)
+        yl, yu = _act_down(l, s), _act_up(u, s)
     return [(l[0], u[0]) for l, u in out] if single else out
 
 
 def _relaxation(l: np.ndarray, u: np.ndarray, s: float):
-    """Per unit, (slope, offset) of the lower line and (slope, offset) of the upper line of σ on [l, u]."""
+    """Per unit, (slope, offset) of the lower line and (slope, offset) of the upper line of σ on [l, u],
+    each valid in exact arithmetic for the floats returned."""
     unstable = (l < 0) & (u > 0)
     width = np.where(unstable, u - l, 1.0)
     stable_slope = np.where(l >= 0, 1.0, s)
     lam = np.where(unstable, (u - s * l) / width, stable_slope)
     mu = np.where(unstable, (s - lam) * l, 0.0)
+    # The float chord misses the ends by rounding: move it past them, by what the float gaps show plus
+    # a bound of the gaps' own rounding (the line is above, or below, σ at both ends, hence between).
+    gap_l, gap_u = _act(l, s) - (lam * l + mu), u - (lam * u + mu)
+    room = _rounding(np.abs(lam) * _reach(l, u) + np.abs(mu) + _reach(l, u), 4)
     alpha = np.where(unstable, np.where(u >= -l, 1.0, s), stable_slope)
     zero = np.zeros_like(mu)
     if s <= 1.0:
+        mu = np.where(unstable, mu + np.maximum(np.maximum(gap_l, gap_u), 0.0) + room, 0.0)
         return (alpha, zero), (lam, mu)
+    mu = np.where(unstable, mu + np.minimum(np.minimum(gap_l, gap_u), 0.0) - room, 0.0)
     return (lam, mu), (alpha, zero)
 
 
-def _back_substitute(C, c, weights, biases, relaxations, k, low, high, *, upper: bool):
-    """Bounds of C h_{k−1} + c over each box, substituting back to z.
+def _through_activation(C, c, error, relaxation, reach_h):
+    """C · σ(h) + c <= D · h + c' + error' for h in its bounds (D: the relaxation's slopes under C's signs)."""
+    (low_slope, low_offset), (up_slope, up_offset) = relaxation  # (B, width) each
+    positive, negative = np.maximum(C, 0.0), np.minimum(C, 0.0)
+    D = positive * up_slope[:, None, :] + negative * low_slope[:, None, :]
+    shift = np.einsum("brw,bw->br", positive, up_offset) + np.einsum("brw,bw->br", negative, low_offset)
+    c = c + shift
+    width = C.shape[2]
+    magnitude = (np.einsum("brw,bw->br", positive, np.abs(up_offset)) - np.einsum("brw,bw->br", negative, np.abs(low_offset))
+                 + np.abs(c))
+    # D is rounded entrywise (one product each): D* h = D h + (D* − D) h, and |h| <= reach_h.
+    error = error + _rounding(magnitude, width) + _rounding(np.einsum("brw,bw->br", np.abs(D), reach_h), 1)
+    return D, c, error
 
-    C: (B, r, width_{k−1}), c: (B, r). Returns the bounds (B, r) and the final coefficients on z (B, r, m).
-    """
+
+def _through_linear(C, c, error, W, b, reach_in):
+    """C · (W a + b) + c <= (C W) a + c' + error' for |a| <= reach_in (the float product's rounding bounded)."""
+    terms = W.shape[0]
+    c = c + C @ b
+    absolute = np.abs(C)
+    magnitude = absolute @ np.abs(b) + np.abs(c) + np.einsum("brw,bw->br", absolute, reach_in @ np.abs(W).T)
+    return C @ W, c, error + _rounding(magnitude, terms)
+
+
+def box_maximum(A, c, low, high) -> np.ndarray:
+    """Upper bounds (B, r) of A z + c over each box (A: (B, r, m), c: (B, r)), sound in exact arithmetic."""
+    lo, hi, _ = _batch(low, high)
+    positive, negative = np.maximum(A, 0.0), np.minimum(A, 0.0)
+    value = np.einsum("brm,bm->br", positive, hi) + np.einsum("brm,bm->br", negative, lo) + c
+    magnitude = np.einsum("brm,bm->br", np.abs(A), _reach(lo, hi)) + np.abs(c)
+    return value + _rounding(magnitude, A.shape[2] + 1)
+
+
+def _upper_form(C, c, weights, biases, relaxations, reaches, k, low, high):
+    """An affine upper bound P z + q of C h_{k−1} + c on each box, valid in exact arithmetic, where
+    h_{k−1} is the output of hidden layer k − 1 (after σ). C: (B, r, width_{k−1}), c: (B, r).
+    ``reaches[j]``: bounds of |h_j| before and after σ, (B, width_j) each."""
+    error = np.zeros_like(c)
     for j in range(k - 1, -1, -1):
-        (low_slope, low_offset), (up_slope, up_offset) = relaxations[j]  # (B, width_j) each
-        positive, negative = np.maximum(C, 0.0), np.minimum(C, 0.0)
-        # h = σ(x): an upper bound uses the upper line under positive coefficients, the lower under negative.
-        if upper:
-            c = c + np.einsum("brw,bw->br", positive, up_offset) + np.einsum("brw,bw->br", negative, low_offset)
-            C = positive * up_slope[:, None, :] + negative * low_slope[:, None, :]
-        else:
-            c = c + np.einsum("brw,bw->br", positive, low_offset) + np.einsum("brw,bw->br", negative, up_offset)
-            C = positive * low_slope[:, None, :] + negative * up_slope[:, None, :]
-        c = c + C @ biases[j]
-        C = C @ weights[j]
-    mid, rad = 0.5 * (low + high), 0.5 * (high - low)
-    spread = np.einsum("brm,bm->br", np.abs(C), rad)
-    value = np.einsum("brm,bm->br", C, mid) + c
-    return (value + spread if upper else value - spread), C
+        C, c, error = _through_activation(C, c, error, relaxations[j], reaches[j][0])
+        reach_in = reaches[j - 1][1] if j > 0 else _reach(low, high)
+        C, c, error = _through_linear(C, c, error, weights[j], biases[j], reach_in)
+    return C, c + error * (1.0 + 16 * _EPS)
+
+
+def _pair_of_forms(C, c, weights, biases, relaxations, reaches, k, low, high):
+    """Affine bounds (lower, upper) of C h_{k−1} + c, each as (P, q): the lower from the upper of −C."""
+    P_up, q_up = _upper_form(C, c, weights, biases, relaxations, reaches, k, low, high)
+    P_neg, q_neg = _upper_form(-C, -c, weights, biases, relaxations, reaches, k, low, high)
+    return (-P_neg, -q_neg), (P_up, q_up)
+
+
+def _layer_reach(l: np.ndarray, u: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray]:
+    return _reach(l, u), _reach(_act_down(l, s), _act_up(u, s))
 
 
 def crown_bounds(weights, biases, slopes, low, high) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -91,49 +166,59 @@ def crown_bounds(weights, biases, slopes, low, high) -> list[tuple[np.ndarray, n
     intersected with the interval bounds (each is valid, so both are)."""
     lo, hi, single = _batch(low, high)
     bounds = interval_bounds(weights, biases, slopes, lo, hi)
-    relaxations = []
+    relaxations, reaches = [], []
     for k, (W, b) in enumerate(zip(weights[:-1], biases[:-1])):
         if k > 0:
             C = np.broadcast_to(W, (lo.shape[0], *W.shape))
             c = np.broadcast_to(b, (lo.shape[0], b.shape[0]))
-            lower, _ = _back_substitute(C, c, weights, biases, relaxations, k, lo, hi, upper=False)
-            upper, _ = _back_substitute(C, c, weights, biases, relaxations, k, lo, hi, upper=True)
+            (P_lo, q_lo), (P_up, q_up) = _pair_of_forms(C, c, weights, biases, relaxations, reaches, k, lo, hi)
+            upper = box_maximum(P_up, q_up, lo, hi)
+            lower = -box_maximum(-P_lo, -q_lo, lo, hi)
             l_old, u_old = bounds[k]
             bounds[k] = (np.maximum(l_old, lower), np.minimum(u_old, upper))
         relaxations.append(_relaxation(*bounds[k], slopes[k]))
+        reaches.append(_layer_reach(*bounds[k], slopes[k]))
     return [(l[0], u[0]) for l, u in bounds] if single else bounds
 
 
-def objective_bounds(weights, biases, slopes, low, high, v: np.ndarray, bounds=None) -> tuple[np.ndarray, np.ndarray]:
-    """Upper bounds of v · f(z) over each box (B,), and the final coefficients on z (B, m), which say
-    which side of a box the bound is most sensitive to.
-
-    ``bounds``: the boxes' hidden pre-activation bounds, if already computed (``crown_bounds``).
-    """
+def _prepared(weights, biases, slopes, low, high, bounds):
     lo, hi, _ = _batch(low, high)
     bounds = crown_bounds(weights, biases, slopes, lo, hi) if bounds is None else bounds
     relaxations = [_relaxation(l, u, s) for (l, u), s in zip(bounds, slopes)]
-    B = lo.shape[0]
-    C = np.broadcast_to((v @ weights[-1])[None, None, :], (B, 1, weights[-1].shape[1]))
-    c = np.full((B, 1), float(v @ biases[-1]))
-    value, coefficients = _back_substitute(C, c, weights, biases, relaxations, len(weights) - 1, lo, hi, upper=True)
-    return value[:, 0], coefficients[:, 0, :]
+    reaches = [_layer_reach(l, u, s) for (l, u), s in zip(bounds, slopes)]
+    return lo, hi, relaxations, reaches
+
+
+def objective_bounds(weights, biases, slopes, low, high, v: np.ndarray, bounds=None) -> tuple[np.ndarray, np.ndarray]:
+    """Upper bounds of v · f(z) over each box (B,), sound in exact arithmetic, and the final
+    coefficients on z (B, m), which say which side of a box the bound is most sensitive to.
+
+    ``bounds``: the boxes' hidden pre-activation bounds, if already computed (``crown_bounds``).
+    """
+    lo, hi, relaxations, reaches = _prepared(weights, biases, slopes, low, high, bounds)
+    B, k = lo.shape[0], len(weights) - 1
+    v = np.asarray(v, dtype=np.float64)
+    W, b = weights[-1], biases[-1]
+    C, c, error = _through_linear(np.broadcast_to(v[None, None, :], (B, 1, v.shape[0])), np.zeros((B, 1)),
+                                  np.zeros((B, 1)), W, b, reaches[-1][1] if k else _reach(lo, hi))
+    if k:
+        P, q = _upper_form(C, c + error, weights, biases, relaxations, reaches, k, lo, hi)
+    else:
+        P, q = C, c + error
+    return box_maximum(P, q, lo, hi)[:, 0], P[:, 0, :]
 
 
 def output_relaxation(weights, biases, slopes, low, high, bounds=None):
     """Linear functions that sandwich f on each box: A_lo z + c_lo <= f(z) <= A_up z + c_up for every
-    z of box b. Returns (A_lo, c_lo, A_up, c_up) of shapes (B, n, m) and (B, n)."""
-    lo, hi, _ = _batch(low, high)
-    bounds = crown_bounds(weights, biases, slopes, lo, hi) if bounds is None else bounds
-    relaxations = [_relaxation(l, u, s) for (l, u), s in zip(bounds, slopes)]
+    z of box b, in exact arithmetic. Returns (A_lo, c_lo, A_up, c_up) of shapes (B, n, m) and (B, n)."""
+    lo, hi, relaxations, reaches = _prepared(weights, biases, slopes, low, high, bounds)
     B, k = lo.shape[0], len(weights) - 1
-    C = np.broadcast_to(weights[-1], (B, *weights[-1].shape))
-    c = np.broadcast_to(biases[-1], (B, biases[-1].shape[0]))
-    mid, rad = 0.5 * (lo + hi), 0.5 * (hi - lo)
-    out = []
-    for upper in (False, True):
-        value, A = _back_substitute(C, c, weights, biases, relaxations, k, lo, hi, upper=upper)
-        spread = np.einsum("brm,bm->br", np.abs(A), rad)
-        offset = value - (spread if upper else -spread) - np.einsum("brm,bm->br", A, mid)
-        out += [A, offset]
-    return tuple(out)
+    W, b = weights[-1], biases[-1]
+    if not k:
+        C = np.broadcast_to(W, (B, *W.shape))
+        c = np.broadcast_to(b, (B, b.shape[0]))
+        return C, c, C, c
+    C = np.broadcast_to(W, (B, *W.shape))
+    c = np.broadcast_to(b, (B, b.shape[0]))
+    (A_lo, c_lo), (A_up, c_up) = _pair_of_forms(C, c, weights, biases, relaxations, reaches, k, lo, hi)
+    return A_lo, c_lo, A_up, c_up

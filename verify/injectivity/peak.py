@@ -1,17 +1,18 @@
 """Condition (i) of weak injectivity on a box at a peak: a point where a linear functional of f peaks.
 
-Take a corner z0 of the box inside a region whose exact piece A0 has rank m, and v with A0ᵀ v = g,
-g the signs of the corner (so that near z0, v · f(z) = g · z + const is largest at z0 among the
-box's points). If v · f(z) < v · f(z0) for every z of the box outside the cube C of half-width
-r / √m around z0 (r: z0's distance to the nearest hyperplane of its region, so that f is affine,
-injective, on C), then with δ = (v · f(z0) − max_far v · f) / ‖v‖ every point of the image within δ
-of x0 = f(z0) has all its preimages in C, hence exactly one: condition (i) holds, and (ii) holds by
-the full-rank piece.
+Take a corner z0 of the box and a cube C around it (half-width r / √m, r: z0's distance to the
+nearest hyperplane of its region) on which sound bounds prove every unit stable, so that f is affine
+on C with an exact piece of rank m, hence injective there; and v with A0ᵀ v = g, g the signs of the
+corner (so that near z0, v · f(z) = g · z + const is largest at z0 among the box's points). If
+v · f(z) < v · f(z0) for every z of the box outside C, then with δ = (v · f(z0) − max_far v · f) / ‖v‖₁
+every point of the image within ∞-distance δ of x0 = f(z0) has all its preimages in C, hence exactly
+one: condition (i) holds, and (ii) holds by the full-rank piece.
 
 The maximum of v · f away from C is bounded by branch and bound over the box: a box is pruned when
-the linear back-substitution bound (``bounds.objective_bound``) of v · f on it is below v · f(z0),
-and split along its longest side otherwise. The bounds are sound in exact arithmetic and computed
-in float64 with a margin; they are not re-checked in rationals.
+the linear back-substitution bound (``bounds.objective_bounds``) of v · f on it is below v · f(z0),
+and split along its longest side otherwise. The certificate is proved on the network and the box as
+given, not on the normalized ones: v · f(z0) is computed in rationals, the bounds are sound with
+every rounding bounded (``bounds``), and the pieces of the box are float boxes that cover it exactly.
 """
 
 from __future__ import annotations
@@ -23,20 +24,22 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 import torch
+from flint import fmpq
 
 from models.deadline import Deadline
 from models.regions import pattern_halfspaces
 from models.validation import DTYPE
 
-from ..exact import qcol, rank
+from ..exact import q, qcol, qmat, rank, to_float
 from . import bigm
-from .bounds import objective_bounds
+from .bounds import crown_bounds, objective_bounds
 from .tolerances import Frame
 
-# A box's bound must fall below the peak by this fraction of the peak's size (float64 rounding of the
-# back-substitution is ~1e-13 of the terms).
+# A corner is tried only when no sampled point is higher by this fraction of the peak's size (a guide:
+# the certificate itself compares sound bounds with the exact peak, with no margin).
 PEAK_MARGIN = 1e-10
-# Boxes narrower than this (normalized units) that cannot be pruned show a far point as high as the peak.
+# Boxes narrower than this fraction of the box's widest side that cannot be pruned show a far point
+# as high as the peak, up to rounding.
 MIN_WIDTH = 1e-12
 # Boxes bounded together: enough to amortise numpy's per-call cost, few enough to keep the order best-first.
 BATCH = 64
@@ -46,9 +49,12 @@ PEAK_SAMPLES = 2048
 
 @dataclass(frozen=True)
 class Peak:
-    """A certified peak: z0 (normalized), the functional v, the peak value, the far bound and δ (normalized)."""
+    """A certified peak: the corner (normalized units, and as given), the functional v, v · f at the corner (rounded down)
+    and the bound of v · f away from it (network as given), δ in the network's output units, the
+    region radius r (normalized), the boxes examined and the activation pattern on the cube."""
 
     u0: np.ndarray
+    z0: np.ndarray
     v: np.ndarray
     peak: float
     far_bound: float
@@ -107,25 +113,57 @@ def highest_corner(frame: Frame, v: np.ndarray) -> np.ndarray:
 def certify_peak(frame: Frame, signs: np.ndarray, deadline: Deadline, generator: torch.Generator, v: np.ndarray | None = None) -> Peak | None:
     """The certificate at the corner of ``signs`` (±1 per coordinate), or None when it does not hold
     there (a rank-deficient or ambiguous corner, or a higher point elsewhere). ``v``: the functional,
-    by default the one that makes the corner a local peak (A0ᵀ v = signs)."""
-    net = frame.unit
-    u0 = _corner(frame, signs)
-    pattern = frame.exact.pattern(qcol(frame.to_latent(u0)))
+    by default the one that makes the corner a local peak (A0ᵀ v = signs).
+
+    The functional and the cube are found in the frame's normalized units; the certificate is then
+    proved on the network as given, on the box as given (``Frame.latent_box``): the corner z0 is a
+    float corner of that box, v · f(z0) is exact, and the bounds are sound (``bounds``)."""
+    m = frame.unit.in_dim
+    low, high = (t.numpy() for t in frame.latent_box)
+    z0 = np.where(signs > 0, high, low)
+    u0 = frame.to_unit(z0)
+    pattern = frame.exact.pattern(qcol(z0))
     radius = _region_radius(frame, u0, pattern)
-    a0, _ = frame.exact.piece(pattern)
-    if not radius > 0 or rank(a0) != net.in_dim:
+    if not radius > 0 or rank(frame.exact.piece(pattern)[0]) != m:
         return None
-    A0 = net.local_affine(torch.as_tensor(u0, dtype=DTYPE))[0].numpy()
+    A0 = frame.unit.local_affine(torch.as_tensor(u0, dtype=DTYPE))[0].numpy()
     if v is None or np.any(signs * (A0.T @ v) <= 0):
         v = np.linalg.lstsq(A0.T, signs.astype(np.float64), rcond=None)[0]
-    peak = float(net(torch.as_tensor(u0, dtype=DTYPE)).numpy() @ v)
-    if _sampled_max(frame, v, generator) > peak + PEAK_MARGIN * max(abs(peak), 1.0):
+    guess = float(frame.unit(torch.as_tensor(u0, dtype=DTYPE)).numpy() @ v)
+    if _sampled_max(frame, v, generator) > guess + PEAK_MARGIN * max(abs(guess), 1.0):
         return None
-    far = _far_maximum(frame, u0, v, peak, radius / math.sqrt(net.in_dim), deadline)
+    half = frame.scale * radius / math.sqrt(m)
+    cube = _affine_cube(frame, z0, half)
+    if cube is None:
+        return None
+    peak = (qmat(v[None, :]) * frame.exact.forward(qcol(z0))[0])[0, 0]
+    far = _far_maximum(frame, z0, v, peak, half, deadline)
     if far is None:
         return None
     far_bound, boxes = far
-    return Peak(u0, v, peak, far_bound, (peak - far_bound) / float(np.linalg.norm(v)), radius, boxes, pattern)
+    delta = to_float_below((peak - q(far_bound)) / q(float(np.abs(v).sum())))
+    return Peak(u0, z0, v, to_float_below(peak), far_bound, delta, radius, boxes, cube)
+
+
+def to_float_below(value: fmpq) -> float:
+    """The largest float64 not above an exact rational."""
+    x = to_float(value)
+    return float(np.nextafter(x, -np.inf)) if q(x) > value else x
+
+
+def _affine_cube(frame: Frame, z0: np.ndarray, half: float) -> np.ndarray | None:
+    """The activation pattern on the cube of half-width ``half`` around z0 within the box when the sound
+    bounds prove every unit stable there and its exact piece has rank m (f is affine and injective
+    on the cube), else None. The cube is rounded outward, so it holds the exact one."""
+    low, high = (t.numpy() for t in frame.latent_box)
+    lo = np.maximum(low, np.nextafter(z0 - half, -np.inf))
+    hi = np.minimum(high, np.nextafter(z0 + half, np.inf))
+    layers = bigm.Layers.of(frame.network)
+    bounds = crown_bounds(layers.weights, layers.biases, layers.slopes, lo, hi)
+    if not all(((l >= 0) | (u <= 0)).all() for l, u in bounds):
+        return None
+    pattern = np.concatenate([l >= 0 for l, _ in bounds])
+    return pattern if rank(frame.exact.piece(pattern)[0]) == frame.network.in_dim else None
 
 
 def _sampled_max(frame: Frame, v: np.ndarray, generator: torch.Generator) -> float:
@@ -137,29 +175,35 @@ def _sampled_max(frame: Frame, v: np.ndarray, generator: torch.Generator) -> flo
     return float((frame.unit(torch.cat([z, corners])).numpy() @ v).max())
 
 
-def _far_maximum(frame: Frame, u0: np.ndarray, v: np.ndarray, peak: float, half: float, deadline: Deadline):
-    """(an upper bound of v · f on the box outside the cube of half-width ``half`` around u0, boxes
-    examined), or None when some far box cannot be pushed below the peak.
-
-    The far part of the box is the union of m slabs (the box with one coordinate kept at least
-    ``half`` away from the corner's), none of which contains the peak, so a nearly affine f is
-    settled by a few boxes. Boxes are taken highest bound first, ``BATCH`` at a time, and halved
-    along their longest side.
-    """
-    layers = bigm.Layers.of(frame.unit)
-    low, high = frame.box[0].numpy(), frame.box[1].numpy()
-    margin = PEAK_MARGIN * max(abs(peak), 1.0)
-    heap, counter = [], 0
-    for k in range(len(u0)):
+def _far_slabs(low: np.ndarray, high: np.ndarray, z0: np.ndarray, half: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """m slabs (the box with one coordinate kept at least ``half`` from the corner's) whose union with the
+    cube of half-width ``half`` around z0 is the box: each inner face is rounded toward z0."""
+    slabs = []
+    for k in range(len(z0)):
         lo, hi = low.copy(), high.copy()
-        if u0[k] >= high[k]:
-            hi[k] = u0[k] - half
+        if z0[k] >= high[k]:
+            hi[k] = np.nextafter(z0[k] - half, np.inf)
         else:
-            lo[k] = u0[k] + half
-        if lo[k] < hi[k]:
-            heap.append((-math.inf, counter, lo, hi))
-            counter += 1
-    far_bound, boxes = -math.inf, 0
+            lo[k] = np.nextafter(z0[k] + half, -np.inf)
+        if lo[k] <= hi[k]:
+            slabs.append((lo, hi))
+    return slabs
+
+
+def _far_maximum(frame: Frame, z0: np.ndarray, v: np.ndarray, peak: fmpq, half: float, deadline: Deadline):
+    """(an upper bound of v · f on the box outside the cube of half-width ``half`` around the corner z0,
+    below the exact ``peak``; boxes examined), or None when some far box cannot be pushed below it.
+
+    The far part of the box is the union of m slabs, none of which contains the peak, so a nearly
+    affine f is settled by a few boxes. Boxes are taken highest bound first, ``BATCH`` at a time, and
+    halved along their longest side (the halves share the float midpoint, so they cover the box).
+    """
+    layers = bigm.Layers.of(frame.network)
+    low, high = (t.numpy() for t in frame.latent_box)
+    below = to_float_below(peak)
+    heap = [(-math.inf, i, lo, hi) for i, (lo, hi) in enumerate(_far_slabs(low, high, z0, half))]
+    counter, far_bound, boxes = len(heap), -math.inf, 0
+    narrowest = MIN_WIDTH * float((high - low).max())
     while heap:
         deadline.check(f"the branch and bound of a peak ({boxes} boxes examined, {len(heap)} open)")
         batch = [heapq.heappop(heap)[2:] for _ in range(min(BATCH, len(heap)))]
@@ -167,15 +211,15 @@ def _far_maximum(frame: Frame, u0: np.ndarray, v: np.ndarray, peak: float, half:
         hi = np.stack([b[1] for b in batch])
         boxes += len(batch)
         bound, _ = objective_bounds(layers.weights, layers.biases, layers.slopes, lo, hi, v)
-        pruned = bound < peak - margin
+        pruned = bound < below
         if pruned.any():
             far_bound = max(far_bound, float(bound[pruned].max()))
         for i in np.flatnonzero(~pruned):
             widths = hi[i] - lo[i]
             k = int(np.argmax(widths))
-            if widths[k] <= MIN_WIDTH:
-                return None  # a far point as high as the peak: not a strict peak
             mid = 0.5 * (lo[i, k] + hi[i, k])
+            if widths[k] <= narrowest or not lo[i, k] < mid < hi[i, k]:
+                return None  # a far point as high as the peak: not a strict peak
             left_hi, right_lo = hi[i].copy(), lo[i].copy()
             left_hi[k], right_lo[k] = mid, mid
             for child in ((lo[i], left_hi), (right_lo, hi[i])):
