@@ -1,18 +1,18 @@
 """Condition (i) of weak injectivity on a box at a peak: a point where a linear functional of f peaks.
 
-Take a corner z0 of the box and a cube C around it (half-width r / √m, r: z0's distance to the
-nearest hyperplane of its region) on which sound bounds prove every unit stable, so that f is affine
-on C with an exact piece of rank m, hence injective there; and v with A0ᵀ v = g, g the signs of the
-corner (so that near z0, v · f(z) = g · z + const is largest at z0 among the box's points). If
-v · f(z) < v · f(z0) for every z of the box outside C, then with δ = (v · f(z0) − max_far v · f) / ‖v‖₁
-every point of the image within ∞-distance δ of x0 = f(z0) has all its preimages in C, hence exactly
-one: condition (i) holds, and (ii) holds by the full-rank piece.
+Take a corner z0 of the box strictly inside a region whose exact piece (A0, c0) has rank m, and v
+with A0ᵀ v = g, g the signs of the corner (so that near z0, v · f(z) = g · z + const is largest at z0
+among the box's points). Cover the box by boxes of two kinds: those on which every unit is proved to
+keep its sign at z0 (f = A0 z + c0 there: their union U is mapped injectively), and those on which
+v · f is proved below v · f(z0). With δ = (v · f(z0) − max over the second kind) / ‖v‖₁, every point
+of the image within ∞-distance δ of x0 = f(z0) has all its preimages in U, hence exactly one:
+condition (i) holds, and (ii) holds by the full-rank piece.
 
-The maximum of v · f away from C is bounded by branch and bound over the box: a box is pruned when
-the linear back-substitution bound (``bounds.objective_bounds``) of v · f on it is below v · f(z0),
-and split along its longest side otherwise. The certificate is proved on the network and the box as
-given, not on the normalized ones: v · f(z0) is computed in rationals, the bounds are sound with
-every rounding bounded (``bounds``), and the pieces of the box are float boxes that cover it exactly.
+The cover is found by branch and bound: a box is settled when the linear back-substitution bounds
+(``bounds``) prove it of either kind, and halved along its longest side otherwise. The certificate
+is proved on the network and the box as given, not on the normalized ones: v · f(z0) is computed in
+rationals, the bounds are sound with every rounding bounded, and the boxes are float boxes that
+cover the box exactly.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ PEAK_SAMPLES = 2048
 class Peak:
     """A certified peak: the corner (normalized units, and as given), the functional v, v · f at the corner (rounded down)
     and the bound of v · f away from it (network as given), δ in the network's output units, the
-    region radius r (normalized), the boxes examined and the activation pattern on the cube."""
+    distance r from the corner to its region's boundary (normalized), the boxes examined, those proved
+    on the corner's piece, and the corner's activation pattern."""
 
     u0: np.ndarray
     z0: np.ndarray
@@ -61,6 +62,7 @@ class Peak:
     delta: float
     radius: float
     boxes: int
+    on_piece: int
     pattern: np.ndarray
 
 
@@ -115,9 +117,9 @@ def certify_peak(frame: Frame, signs: np.ndarray, deadline: Deadline, generator:
     there (a rank-deficient or ambiguous corner, or a higher point elsewhere). ``v``: the functional,
     by default the one that makes the corner a local peak (A0ᵀ v = signs).
 
-    The functional and the cube are found in the frame's normalized units; the certificate is then
-    proved on the network as given, on the box as given (``Frame.latent_box``): the corner z0 is a
-    float corner of that box, v · f(z0) is exact, and the bounds are sound (``bounds``)."""
+    The functional is found in the frame's normalized units; the certificate is then proved on the
+    network as given, on the box as given (``Frame.latent_box``): the corner z0 is a float corner of
+    that box, v · f(z0) is exact, and the bounds are sound (``bounds``)."""
     m = frame.unit.in_dim
     low, high = (t.numpy() for t in frame.latent_box)
     z0 = np.where(signs > 0, high, low)
@@ -132,38 +134,19 @@ def certify_peak(frame: Frame, signs: np.ndarray, deadline: Deadline, generator:
     guess = float(frame.unit(torch.as_tensor(u0, dtype=DTYPE)).numpy() @ v)
     if _sampled_max(frame, v, generator) > guess + PEAK_MARGIN * max(abs(guess), 1.0):
         return None
-    half = frame.scale * radius / math.sqrt(m)
-    cube = _affine_cube(frame, z0, half)
-    if cube is None:
-        return None
     peak = (qmat(v[None, :]) * frame.exact.forward(qcol(z0))[0])[0, 0]
-    far = _far_maximum(frame, z0, v, peak, half, deadline)
+    far = _far_maximum(frame, pattern, v, peak, deadline)
     if far is None:
         return None
-    far_bound, boxes = far
-    delta = to_float_below((peak - q(far_bound)) / q(float(np.abs(v).sum())))
-    return Peak(u0, z0, v, to_float_below(peak), far_bound, delta, radius, boxes, cube)
+    far_bound, boxes, on_piece = far
+    delta = math.inf if far_bound == -math.inf else to_float_below((peak - q(far_bound)) / q(float(np.abs(v).sum())))
+    return Peak(u0, z0, v, to_float_below(peak), far_bound, delta, radius, boxes, on_piece, pattern)
 
 
 def to_float_below(value: fmpq) -> float:
     """The largest float64 not above an exact rational."""
     x = to_float(value)
     return float(np.nextafter(x, -np.inf)) if q(x) > value else x
-
-
-def _affine_cube(frame: Frame, z0: np.ndarray, half: float) -> np.ndarray | None:
-    """The activation pattern on the cube of half-width ``half`` around z0 within the box when the sound
-    bounds prove every unit stable there and its exact piece has rank m (f is affine and injective
-    on the cube), else None. The cube is rounded outward, so it holds the exact one."""
-    low, high = (t.numpy() for t in frame.latent_box)
-    lo = np.maximum(low, np.nextafter(z0 - half, -np.inf))
-    hi = np.minimum(high, np.nextafter(z0 + half, np.inf))
-    layers = bigm.Layers.of(frame.network)
-    bounds = crown_bounds(layers.weights, layers.biases, layers.slopes, lo, hi)
-    if not all(((l >= 0) | (u <= 0)).all() for l, u in bounds):
-        return None
-    pattern = np.concatenate([l >= 0 for l, _ in bounds])
-    return pattern if rank(frame.exact.piece(pattern)[0]) == frame.network.in_dim else None
 
 
 def _sampled_max(frame: Frame, v: np.ndarray, generator: torch.Generator) -> float:
@@ -175,34 +158,26 @@ def _sampled_max(frame: Frame, v: np.ndarray, generator: torch.Generator) -> flo
     return float((frame.unit(torch.cat([z, corners])).numpy() @ v).max())
 
 
-def _far_slabs(low: np.ndarray, high: np.ndarray, z0: np.ndarray, half: float) -> list[tuple[np.ndarray, np.ndarray]]:
-    """m slabs (the box with one coordinate kept at least ``half`` from the corner's) whose union with the
-    cube of half-width ``half`` around z0 is the box: each inner face is rounded toward z0."""
-    slabs = []
-    for k in range(len(z0)):
-        lo, hi = low.copy(), high.copy()
-        if z0[k] >= high[k]:
-            hi[k] = np.nextafter(z0[k] - half, np.inf)
-        else:
-            lo[k] = np.nextafter(z0[k] + half, -np.inf)
-        if lo[k] <= hi[k]:
-            slabs.append((lo, hi))
-    return slabs
+def _on_piece(bounds, pattern: np.ndarray) -> np.ndarray:
+    """Boxes (B,) on which every unit is proved to keep the sign it has in ``pattern`` (so f is that piece)."""
+    l = np.concatenate([b[0] for b in bounds], axis=1)
+    u = np.concatenate([b[1] for b in bounds], axis=1)
+    return np.where(pattern[None, :], l >= 0, u <= 0).all(axis=1)
 
 
-def _far_maximum(frame: Frame, z0: np.ndarray, v: np.ndarray, peak: fmpq, half: float, deadline: Deadline):
-    """(an upper bound of v · f on the box outside the cube of half-width ``half`` around the corner z0,
-    below the exact ``peak``; boxes examined), or None when some far box cannot be pushed below it.
+def _far_maximum(frame: Frame, pattern: np.ndarray, v: np.ndarray, peak: fmpq, deadline: Deadline):
+    """(an upper bound of v · f on the box away from the piece of ``pattern``, below the exact ``peak``;
+    boxes examined; boxes proved on the piece), or None when some box can be neither pushed below the
+    peak nor proved on the piece.
 
-    The far part of the box is the union of m slabs, none of which contains the peak, so a nearly
-    affine f is settled by a few boxes. Boxes are taken highest bound first, ``BATCH`` at a time, and
-    halved along their longest side (the halves share the float midpoint, so they cover the box).
+    Boxes are taken highest bound first, ``BATCH`` at a time, and halved along their longest side (the
+    halves share the float midpoint, so the boxes examined always cover the box).
     """
     layers = bigm.Layers.of(frame.network)
     low, high = (t.numpy() for t in frame.latent_box)
     below = to_float_below(peak)
-    heap = [(-math.inf, i, lo, hi) for i, (lo, hi) in enumerate(_far_slabs(low, high, z0, half))]
-    counter, far_bound, boxes = len(heap), -math.inf, 0
+    heap, counter = [(-math.inf, 0, low, high)], 1
+    far_bound, boxes, on_piece = -math.inf, 0, 0
     narrowest = MIN_WIDTH * float((high - low).max())
     while heap:
         deadline.check(f"the branch and bound of a peak ({boxes} boxes examined, {len(heap)} open)")
@@ -210,32 +185,59 @@ def _far_maximum(frame: Frame, z0: np.ndarray, v: np.ndarray, peak: fmpq, half: 
         lo = np.stack([b[0] for b in batch])
         hi = np.stack([b[1] for b in batch])
         boxes += len(batch)
-        bound, _ = objective_bounds(layers.weights, layers.biases, layers.slopes, lo, hi, v)
+        hidden = crown_bounds(layers.weights, layers.biases, layers.slopes, lo, hi)
+        bound, _ = objective_bounds(layers.weights, layers.biases, layers.slopes, lo, hi, v, bounds=hidden)
         pruned = bound < below
+        settled = pruned | _on_piece(hidden, pattern)
+        on_piece += int((settled & ~pruned).sum())
         if pruned.any():
             far_bound = max(far_bound, float(bound[pruned].max()))
-        for i in np.flatnonzero(~pruned):
+        for i in np.flatnonzero(~settled):
             widths = hi[i] - lo[i]
             k = int(np.argmax(widths))
             mid = 0.5 * (lo[i, k] + hi[i, k])
             if widths[k] <= narrowest or not lo[i, k] < mid < hi[i, k]:
-                return None  # a far point as high as the peak: not a strict peak
+                return None  # a point as high as the peak off its piece, up to rounding: not a strict peak
             left_hi, right_lo = hi[i].copy(), lo[i].copy()
             left_hi[k], right_lo[k] = mid, mid
             for child in ((lo[i], left_hi), (right_lo, hi[i])):
                 heapq.heappush(heap, (-float(bound[i]), counter, *child))
                 counter += 1
-    return far_bound, boxes
+    return far_bound, boxes, on_piece
+
+
+# Rounds of nudging a functional toward a local peak at its highest corner, and the least slope (a
+# fraction of the mean) it keeps along each coordinate there.
+NUDGE_ROUNDS = 8
+NUDGE_FLOOR = 0.1
+
+
+def nudged_functional(frame: Frame, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(signs, v'): v moved as little as possible (least squares) so that its highest corner is a local
+    peak of v' · f within the corner's piece (every coordinate's slope pointing into the box), the
+    corner found again after each move. A dominant functional rarely has that by itself in high m."""
+    low, high = frame.box[0].numpy(), frame.box[1].numpy()
+    signs = highest_corner(frame, v)
+    for _ in range(NUDGE_ROUNDS):
+        A0 = frame.unit.local_affine(torch.as_tensor(np.where(signs > 0, high, low), dtype=DTYPE))[0].numpy()
+        g = A0.T @ v
+        if np.all(signs * g > 0):
+            break
+        target = signs * np.maximum(signs * g, NUDGE_FLOOR * float(np.abs(g).mean()))
+        v = v + A0 @ np.linalg.lstsq(A0.T @ A0, target - g, rcond=None)[0]
+        signs = highest_corner(frame, v)
+    return signs, v
 
 
 def find_peak(frame: Frame, deadline: Deadline, generator: torch.Generator, *, attempts: int = 6) -> Peak | None:
     """A certified peak, trying functionals and corners in turn: the dominant functional at its highest
-    corner, the functional that makes that corner a local peak, then random corners."""
+    corner, the same functional nudged into a local peak, the functional that makes the first corner a
+    local peak, then random corners."""
     m = frame.unit.in_dim
     v = dominant_functional(frame, generator)
     signs = highest_corner(frame, v)
-    candidates = [(signs, v), (signs, None)]
-    for _ in range(attempts - 2):
+    candidates = [(signs, v), nudged_functional(frame, v), (signs, None)]
+    for _ in range(attempts - 3):
         candidates.append((np.where(torch.rand(m, generator=generator).numpy() < 0.5, -1.0, 1.0), None))
     for signs, functional in candidates:
         found = certify_peak(frame, signs, deadline, generator, functional)

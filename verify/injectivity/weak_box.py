@@ -38,8 +38,9 @@ FIBER_CENTRES = 2
 # δ of the fiber, in normalized output units: far above float64 rounding of outputs of order one,
 # far below the gaps between the images of distinct regions of a generic network.
 FIBER_DELTA = 1e-6
-# Share of the time limit given to the peak before the fiber is tried.
-PEAK_SHARE = 0.3
+# Share of the time limit given to the peak (the only certificate here that can conclude) before the fiber
+# looks for a second preimage or a candidate.
+PEAK_SHARE = 0.9
 PEAK_CERTIFICATE = ("rigorous: v · f at the corner in rationals; the bounds of v · f on the far boxes sound in exact arithmetic "
                     "(float64 with every rounding bounded); the boxes cover the box exactly; the cube's units proved stable "
                     "and its piece of exact rank m")
