@@ -105,18 +105,21 @@ def _relaxation(l: np.ndarray, u: np.ndarray, s: float):
     return (lam, mu), (alpha, zero)
 
 
+def _matvec(C: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """(B, r, w) against (B, w): (B, r)."""
+    return np.matmul(C, x[:, :, None])[:, :, 0]
+
+
 def _through_activation(C, c, error, relaxation, reach_h):
     """C · σ(h) + c <= D · h + c' + error' for h in its bounds (D: the relaxation's slopes under C's signs)."""
     (low_slope, low_offset), (up_slope, up_offset) = relaxation  # (B, width) each
-    positive, negative = np.maximum(C, 0.0), np.minimum(C, 0.0)
-    D = positive * up_slope[:, None, :] + negative * low_slope[:, None, :]
-    shift = np.einsum("brw,bw->br", positive, up_offset) + np.einsum("brw,bw->br", negative, low_offset)
-    c = c + shift
-    width = C.shape[2]
-    magnitude = (np.einsum("brw,bw->br", positive, np.abs(up_offset)) - np.einsum("brw,bw->br", negative, np.abs(low_offset))
-                 + np.abs(c))
-    # D is rounded entrywise (one product each): D* h = D h + (D* − D) h, and |h| <= reach_h.
-    error = error + _rounding(magnitude, width) + _rounding(np.einsum("brw,bw->br", np.abs(D), reach_h), 1)
+    positive = np.maximum(C, 0.0)
+    D = C * low_slope[:, None, :] + positive * (up_slope - low_slope)[:, None, :]
+    c = c + _matvec(C, low_offset) + _matvec(positive, up_offset - low_offset)
+    # One bound for the rounding of those sums and of D's entries (two products and a sum each:
+    # D* h = D h + (D* − D) h with |h| <= reach_h): |C| against each unit's offsets and slopes.
+    reach = 2 * (np.abs(up_offset) + np.abs(low_offset) + (up_slope + low_slope) * reach_h)
+    error = error + _rounding(_matvec(np.abs(C), reach) + np.abs(c), C.shape[2])
     return D, c, error
 
 
@@ -125,7 +128,7 @@ def _through_linear(C, c, error, W, b, reach_in):
     terms = W.shape[0]
     c = c + C @ b
     absolute = np.abs(C)
-    magnitude = absolute @ np.abs(b) + np.abs(c) + np.einsum("brw,bw->br", absolute, reach_in @ np.abs(W).T)
+    magnitude = absolute @ np.abs(b) + np.abs(c) + _matvec(absolute, reach_in @ np.abs(W).T)
     return C @ W, c, error + _rounding(magnitude, terms)
 
 
@@ -138,15 +141,39 @@ def box_maximum(A, c, low, high) -> np.ndarray:
     return value + _rounding(magnitude, A.shape[2] + 1)
 
 
+def _shared_step(C, c, relaxation, W, b, reach_in):
+    """The first step of ``_upper_form`` when C (r, width) and c (r,) are the same for every box: through
+    σ and the layer below at once, as matrix products that never form the (B, r, width) coefficients.
+
+    C σ(h) + c <= Σ_w C_rw (S_bw h_w + o_bw) + c with h = W a + b, S and o the slope and offset of the
+    relaxation chosen by the sign of C_rw; the float products are bounded with |a| <= reach_in."""
+    (low_slope, low_offset), (up_slope, up_offset) = relaxation  # (B, width) each
+    positive = np.maximum(C, 0.0)
+    negative = C - positive
+    P = np.matmul(positive, up_slope[:, :, None] * W) + np.matmul(negative, low_slope[:, :, None] * W)
+    q = (up_slope * b + up_offset) @ positive.T + (low_slope * b + low_offset) @ negative.T + c
+    spread = reach_in @ np.abs(W).T + np.abs(b)
+    magnitude = ((up_slope + low_slope) * spread + np.abs(up_offset) + np.abs(low_offset)) @ np.abs(C).T + np.abs(q)
+    return P, q, _rounding(magnitude, C.shape[1] + 4)
+
+
 def _upper_form(C, c, weights, biases, relaxations, reaches, k, low, high):
     """An affine upper bound P z + q of C h_{k−1} + c on each box, valid in exact arithmetic, where
-    h_{k−1} is the output of hidden layer k − 1 (after σ). C: (B, r, width_{k−1}), c: (B, r).
+    h_{k−1} is the output of hidden layer k − 1 (after σ). C: (B, r, width_{k−1}) and c: (B, r), or
+    C: (r, width_{k−1}) and c: (r,) or (B, r) when C is the same for every box.
     ``reaches[j]``: bounds of |h_j| before and after σ, (B, width_j) each."""
-    error = np.zeros_like(c)
-    for j in range(k - 1, -1, -1):
+    def reach_below(j):
+        return reaches[j - 1][1] if j > 0 else _reach(low, high)
+
+    top = k - 1
+    if C.ndim == 2:
+        C, c, error = _shared_step(C, c, relaxations[top], weights[top], biases[top], reach_below(top))
+        top -= 1
+    else:
+        error = np.zeros_like(c)
+    for j in range(top, -1, -1):
         C, c, error = _through_activation(C, c, error, relaxations[j], reaches[j][0])
-        reach_in = reaches[j - 1][1] if j > 0 else _reach(low, high)
-        C, c, error = _through_linear(C, c, error, weights[j], biases[j], reach_in)
+        C, c, error = _through_linear(C, c, error, weights[j], biases[j], reach_below(j))
     return C, c + error * (1.0 + 16 * _EPS)
 
 
@@ -169,9 +196,7 @@ def crown_bounds(weights, biases, slopes, low, high) -> list[tuple[np.ndarray, n
     relaxations, reaches = [], []
     for k, (W, b) in enumerate(zip(weights[:-1], biases[:-1])):
         if k > 0:
-            C = np.broadcast_to(W, (lo.shape[0], *W.shape))
-            c = np.broadcast_to(b, (lo.shape[0], b.shape[0]))
-            (P_lo, q_lo), (P_up, q_up) = _pair_of_forms(C, c, weights, biases, relaxations, reaches, k, lo, hi)
+            (P_lo, q_lo), (P_up, q_up) = _pair_of_forms(W, b, weights, biases, relaxations, reaches, k, lo, hi)
             upper = box_maximum(P_up, q_up, lo, hi)
             lower = -box_maximum(-P_lo, -q_lo, lo, hi)
             l_old, u_old = bounds[k]
@@ -199,12 +224,14 @@ def objective_bounds(weights, biases, slopes, low, high, v: np.ndarray, bounds=N
     B, k = lo.shape[0], len(weights) - 1
     v = np.asarray(v, dtype=np.float64)
     W, b = weights[-1], biases[-1]
-    C, c, error = _through_linear(np.broadcast_to(v[None, None, :], (B, 1, v.shape[0])), np.zeros((B, 1)),
-                                  np.zeros((B, 1)), W, b, reaches[-1][1] if k else _reach(lo, hi))
+    # v · (W h + b) = (vᵀW) h + v · b, the float product's rounding bounded with |h| <= its reach.
+    reach = reaches[-1][1] if k else _reach(lo, hi)
+    C, c = (v @ W)[None, :], np.array([v @ b])
+    error = _rounding(reach @ (np.abs(v) @ np.abs(W))[:, None] + np.abs(v) @ np.abs(b) + np.abs(c), W.shape[0])
     if k:
         P, q = _upper_form(C, c + error, weights, biases, relaxations, reaches, k, lo, hi)
     else:
-        P, q = C, c + error
+        P, q = np.broadcast_to(C, (B, *C.shape)), c + error
     return box_maximum(P, q, lo, hi)[:, 0], P[:, 0, :]
 
 
@@ -218,7 +245,5 @@ def output_relaxation(weights, biases, slopes, low, high, bounds=None):
         C = np.broadcast_to(W, (B, *W.shape))
         c = np.broadcast_to(b, (B, b.shape[0]))
         return C, c, C, c
-    C = np.broadcast_to(W, (B, *W.shape))
-    c = np.broadcast_to(b, (B, b.shape[0]))
-    (A_lo, c_lo), (A_up, c_up) = _pair_of_forms(C, c, weights, biases, relaxations, reaches, k, lo, hi)
+    (A_lo, c_lo), (A_up, c_up) = _pair_of_forms(W, b, weights, biases, relaxations, reaches, k, lo, hi)
     return A_lo, c_lo, A_up, c_up

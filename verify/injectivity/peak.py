@@ -17,7 +17,6 @@ cover the box exactly.
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass
 
@@ -41,8 +40,8 @@ PEAK_MARGIN = 1e-10
 # Boxes narrower than this fraction of the box's widest side that cannot be pruned show a far point
 # as high as the peak, up to rounding.
 MIN_WIDTH = 1e-12
-# Boxes bounded together: enough to amortise numpy's per-call cost, few enough to keep the order best-first.
-BATCH = 64
+# Boxes bounded together: enough to amortise numpy's per-call cost.
+BATCH = 256
 # Points sampled to see whether a corner is the highest point of its functional before branching.
 PEAK_SAMPLES = 2048
 
@@ -165,26 +164,38 @@ def _on_piece(bounds, pattern: np.ndarray) -> np.ndarray:
     return np.where(pattern[None, :], l >= 0, u <= 0).all(axis=1)
 
 
+def _halves(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Both halves of every box (B, m) along its longest side, at the float midpoint (so that they cover
+    the box), as (2B, m) arrays; None when some side can no longer be halved."""
+    rows = np.arange(lo.shape[0])
+    k = np.argmax(hi - lo, axis=1)
+    mid = 0.5 * (lo[rows, k] + hi[rows, k])
+    if not np.all((lo[rows, k] < mid) & (mid < hi[rows, k])):
+        return None
+    left_hi, right_lo = hi.copy(), lo.copy()
+    left_hi[rows, k], right_lo[rows, k] = mid, mid
+    return np.vstack([lo, right_lo]), np.vstack([left_hi, hi])
+
+
 def _far_maximum(frame: Frame, pattern: np.ndarray, v: np.ndarray, peak: fmpq, deadline: Deadline):
     """(an upper bound of v · f on the box away from the piece of ``pattern``, below the exact ``peak``;
     boxes examined; boxes proved on the piece), or None when some box can be neither pushed below the
     peak nor proved on the piece.
 
-    Boxes are taken highest bound first, ``BATCH`` at a time, and halved along their longest side (the
-    halves share the float midpoint, so the boxes examined always cover the box).
+    Open boxes are kept as a stack of arrays, ``BATCH`` bounded at a time (depth first, so that a box
+    that cannot be settled is met early), and halved along their longest side.
     """
     layers = bigm.Layers.of(frame.network)
     low, high = (t.numpy() for t in frame.latent_box)
     below = to_float_below(peak)
-    heap, counter = [(-math.inf, 0, low, high)], 1
+    open_lo, open_hi = low[None, :], high[None, :]
     far_bound, boxes, on_piece = -math.inf, 0, 0
     narrowest = MIN_WIDTH * float((high - low).max())
-    while heap:
-        deadline.check(f"the branch and bound of a peak ({boxes} boxes examined, {len(heap)} open)")
-        batch = [heapq.heappop(heap)[2:] for _ in range(min(BATCH, len(heap)))]
-        lo = np.stack([b[0] for b in batch])
-        hi = np.stack([b[1] for b in batch])
-        boxes += len(batch)
+    while len(open_lo):
+        deadline.check(f"the branch and bound of a peak ({boxes} boxes examined, {len(open_lo)} open)")
+        lo, hi = open_lo[-BATCH:], open_hi[-BATCH:]
+        open_lo, open_hi = open_lo[:-BATCH], open_hi[:-BATCH]
+        boxes += len(lo)
         hidden = crown_bounds(layers.weights, layers.biases, layers.slopes, lo, hi)
         bound, _ = objective_bounds(layers.weights, layers.biases, layers.slopes, lo, hi, v, bounds=hidden)
         pruned = bound < below
@@ -192,17 +203,13 @@ def _far_maximum(frame: Frame, pattern: np.ndarray, v: np.ndarray, peak: fmpq, d
         on_piece += int((settled & ~pruned).sum())
         if pruned.any():
             far_bound = max(far_bound, float(bound[pruned].max()))
-        for i in np.flatnonzero(~settled):
-            widths = hi[i] - lo[i]
-            k = int(np.argmax(widths))
-            mid = 0.5 * (lo[i, k] + hi[i, k])
-            if widths[k] <= narrowest or not lo[i, k] < mid < hi[i, k]:
-                return None  # a point as high as the peak off its piece, up to rounding: not a strict peak
-            left_hi, right_lo = hi[i].copy(), lo[i].copy()
-            left_hi[k], right_lo[k] = mid, mid
-            for child in ((lo[i], left_hi), (right_lo, hi[i])):
-                heapq.heappush(heap, (-float(bound[i]), counter, *child))
-                counter += 1
+        lo, hi = lo[~settled], hi[~settled]
+        if not len(lo):
+            continue
+        halves = _halves(lo, hi) if float((hi - lo).max(axis=1).min()) > narrowest else None
+        if halves is None:
+            return None  # a point as high as the peak off its piece, up to rounding: not a strict peak
+        open_lo, open_hi = np.vstack([open_lo, halves[0]]), np.vstack([open_hi, halves[1]])
     return far_bound, boxes, on_piece
 
 
