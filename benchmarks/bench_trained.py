@@ -35,7 +35,7 @@ baseline, the same encoding with looser bounds, is shown as "skip"), and no inje
 started once less than T is left of a 75-minute budget ("budget"). ``--all-checks`` lifts all
 three restrictions.
 
-    python benchmarks/bench_trained.py [--quick] [--json PATH] [--box R] [--budget S] [--all-checks]
+    python benchmarks/bench_trained.py [--quick] [--json PATH] [--box R] [--budget S] [--checks C ...] [--all-checks]
 """
 
 from __future__ import annotations
@@ -417,6 +417,8 @@ def main():
     parser.add_argument("--kinds", nargs="*", default=None, choices=KINDS, help="only these kinds")
     parser.add_argument("--budget", type=float, default=None,
                         help=f"seconds for the whole run; no injectivity check starts past it (default {FULL_BUDGET:g} in the full run)")
+    parser.add_argument("--checks", nargs="*", default=None, choices=("weak", "agreement", "injective"),
+                        help="only these checks (default: all three)")
     parser.add_argument("--all-checks", action="store_true",
                         help="every check on every decoder, the baseline even where ours is unknown, no budget (over five hours)")
     args = parser.parse_args()
@@ -424,7 +426,10 @@ def main():
     torch.set_num_threads(1)
     limits = LIMITS["quick" if args.quick else "full"]
     every = args.quick or args.all_checks
-    scope = {key: (16, 256) for key in FULL_SCOPE} if every else FULL_SCOPE
+    scope = {key: (16, 256) for key in FULL_SCOPE} if every else dict(FULL_SCOPE)
+    for key in scope if args.checks is not None else ():
+        if key not in args.checks:
+            scope[key] = (0, 0)
     budget = args.budget if args.budget is not None else (None if every else FULL_BUDGET)
     chosen = [c for c in cases(args.quick) if (args.m is None or c.m in args.m) and (args.widths is None or c.w in args.widths)
               and (args.kinds is None or c.kind in args.kinds)]

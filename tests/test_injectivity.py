@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import pytest
@@ -24,6 +25,8 @@ from verify.injectivity import (
 )
 
 F64 = torch.float64
+
+weak_module = importlib.import_module("verify.injectivity.weak")
 
 
 def _net(weights, biases, slope=0.0) -> LeakyReLUNetwork:
@@ -193,15 +196,25 @@ def test_abs_is_not_weakly_injective_by_exact_difference():
     assert check_weakly_injective(abs_net()).holds is False  # all of R as well
 
 
-def test_weak_injectivity_found_by_exact_difference():
+def test_weak_injectivity_found_by_exact_difference(monkeypatch):
     # f = ReLU(z) − 2 ReLU(z − 1): z <= 0 -> 0, [0, 1] rises, [1, ∞) falls; on [-3, 3] the points
     # of (2, 3] are the only ones with a unique preimage, which one candidate does not find.
+    monkeypatch.setattr(weak_module, "PEAK_FIRST_SHARE", 0.0)  # the regions' path, not the peak
     net = _net([[[1.0], [1.0]], [[1.0, -2.0]]], [[0.0, -1.0], [0.0]])
     weak = check_weakly_injective(net, box=3.0, max_candidates=1)
     assert weak.holds and "exact polyhedral difference" in weak.details["rests_on"]
     z0 = weak.witness["z0"]
     assert 2.0 < float(z0) <= 3.0
     assert count_preimages(net, net(z0), box=3.0) == 1
+
+
+def test_a_peak_at_the_box_corner_decides_weak_injectivity_first_at_small_m():
+    # The same map: f falls on [1, 3], so f is lowest at the corner 3 and −f peaks there.
+    net = _net([[[1.0], [1.0]], [[1.0, -2.0]]], [[0.0, -1.0], [0.0]])
+    weak = check_weakly_injective(net, box=3.0)
+    assert weak.holds is True and weak.verified and "peak" in weak.method
+    assert float(weak.witness["z0"]) == 3.0 and weak.witness["delta"] > 0
+    assert count_preimages(net, net(weak.witness["z0"]), box=3.0) == 1
     assert check_weakly_injective(net, box=3.0).holds
 
 

@@ -3,6 +3,8 @@ the pair programs re-solved in rationals; planted collisions and tampered rows a
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import torch
 from flint import fmpq
@@ -17,6 +19,8 @@ from verify.injectivity._lp import Piece
 from verify.injectivity.tolerances import frame
 
 D = torch.float64
+
+weak = importlib.import_module("verify.injectivity.weak")
 
 
 def _interval_piece(low: int, high: int, slope: int, offset: int) -> ExactPiece:
@@ -102,8 +106,9 @@ def _absolute_value() -> LeakyReLUNetwork:
                             [torch.zeros(2, dtype=D), torch.zeros(1, dtype=D)], 0.0)
 
 
-def test_weak_injectivity_holds_with_an_exact_certificate():
+def test_weak_injectivity_holds_with_an_exact_certificate(monkeypatch):
     # |z| on [-1, 2]: the points of (1, 2] have one preimage.
+    monkeypatch.setattr(weak, "PEAK_FIRST_SHARE", 0.0)  # the regions' certificate, not the peak
     box = (torch.tensor([-1.0], dtype=D), torch.tensor([2.0], dtype=D))
     result = check_weakly_injective(_absolute_value(), box=box)
     assert result.holds is True and result.verified, result

@@ -18,9 +18,11 @@ from . import _certificate, _cover, _lp
 from . import rank as rank_method
 from ._shared import base_details, image_boxes, least_singular, pieces_of
 from .tolerances import Frame, Tolerances, check_network, frame, tolerances
-from .weak_box import decide_on_box
+from .weak_box import decide_on_box, peak_verdict
 
 NAME = "weakly_injective"
+# Share of the time limit a peak may take before the regions are enumerated (m <= EXACT_MAX_DIM, on a box).
+PEAK_FIRST_SHARE = 0.3
 
 
 def check_weakly_injective(network, *, box=None, max_candidates: int = 256, budget: int = 20000, generator=0,
@@ -36,9 +38,10 @@ def check_weakly_injective(network, *, box=None, max_candidates: int = 256, budg
     the box. A network that ``check_injective(method="rank")`` certifies is
     injective, hence weakly injective, and is reported without enumeration.
 
-    For m > ``models.regions.EXACT_MAX_DIM`` the regions are not enumerated: (ii) from
-    the exact rank of a sampled piece, (i) by a peak or fiber certificate on the box
-    (``verify.injectivity.weak_box``); without a box the verdict is unknown.
+    On a box a peak certificate (``verify.injectivity.peak``) is tried first, in any m. For
+    m > ``models.regions.EXACT_MAX_DIM`` the regions are not enumerated: (ii) from the exact
+    rank of a sampled piece, (i) by the peak (a fiber search gives only a candidate;
+    ``verify.injectivity.weak_box``); without a box the verdict is unknown.
 
     Returns
     -------
@@ -68,6 +71,11 @@ def _decide(fr: Frame, tol, max_candidates, budget, gen, deadline) -> CheckResul
     details = base_details(fr, tol, "regions")
     if rank_method.decide(fr, tol).holds:
         return _weak_from_rank(fr, tol, details)
+    if fr.box is not None and net.in_dim <= EXACT_MAX_DIM and PEAK_FIRST_SHARE > 0:
+        # A peak is cheap at small m and needs no enumeration: tried first, with a share of the time.
+        peak = peak_verdict(NAME, fr, tol, {**details, "method": "peak certificate"}, gen, deadline, PEAK_FIRST_SHARE)
+        if peak is not None:
+            return peak
     if net.in_dim > EXACT_MAX_DIM:
         if fr.box is None:
             details.update(rests_on=f"inconclusive: for m = {net.in_dim} > {EXACT_MAX_DIM} the certificates of (i) need a box; "

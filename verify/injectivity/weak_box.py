@@ -41,9 +41,9 @@ FIBER_DELTA = 1e-6
 # Share of the time limit given to the peak (the only certificate here that can conclude) before the fiber
 # looks for a second preimage or a candidate.
 PEAK_SHARE = 0.9
-PEAK_CERTIFICATE = ("rigorous: v · f at the corner in rationals; the bounds of v · f on the far boxes sound in exact arithmetic "
-                    "(float64 with every rounding bounded); the boxes cover the box exactly; the cube's units proved stable "
-                    "and its piece of exact rank m")
+PEAK_CERTIFICATE = ("rigorous: v · f at the corner in rationals; a cover of the box by float boxes, each with every unit's "
+                    "sign at the corner proved (the corner's piece, of exact rank m) or v · f proved below the peak, by "
+                    "bounds sound in exact arithmetic (float64 with every rounding bounded)")
 FIBER_CERTIFICATE = "numerical: the fiber's bounds and programs are computed in float64 with margins, not re-checked"
 
 
@@ -54,13 +54,18 @@ def decide_on_box(name: str, fr: Frame, tol: Tolerances, details: dict, generato
     if not centres:
         details["rests_on"] = f"inconclusive: none of {RANK_SAMPLES} sampled points lies in a piece of rank m"
         return _result(name, fr, tol, None, math.nan, None, details, "sampled pieces: no full-rank piece found")
+    found = peak_verdict(name, fr, tol, details, generator, deadline, PEAK_SHARE)
+    return found if found is not None else _fiber(name, fr, tol, centres, details, deadline)
+
+
+def peak_verdict(name: str, fr: Frame, tol: Tolerances, details: dict, generator: torch.Generator, deadline: Deadline,
+                 share: float) -> CheckResult | None:
+    """The verified "holds" of a peak (``peak``) found within ``share`` of the time left, or None."""
     try:
-        peak = find_peak(fr, Deadline(PEAK_SHARE * deadline.remaining()) if deadline.seconds else Deadline(None), generator)
+        peak = find_peak(fr, Deadline(share * deadline.remaining()) if deadline.seconds else Deadline(None), generator)
     except TimeLimitExceeded:
-        peak = None
-    if peak is not None:
-        return _peak_holds(name, fr, tol, peak, details)
-    return _fiber(name, fr, tol, centres, details, deadline)
+        return None
+    return None if peak is None else _peak_holds(name, fr, tol, peak, details)
 
 
 def _full_rank_points(fr: Frame, generator: torch.Generator, deadline: Deadline) -> list[tuple[np.ndarray, np.ndarray]]:
