@@ -38,6 +38,7 @@ def test_relabelled_units_are_matched_and_the_maps_agree_on_the_box():
     assert 0 < bound < 1e-10
     result = check_same_decoder(f, g, latent_scale=1.0, points=z, box=3.0)
     assert result.holds is True and result.domain == "box [-3, 3]^5" and result.details["by"] == "unit matching"
+    assert result.verified and result.details["certificate"].startswith("rigorous")
 
 
 def test_the_bound_grows_with_a_planted_weight_change():
@@ -76,6 +77,30 @@ def test_the_program_proves_agreement_of_identical_maps_written_differently():
     assert found.reaches is False and found.by == "program"
     # With a threshold above any difference the bounds decide alone.
     assert difference_reaches(f, f, -2 * np.ones(4), 2 * np.ones(4), 1e6, Deadline(60)).by == "bounds"
+
+
+def _with_a_dead_unit(f):
+    """f with a unit added to the first layer whose outgoing weights are 0: the same map, no unit matching."""
+    m, n = f.in_dim, f.out_dim
+    w0 = torch.cat([f.weights[0], torch.ones(1, m, dtype=F64)])
+    b0 = torch.cat([f.biases[0], torch.zeros(1, dtype=F64)])
+    w1 = torch.cat([f.weights[1], torch.zeros(n, 1, dtype=F64)], dim=1)
+    return LeakyReLUNetwork([w0, w1], [b0, f.biases[1]], list(f.slopes))
+
+
+def test_the_programs_no_is_not_a_proof_and_leaves_agreement_unknown():
+    f = random_network((4, 6, 3), 0.2, injective=False, generator=5)
+    g = _with_a_dead_unit(f)
+    result = check_same_decoder(f, g, latent_scale=1.0, box=2.0, time_limit=60)
+    assert result.holds is None and not result.verified
+    assert "not re-checked" in result.details["reason"] and result.details["by"] == "program"
+
+
+def test_sound_output_bounds_alone_prove_agreement_within_a_loose_tolerance():
+    f = random_network((4, 6, 3), 0.2, injective=False, generator=5)
+    g = _with_a_dead_unit(f)
+    result = check_same_decoder(f, g, latent_scale=1.0, box=2.0, rtol=10.0, time_limit=60)
+    assert result.holds is True and result.verified and result.details["by"] == "bounds"
 
 
 def test_affine_equivalence_is_decided_on_the_prior_box_for_m_above_three():

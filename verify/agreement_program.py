@@ -6,8 +6,10 @@ shares z (big-M on the units that linear back-substitution does not prove stable
 chosen difference must reach τ (big-M from the bounds of the outputs). Outputs whose bounds
 already keep the difference below τ get no binary; when none is left, the bounds alone decide.
 
-Infeasible: |f − g|∞ < τ on the whole box (the solver's proof, not re-checked in rationals).
-Feasible: the point found is returned, and the caller re-checks the difference there exactly.
+The bounds are sound in exact arithmetic (``injectivity.bounds``, with the differences rounded
+up), so "by bounds" is a proof that |f − g|∞ < τ on the box. Infeasible: the same conclusion by the
+solver's proof, which is not re-checked in rationals (the caller reports it as unknown). Feasible:
+the point found is returned, and the caller re-checks the difference there exactly.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from models.deadline import Deadline
 from models.solver import TIGHT_OPTIONS, scip_available, solve_milp
 
 from .injectivity import bigm
-from .injectivity.bounds import crown_bounds, output_relaxation
+from .injectivity.bounds import box_maximum, crown_bounds, output_relaxation
 
 __all__ = ["Difference", "difference_reaches"]
 
@@ -44,9 +46,9 @@ class Difference:
 
 
 def _output_bounds(layers: bigm.Layers, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    A_lo, c_lo, A_up, c_up = (t[0] for t in output_relaxation(layers.weights, layers.biases, layers.slopes, low, high))
-    mid, rad = 0.5 * (low + high), 0.5 * (high - low)
-    return A_lo @ mid + c_lo - np.abs(A_lo) @ rad, A_up @ mid + c_up + np.abs(A_up) @ rad
+    """Bounds (n,) of the outputs over the box, sound in exact arithmetic."""
+    A_lo, c_lo, A_up, c_up = output_relaxation(layers.weights, layers.biases, layers.slopes, low, high)
+    return -box_maximum(-A_lo, -c_lo, low, high)[0], box_maximum(A_up, c_up, low, high)[0]
 
 
 def difference_reaches(f, g, low: np.ndarray, high: np.ndarray, tau: float, deadline: Deadline) -> Difference:
@@ -55,7 +57,7 @@ def difference_reaches(f, g, low: np.ndarray, high: np.ndarray, tau: float, dead
     f_lo, f_hi = _output_bounds(lf, low, high)
     g_lo, g_hi = _output_bounds(lg, low, high)
     # s = +1: f_i − g_i <= f_hi − g_lo; s = −1: g_i − f_i <= g_hi − f_lo.
-    reach = np.stack([f_hi - g_lo, g_hi - f_lo], axis=1)           # (n, 2)
+    reach = np.nextafter(np.stack([f_hi - g_lo, g_hi - f_lo], axis=1), np.inf)  # (n, 2), rounded up
     floor = np.stack([f_lo - g_hi, g_lo - f_hi], axis=1)
     candidates = [(i, k) for i in range(reach.shape[0]) for k in range(2) if reach[i, k] >= tau]
     if not candidates:

@@ -8,9 +8,10 @@ R^m and the two pieces compared at points inside each: the verdict is then exact
 to the tolerance. Above, on a given box, one mixed-integer program over both networks
 (``verify.agreement_program``) decides whether |f − g|∞ reaches τ = max(rtol,
 ``AGREEMENT_PROGRAM_RTOL``) · S anywhere in the box, S = ‖f(centre)‖ + Lip(f) · ρ the scale of f's values there; a point it finds is
-re-checked in rationals. Before it, when g is f with its hidden units permuted and rescaled
-up to rounding (``verify.unit_matching``), a perturbation bound of |f − g| on the box decides
-without a program. Otherwise (or when no joint network exists) the maps are compared
+re-checked in rationals and decides "fails", while its "no such point" (a branch-and-bound tree,
+not re-checked) leaves agreement unknown. Before it, when g is f with its hidden units permuted and
+rescaled up to rounding (``verify.unit_matching``), a perturbation bound of |f − g| on the box,
+sound in exact arithmetic, decides "holds" (verified) without a program. Otherwise (or when no joint network exists) the maps are compared
 at the given sample points and at the interior points of f's regions: a difference
 found there is a verdict ("fails", with the point), agreement is not (unknown).
 """
@@ -124,10 +125,11 @@ def _on_box(f, g, bounds, points, latent_scale: float, rtol: float, deadline: De
         bound = difference_bound(f64, g64, matching, low, high)
         details.update(difference_bound=bound)
         if bound < tau and sampled <= rtol:
-            return CheckResult("same_decoder", True, sampled, rtol, "<=", None, domain=domain,
+            return CheckResult("same_decoder", True, sampled, rtol, "<=", None, domain=domain, verified=True,
                                method=f"g is f with its units permuted and rescaled; |f − g|∞ <= {bound:.3g} < τ on the box",
                                details={**details, "by": "unit matching",
-                                        "certificate": "numerical: a perturbation bound in float64 with a margin"})
+                                        "certificate": "rigorous: a perturbation bound sound in exact arithmetic (every "
+                                                       "float64 rounding bounded)"})
     try:
         found = difference_reaches(f64, g64, low, high, tau, deadline)
     except TimeLimitExceeded as stop:
@@ -135,9 +137,18 @@ def _on_box(f, g, bounds, points, latent_scale: float, rtol: float, deadline: De
         details["reason"] = str(stop)
     details.update(by=found.by, binaries=found.binaries, solver_status=found.solver_status)
     how = f"|f − g|∞ < τ = {tau:.3g} on the box"
+    if found.reaches is False and found.by == "bounds":
+        return CheckResult("same_decoder", True, sampled, rtol, "<=", None, domain=domain, verified=True,
+                           method=f"{how}, by bounds of both networks' outputs",
+                           details={**details, "certificate": "rigorous: output bounds sound in exact arithmetic (every "
+                                                              "float64 rounding bounded) keep |f − g|∞ below τ"})
     if found.reaches is False:
-        return CheckResult("same_decoder", True, sampled, rtol, "<=", None, domain=domain, method=f"{how}, by {found.by}",
-                           details={**details, "certificate": "numerical: the solver's infeasibility, not re-checked in rationals"})
+        # A branch-and-bound tree is not re-checked: the program's "no such point" is a candidate, not a proof.
+        details["reason"] = (f"the program found no point with |f − g|∞ >= τ ({found.by}), but its infeasibility is not "
+                             "re-checked in rationals")
+        if sampled <= rtol:
+            return CheckResult("same_decoder", None, sampled, rtol, "<=", None, domain=domain,
+                               method=f"{how}, by {found.by}: numerical only, not verified", details=details)
     if found.reaches:
         gap = _exact_gap(f64, g64, found.z)
         details.update(exact_difference=gap)

@@ -355,12 +355,30 @@ def _separations(pieces, pairs, dirs, deadline) -> bool:
     return True
 
 
-def certify_unique_preimage(frame, u0: np.ndarray, deadline=None) -> Certificate:
+def certify_degree_one(frame, u0: np.ndarray, sign: int, deadline=None) -> Certificate:
+    """The exact certificate that a square f is a homeomorphism of R^m (``frame`` on R^m): every region
+    of the exact enumeration has a piece whose determinant has the sign ``sign`` (coherent
+    orientation, in rationals), and x0 = f(z0), z0 = anchor + scale · u0, has exactly one preimage,
+    which lies strictly inside its region (``certify_unique_preimage``): a regular value of degree one."""
+    regions, pieces = _exact_regions(frame, deadline)
+    if isinstance(pieces, Certificate):
+        return pieces
+    for k, p in enumerate(pieces):
+        if deadline is not None:
+            deadline.check(f"the exact determinants of the regions ({k} of {len(pieces)})")
+        det = _matrix(p.A).det()
+        if det == 0 or (det > 0) != (sign > 0):
+            return Certificate(False, reason=f"region {k}'s exact determinant is {'0' if det == 0 else 'of the other sign'}")
+    return certify_unique_preimage(frame, u0, deadline, enumerated=(regions, pieces))
+
+
+def certify_unique_preimage(frame, u0: np.ndarray, deadline=None, *, enumerated=None) -> Certificate:
     """The exact certificate of condition (i) of weak injectivity at z0 = anchor + scale · u0: z0 lies
     strictly inside a region (no unit at 0, exactly) whose piece has rank m, and x0 = f(z0) lies in the
     image of no other region (certified image boxes, else Farkas certificates). Then x0 has one
-    preimage, and so does every point of the image near x0."""
-    regions, pieces = _exact_regions(frame, deadline)
+    preimage, and so does every point of the image near x0. ``enumerated``: (regions, exact pieces)
+    already computed for the frame."""
+    regions, pieces = _exact_regions(frame, deadline) if enumerated is None else enumerated
     if isinstance(pieces, Certificate):
         return pieces
     net = frame.exact.on_coordinates(frame.anchor, frame.scale * np.eye(frame.network.in_dim))

@@ -21,7 +21,7 @@ from models.regions import linear_regions
 from models.validation import DTYPE
 
 from ..check_result import CheckResult
-from . import _pairs
+from . import _certificate, _pairs
 from . import regions as regions_method
 from ._shared import (
     Options,
@@ -36,6 +36,7 @@ from ._shared import (
 from ._witness import collision_witness
 from .preimages import unit_preimages
 from .tolerances import Frame, Tolerances
+from .tolerances import frame as tolerances_frame
 
 NAME = "injective/orientation"
 KIND = "exact"
@@ -79,15 +80,11 @@ def _coherent_verdict(frame: Frame, tol, regions, details, sign, deadline) -> Ch
     pieces = pieces_of(everywhere)
     signs = np.sign([np.linalg.det(p.A) for p in pieces])
     if np.all(signs == sign) and np.all(least_singular(pieces) > tol.rank):
-        value, found = _regular_value_preimages(net, everywhere)
+        point, value, found = _regular_value_preimages(net, everywhere)
         details = {**details, "regions_of_R^m": len(everywhere), "regular_value": frame.f_anchor + frame.out * value.numpy(),
-                   "preimages": len(found)}
+                   "preimages": len(found), "regular_point": point.numpy()}
         if len(found) == 1:
-            certificate = {"criterion": "coherently oriented on all of R^m with degree one (one preimage of a regular value): "
-                                        "a homeomorphism" + ("" if box is None else ", hence injective on the box"),
-                           "sign": sign, "regular_value": details["regular_value"],
-                           "certificate": "numerical: the regions of R^m and the preimage count are not re-checked exactly"}
-            return verdict(NAME, True, 0.0, tol, certificate, details, frame, HOW).replace(domain=f"R^{net.in_dim}")
+            return _degree_one(frame, tol, details, sign, deadline)
         if box is None:
             evidence = collision_witness(frame, found[0], found[1], tol)
             details = {**details,
@@ -98,6 +95,24 @@ def _coherent_verdict(frame: Frame, tol, regions, details, sign, deadline) -> Ch
                                               "criterion": "not a homeomorphism of R^m: decided by the pairwise programs on the box"})
 
 
+def _degree_one(frame: Frame, tol, details, sign: int, deadline) -> CheckResult:
+    """"holds" on R^m when the exact certificate confirms coherence and degree one, else unknown."""
+    m = frame.network.in_dim
+    z0 = frame.to_latent(details.pop("regular_point"))
+    everywhere = frame if frame.box is None else tolerances_frame(frame.network, None)
+    exact = _certificate.certify_degree_one(everywhere, everywhere.to_unit(z0), sign, deadline)
+    criterion = ("coherently oriented on all of R^m with degree one (one preimage of a regular value): a homeomorphism"
+                 + ("" if frame.box is None else ", hence injective on the box"))
+    if not exact.verified:
+        details = {**details, "candidate": criterion, "reason": f"coherent with one preimage in float64, but no exact "
+                                                                f"certificate: {exact.reason}"}
+        return verdict(NAME, None, 0.0, tol, None, details, frame, HOW)
+    certificate = {"criterion": criterion, "sign": sign, "regular_value": details["regular_value"],
+                   "certificate": "exact: the regions of R^m enumerated exactly, every determinant's sign in rationals, and "
+                                  "Farkas certificates that no other region reaches the regular value"}
+    return verdict(NAME, True, 0.0, tol, certificate, details, frame, HOW, verified=True).replace(domain=f"R^{m}")
+
+
 def _regular_value_preimages(net, regions):
     """A value f(z) at a point z strictly inside the widest region (a regular value, generically), and all its preimages."""
     widest = max(regions, key=lambda r: r.radius)
@@ -105,4 +120,4 @@ def _regular_value_preimages(net, regions):
     offset = torch.rand(widest.interior_point.shape[0], generator=generator, dtype=DTYPE) - 0.5
     z = widest.interior_point.cpu() + 0.5 * widest.radius * offset / max(float(offset.norm()), 1e-12)
     value = net(z)
-    return value, list(unit_preimages(net, value.numpy(), None))
+    return z, value, list(unit_preimages(net, value.numpy(), None))
