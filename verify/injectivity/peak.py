@@ -25,7 +25,7 @@ import scipy.linalg
 import torch
 from flint import fmpq
 
-from models.deadline import Deadline
+from models.deadline import Deadline, TimeLimitExceeded
 from models.regions import pattern_halfspaces
 from models.validation import DTYPE
 
@@ -183,7 +183,8 @@ def _far_maximum(frame: Frame, pattern: np.ndarray, v: np.ndarray, peak: fmpq, d
     peak nor proved on the piece.
 
     Open boxes are kept as a stack of arrays, ``BATCH`` bounded at a time (depth first, so that a box
-    that cannot be settled is met early), and halved along their longest side.
+    that cannot be settled is met early), and halved along their longest side. At the deadline the
+    ``TimeLimitExceeded`` raised carries ``remaining``: the fraction of the box's volume still open.
     """
     layers = bigm.Layers.of(frame.network)
     low, high = (t.numpy() for t in frame.latent_box)
@@ -192,7 +193,11 @@ def _far_maximum(frame: Frame, pattern: np.ndarray, v: np.ndarray, peak: fmpq, d
     far_bound, boxes, on_piece = -math.inf, 0, 0
     narrowest = MIN_WIDTH * float((high - low).max())
     while len(open_lo):
-        deadline.check(f"the branch and bound of a peak ({boxes} boxes examined, {len(open_lo)} open)")
+        try:
+            deadline.check(f"the branch and bound of a peak ({boxes} boxes examined, {len(open_lo)} open)")
+        except TimeLimitExceeded as stop:
+            stop.remaining = float(np.prod((open_hi - open_lo) / np.where(high > low, high - low, 1.0), axis=1).sum())
+            raise
         lo, hi = open_lo[-BATCH:], open_hi[-BATCH:]
         open_lo, open_hi = open_lo[:-BATCH], open_hi[:-BATCH]
         boxes += len(lo)

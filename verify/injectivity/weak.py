@@ -74,7 +74,7 @@ def _decide(fr: Frame, tol, max_candidates, budget, gen, deadline) -> CheckResul
     if fr.box is not None and net.in_dim <= EXACT_MAX_DIM and PEAK_FIRST_SHARE > 0:
         # A peak is cheap at small m and needs no enumeration: tried first, with a share of the time.
         peak = peak_verdict(NAME, fr, tol, {**details, "method": "peak certificate"}, gen, deadline, PEAK_FIRST_SHARE)
-        if peak is not None:
+        if peak.holds:
             return peak
     if net.in_dim > EXACT_MAX_DIM:
         if fr.box is None:

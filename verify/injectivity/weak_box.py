@@ -55,17 +55,26 @@ def decide_on_box(name: str, fr: Frame, tol: Tolerances, details: dict, generato
         details["rests_on"] = f"inconclusive: none of {RANK_SAMPLES} sampled points lies in a piece of rank m"
         return _result(name, fr, tol, None, math.nan, None, details, "sampled pieces: no full-rank piece found")
     found = peak_verdict(name, fr, tol, details, generator, deadline, PEAK_SHARE)
-    return found if found is not None else _fiber(name, fr, tol, centres, details, deadline)
+    if found.holds:
+        return found
+    return _fiber(name, fr, tol, centres, {**details, **found.details}, deadline)
 
 
 def peak_verdict(name: str, fr: Frame, tol: Tolerances, details: dict, generator: torch.Generator, deadline: Deadline,
-                 share: float) -> CheckResult | None:
-    """The verified "holds" of a peak (``peak``) found within ``share`` of the time left, or None."""
+                 share: float) -> CheckResult:
+    """The verified "holds" of a peak (``peak``) found within ``share`` of the time left, or an unknown
+    result whose details say why not (``peak_remaining_fraction``: the box's volume its branch and
+    bound left open when the time ran out)."""
     try:
         peak = find_peak(fr, Deadline(share * deadline.remaining()) if deadline.seconds else Deadline(None), generator)
-    except TimeLimitExceeded:
-        return None
-    return None if peak is None else _peak_holds(name, fr, tol, peak, details)
+    except TimeLimitExceeded as stop:
+        remaining = getattr(stop, "remaining", 1.0)
+        return _result(name, fr, tol, None, math.nan, None, {"peak_remaining_fraction": remaining,
+                                                             "peak": f"stopped: {stop}"}, "peak certificate: stopped")
+    if peak is None:
+        return _result(name, fr, tol, None, math.nan, None, {"peak": "no corner of the candidates tried is a strict peak"},
+                       "peak certificate: none found")
+    return _peak_holds(name, fr, tol, peak, details)
 
 
 def _full_rank_points(fr: Frame, generator: torch.Generator, deadline: Deadline) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -111,11 +120,16 @@ def _fiber(name, fr: Frame, tol, centres, details, deadline: Deadline) -> CheckR
                            "exact": True}
         if deadline.expired():
             break
+    peak_open = details.get("peak_remaining_fraction")
+    if peak_open is not None:
+        remaining = peak_open
+        why = f"the peak's branch and bound left {remaining:.1%} of the box's volume open"
+    else:
+        why = f"no strict peak among the corners tried; the fiber's search left {remaining:.1%} of the box open"
     details = {**details, "remaining_fraction": remaining,
-               "rests_on": "inconclusive: no certificate of (i) finished in the time limit "
-                           f"(the fiber's search left {remaining:.1%} of the box open)"}
+               "rests_on": f"inconclusive: no certificate of (i) finished in the time limit ({why})"}
     return _result(name, fr, tol, None, math.nan, {"example": example} if example else None, details,
-                   f"peak and fiber certificates did not finish ({remaining:.1%} of the box left open)")
+                   f"peak and fiber certificates did not finish ({why})")
 
 
 def _result(name, fr: Frame, tol, holds, statistic, witness, details, how, *, verified: bool = False) -> CheckResult:
