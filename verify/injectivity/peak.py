@@ -138,7 +138,9 @@ def certify_peak(frame: Frame, signs: np.ndarray, deadline: Deadline, generator:
     if far is None:
         return None
     far_bound, boxes, on_piece = far
-    delta = math.inf if far_bound == -math.inf else to_float_below((peak - q(far_bound)) / q(float(np.abs(v).sum())))
+    # ‖x − x0‖∞ <= δ < (peak − far) / ‖v‖₁ gives v · x > far, above every pruned box: δ is rounded strictly below.
+    norm = sum((q(abs(float(x))) for x in v), fmpq(0))
+    delta = math.inf if far_bound == -math.inf else float(np.nextafter(to_float_below((peak - q(far_bound)) / norm), -np.inf))
     return Peak(u0, z0, v, to_float_below(peak), far_bound, delta, radius, boxes, on_piece, pattern)
 
 
