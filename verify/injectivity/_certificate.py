@@ -23,6 +23,7 @@ exact, the certificates prove injectivity; any certificate that fails leaves it 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,7 @@ from models.exact import q, qcol, to_float, to_floats
 from models.regions import linear_regions
 from models.solver import Block, solve_blocks
 
-from . import _lp, _pairs
+from . import _lp, _modular_rank, _pairs
 
 # Pairs per block-diagonal program.
 BATCH = 128
@@ -59,6 +60,11 @@ class ExactPiece:
     c: list[fmpq]
     float_piece: _lp.Piece
     full_rank: bool
+
+    @functools.cached_property
+    def affine(self) -> fmpq_mat:
+        """[A | c], n × (m + 1), exact."""
+        return fmpq_mat(len(self.A), len(self.A[0]) + 1, [v for row, c in zip(self.A, self.c) for v in [*row, c]])
 
 
 @dataclass
@@ -239,10 +245,11 @@ def certify_pairs(pieces: list[ExactPiece], bounded: bool, deadline=None) -> Cer
         return Certificate(False, reason=f"{len(overlapping)} region pairs with overlapping images: more than the "
                                          f"{MAX_OVERLAPPING} tested in one check")
     pairs = []
+    cleared = _transversal_mod_p(pieces, overlapping, deadline)
     for k, (i, j) in enumerate(overlapping):
         if deadline is not None and k % 1024 == 0 and deadline.expired():
             return Certificate(False, reason="the time limit stopped the exact certificates")
-        if not _transversal(pieces[i], pieces[j]):
+        if not cleared[k] and not _transversal(pieces[i], pieces[j]):
             pairs.append((i, j))
     if len(pairs) > MAX_PAIRS:
         return Certificate(False, reason=f"{len(pairs)} region pairs: more than the {MAX_PAIRS} certified in one check")
@@ -260,46 +267,121 @@ def certify_pairs(pieces: list[ExactPiece], bounded: bool, deadline=None) -> Cer
     return Certificate(True, len(pairs))
 
 
+# Pairs whose transversality is tested mod p at once.
+MODULAR_CHUNK = 8192
+
+
+def _transversal_mod_p(pieces: list[ExactPiece], pairs: list[tuple[int, int]], deadline) -> np.ndarray:
+    """Pairs (i, j) proved transversal because [A_i, A_i − A_j, c_i − c_j] has full column rank 2m + 1
+    modulo a prime (``_modular_rank``): then rank [A_i, B] = m + rank B for B = [A_i − A_j, c_i − c_j].
+    False only means undecided (fewer than 2m + 1 outputs, a denominator divisible by the prime, or a
+    rank that drops mod p): ``_transversal`` decides those in rationals."""
+    cleared = np.zeros(len(pairs), dtype=bool)
+    if not pairs:
+        return cleared
+    n, m = len(pieces[0].c), len(pieces[0].A[0])
+    if n < 2 * m + 1:
+        return cleared
+    A = np.zeros((len(pieces), n, m), dtype=np.int64)
+    c = np.zeros((len(pieces), n), dtype=np.int64)
+    usable = np.zeros(len(pieces), dtype=bool)
+    for i, piece in enumerate(pieces):
+        a, b = _modular_rank.residues([v for row in piece.A for v in row]), _modular_rank.residues(piece.c)
+        if a is not None and b is not None:
+            A[i], c[i], usable[i] = a.reshape(n, m), b, True
+    index = np.asarray(pairs, dtype=np.int64)
+    p = _modular_rank.PRIME
+    for start in range(0, len(index), MODULAR_CHUNK):
+        if deadline is not None and deadline.expired():
+            break
+        i, j = index[start:start + MODULAR_CHUNK, 0], index[start:start + MODULAR_CHUNK, 1]
+        M = np.concatenate([A[i], (A[i] - A[j]) % p, ((c[i] - c[j]) % p)[:, :, None]], axis=2)
+        cleared[start:start + len(i)] = _modular_rank.full_column_rank(M) & usable[i] & usable[j]
+    return cleared
+
+
 def _transversal(p: ExactPiece, r: ExactPiece) -> bool:
     """Whether the pair cannot collide by transversality, decided by exact ranks: a collision has
     A_p (z − z') = −(D z' + δ) with D = A_p − A_r, δ = c_p − c_r, so when range(A_p) meets
     range([D, δ]) only in 0, z = z' (A_p has rank m); likewise with A_r."""
-    B = [[a - b for a, b in zip(row_p, row_r)] + [cp - cr] for row_p, row_r, cp, cr in zip(p.A, r.A, p.c, r.c)]
-    rank_b = _matrix(B).rank()
-    m = len(p.A[0])
+    B = p.affine - r.affine  # [D, δ]
+    rank_b = B.rank()
     if rank_b == 0:
         return True  # the same piece: A_p z = A_p z' forces z = z'
-    return any(_matrix([a + b for a, b in zip(side.A, B)]).rank() == m + rank_b for side in (p, r))
+    m = len(p.A[0])
+    first, rest = _column_maps(m)
+    # [A_side, B] = [A_side, c_side] · first + B · rest, formed in flint.
+    return any((side.affine * first + B * rest).rank() == m + rank_b for side in (p, r))
 
 
-def image_bounds(pieces: list[ExactPiece], deadline=None) -> tuple[np.ndarray, np.ndarray]:
-    """Bounds lo <= f_i(z) <= hi on every region, shape (R, n) each, floats rounded outward from
-    exact dual certificates (±inf where none: unbounded regions, or a program that failed)."""
-    n = len(pieces[0].c) if pieces else 0
-    lo, hi = np.full((len(pieces), n), -np.inf), np.full((len(pieces), n), np.inf)
+@functools.lru_cache(maxsize=None)
+def _column_maps(m: int) -> tuple[fmpq_mat, fmpq_mat]:
+    """(m + 1) × (2m + 1) matrices that place the first m columns of an n × (m + 1) matrix first, and
+    all its m + 1 columns after them."""
+    first = fmpq_mat(m + 1, 2 * m + 1, [fmpq(int(i == j and i < m)) for i in range(m + 1) for j in range(2 * m + 1)])
+    rest = fmpq_mat(m + 1, 2 * m + 1, [fmpq(int(j == m + i)) for i in range(m + 1) for j in range(2 * m + 1)])
+    return first, rest
+
+
+def _certified_maxima(pieces: list[ExactPiece], targets, deadline) -> dict:
+    """Exact upper bounds of t · z over each region, for the exact rows t of ``targets(i)`` (a list per
+    region): {(i, k): bound} from dual certificates re-solved in rationals (missing where none)."""
     blocks, meta = [], []
     for i, p in enumerate(pieces):
         fp = p.float_piece
-        for k in range(n):
-            for sign in (1, -1):
-                blocks.append(Block(-sign * fp.A[k], fp.G, fp.g, np.full(fp.G.shape[1], -np.inf), np.full(fp.G.shape[1], np.inf)))
-                meta.append((i, k, sign))
+        for k, (exact, floats) in enumerate(targets(i)):
+            blocks.append(Block(-floats, fp.G, fp.g, np.full(fp.G.shape[1], -np.inf), np.full(fp.G.shape[1], np.inf)))
+            meta.append((i, k, exact))
+    out_bounds = {}
     for start in range(0, len(blocks), 4 * BATCH):
         if deadline is not None and deadline.expired():
             break
-        for out, (i, k, sign) in zip(_duals(blocks[start:start + 4 * BATCH], deadline), meta[start:start + 4 * BATCH]):
+        for out, (i, k, exact) in zip(_duals(blocks[start:start + 4 * BATCH], deadline), meta[start:start + 4 * BATCH]):
             if out is None:
                 continue
             p = pieces[i]
             rows, _ = _support(-out[1], len(p.g), 0)
-            value = _exact_dual(list(zip(p.G, p.g)), [], rows, [], [sign * v for v in p.A[k]], farkas=False)
-            if value is None:
-                continue
-            bound = value + sign * p.c[k]  # sign · f_k <= bound
+            value = _exact_dual(list(zip(p.G, p.g)), [], rows, [], exact, farkas=False)
+            if value is not None:
+                out_bounds[i, k] = value
+    return out_bounds
+
+
+def image_bounds(pieces: list[ExactPiece], deadline=None) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds lo <= f_i(z) <= hi on every region, shape (R, n) each, floats rounded outward from
+    exact dual certificates (±inf where none: unbounded regions, or a program that failed).
+
+    With more outputs than latents (n > m), the 2m programs of each region's coordinate box are
+    cheaper than the 2n of its image: the image bounds then come from the exact piece over that
+    box, in rationals (looser, as the box holds more than the region)."""
+    n = len(pieces[0].c) if pieces else 0
+    m = len(pieces[0].A[0]) if pieces else 0
+    lo, hi = np.full((len(pieces), n), -np.inf), np.full((len(pieces), n), np.inf)
+    if n <= m:
+        def targets(i):
+            p = pieces[i]
+            return [([sign * v for v in p.A[k]], sign * p.float_piece.A[k]) for k in range(n) for sign in (1, -1)]
+        found = _certified_maxima(pieces, targets, deadline)
+        for (i, slot), value in found.items():
+            k, sign = divmod(slot, 2)[0], 1 if slot % 2 == 0 else -1
+            bound = value + sign * pieces[i].c[k]  # sign · f_k <= bound
             if sign > 0:
                 hi[i, k] = np.nextafter(to_float(bound), np.inf)
             else:
                 lo[i, k] = np.nextafter(-to_float(bound), -np.inf)
+        return lo, hi
+    eye = np.eye(m)
+    units = [([fmpq(int(sign * (a == b))) for b in range(m)], sign * eye[a]) for a in range(m) for sign in (1, -1)]
+    found = _certified_maxima(pieces, lambda i: units, deadline)
+    for i, p in enumerate(pieces):
+        if not all((i, slot) in found for slot in range(2 * m)):
+            continue
+        box = [(-found[i, 2 * a + 1], found[i, 2 * a]) for a in range(m)]  # low_a <= z_a <= high_a, exactly
+        for k in range(n):
+            least = sum((min(v * a, v * b) for v, (a, b) in zip(p.A[k], box)), p.c[k])
+            most = sum((max(v * a, v * b) for v, (a, b) in zip(p.A[k], box)), p.c[k])
+            lo[i, k] = np.nextafter(to_float(least), -np.inf)
+            hi[i, k] = np.nextafter(to_float(most), np.inf)
     return lo, hi
 
 
