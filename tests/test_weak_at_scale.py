@@ -135,3 +135,23 @@ def test_find_peak_peaks_at_a_corner():
     assert peak is not None and peak.delta > 0
     low, high = fr.box
     assert np.all(np.isclose(peak.u0, low.numpy()) | np.isclose(peak.u0, high.numpy()))
+
+
+def test_a_layer_narrower_than_m_fails_condition_ii_with_its_reason():
+    net = random_network((8, 4, 16, 10), 0.2, injective=False, generator=0)
+    result = check_weakly_injective(net, box=3.0, time_limit=10)
+    assert result.holds is False and result.verified
+    assert result.witness["condition"] == "(ii)" and result.witness["layer"] == 0 and result.witness["rank_bound"] == 4
+
+
+def test_an_exactly_rank_deficient_square_layer_fails_condition_ii():
+    # A 12 x 12 product of small integer matrices of rank 5 (exact in float64) behind a latent of 6.
+    gen = torch.Generator().manual_seed(0)
+    base = random_network((6, 12, 12, 10), 0.2, injective=False, generator=1)
+    left = torch.randint(-3, 4, (12, 5), generator=gen).double()
+    right = torch.randint(-3, 4, (5, 12), generator=gen).double()
+    weights = [w.clone() for w in base.weights]
+    weights[1] = left @ right
+    net = LeakyReLUNetwork(weights, base.biases, 0.2)
+    result = check_weakly_injective(net, box=3.0, time_limit=10)
+    assert result.holds is False and result.verified and result.witness["rank_bound"] == 5

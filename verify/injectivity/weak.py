@@ -13,7 +13,7 @@ from models.regions import EXACT_MAX_DIM, linear_regions
 from models.validation import DTYPE, check_box, check_generator, check_int
 
 from ..check_result import CheckResult
-from ..exact import rank
+from ..exact import qmat, rank
 from . import _certificate, _cover, _lp
 from . import rank as rank_method
 from ._shared import base_details, image_boxes, least_singular, pieces_of
@@ -71,6 +71,14 @@ def _decide(fr: Frame, tol, max_candidates, budget, gen, deadline) -> CheckResul
     details = base_details(fr, tol, "regions")
     if rank_method.decide(fr, tol).holds:
         return _weak_from_rank(fr, tol, details)
+    bottleneck = _bottleneck(net)
+    if bottleneck is not None:
+        layer, bound, why = bottleneck
+        evidence = {"condition": "(ii)", "layer": layer, "rank_bound": bound,
+                    "reason": f"every piece A = W_L S_(L-1) ... S_1 W_1 has rank <= {bound} < m = {net.in_dim}: {why}"}
+        return CheckResult(NAME, False, 0.0, float(net.in_dim), ">=", evidence, verified=True, domain=fr.domain,
+                           method="a layer of rank below m (exact), so no piece has rank m",
+                           details={**details, "rests_on": "(ii) fails"})
     if fr.box is not None and net.in_dim <= EXACT_MAX_DIM and PEAK_FIRST_SHARE > 0:
         # A peak is cheap at small m and needs no enumeration: tried first, with a share of the time.
         peak = peak_verdict(NAME, fr, tol, {**details, "method": "peak certificate"}, gen, deadline, PEAK_FIRST_SHARE)
@@ -96,6 +104,27 @@ def _decide(fr: Frame, tol, max_candidates, budget, gen, deadline) -> CheckResul
         return CheckResult(NAME, False, 0.0, float(net.in_dim), ">=", evidence, domain=fr.domain,
                            method="the exact rank of every linear region", details={**details, "rests_on": "(ii) fails"})
     return _condition_i(fr, tol, regions, pieces, full_rank, details, max_candidates, budget, gen, deadline)
+
+
+# A weight matrix is tested for an exact rank below m only when its float σ_min / σ_max is below this
+# (a full-rank float matrix is left alone: the claim is only ever "fails", and only in rationals).
+BOTTLENECK_RTOL = 1e-8
+
+
+def _bottleneck(net) -> tuple[int, int, str] | None:
+    """(layer, r, why) when some weight matrix has exact rank r < m, else None: then rank A <= r for
+    every piece, whatever the activation pattern, and condition (ii) fails everywhere."""
+    m = net.in_dim
+    for k, W in enumerate(net.weights):
+        width = min(W.shape)
+        if width < m:
+            return k, width, f"layer {k} maps through {W.shape[0]} units from {W.shape[1]}"
+        sigma = torch.linalg.svdvals(W)
+        if float(sigma[m - 1]) <= BOTTLENECK_RTOL * float(sigma[0]):
+            r = rank(qmat(W.numpy()))
+            if r < m:
+                return k, r, f"layer {k}'s weight matrix has exact rank {r}"
+    return None
 
 
 # A float σ_min above this many ulps of σ_max (times the depth) is certainly positive in exact arithmetic:
