@@ -195,12 +195,15 @@ def crown_bounds(weights, biases, slopes, low, high) -> list[tuple[np.ndarray, n
     bounds = interval_bounds(weights, biases, slopes, lo, hi)
     relaxations, reaches = [], []
     for k, (W, b) in enumerate(zip(weights[:-1], biases[:-1])):
-        if k > 0:
-            (P_lo, q_lo), (P_up, q_up) = _pair_of_forms(W, b, weights, biases, relaxations, reaches, k, lo, hi)
-            upper = box_maximum(P_up, q_up, lo, hi)
-            lower = -box_maximum(-P_lo, -q_lo, lo, hi)
-            l_old, u_old = bounds[k]
-            bounds[k] = (np.maximum(l_old, lower), np.minimum(u_old, upper))
+        l_old, u_old = bounds[k]
+        # Only units that the intervals leave unstable on some box of the batch gain from substitution.
+        rows = np.flatnonzero(((l_old < 0) & (u_old > 0)).any(axis=0)) if k > 0 else np.zeros(0, dtype=np.int64)
+        if len(rows):
+            (P_lo, q_lo), (P_up, q_up) = _pair_of_forms(W[rows], b[rows], weights, biases, relaxations, reaches, k, lo, hi)
+            l_new, u_new = l_old.copy(), u_old.copy()
+            l_new[:, rows] = np.maximum(l_old[:, rows], -box_maximum(-P_lo, -q_lo, lo, hi))
+            u_new[:, rows] = np.minimum(u_old[:, rows], box_maximum(P_up, q_up, lo, hi))
+            bounds[k] = (l_new, u_new)
         relaxations.append(_relaxation(*bounds[k], slopes[k]))
         reaches.append(_layer_reach(*bounds[k], slopes[k]))
     return [(l[0], u[0]) for l, u in bounds] if single else bounds
