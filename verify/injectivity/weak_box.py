@@ -2,18 +2,20 @@
 
 (ii) holds as soon as one piece has rank m: pieces are read at sampled points of the box, and the
 rank is exact (certain from float64 where the least singular value is far above rounding, in
-rationals otherwise). (i) is certified at one point z0 inside a full-rank piece, in this order:
+rationals otherwise). (i) is certified, in this order:
 
-1. a peak (``peak``): a linear functional of f that is highest at a corner of the box and lower
-   everywhere away from it, by branch and bound on linear bounds;
-2. the fiber of x0 = f(z0) (``fiber``): every z of the box with f(z) within δ of x0 lies in a cube
-   around z0 on which f is affine of rank m, by branch and bound with linear programs.
+1. by a peak (``peak``): a linear functional of f highest at a corner of the box, the box covered by
+   boxes proved on the corner's piece or proved below the peak, by branch and bound on sound
+   linear bounds. It is proved on the network and the box as given, with an exact peak value: its
+   "holds" is verified;
+2. by the fiber of x0 = f(z0) (``fiber``): every z of the box with f(z) within δ of x0 lies in a
+   cube around z0 on which f is affine of rank m, by branch and bound with linear programs in
+   float64 and normalized units. It is not re-checked, so it gives only a candidate: the verdict
+   is unknown, with the candidate and the reason.
 
-The peak is proved on the network and the box as given, with sound bounds (every rounding bounded)
-and an exact peak value: its "holds" is verified. The fiber is computed in float64 with explicit
-margins in normalized units and is not re-checked: when only the fiber certifies (i), the verdict
-is unknown, with the candidate and the reason. The time limit is shared between them. When neither finishes, the
-verdict is unknown and says which fraction of the box the fiber's search had left open.
+The peak takes most of the time limit; the fiber the rest, to find a candidate or a second
+preimage. When no certificate finishes, the verdict is unknown and says which fraction of the
+box's volume the peak's branch and bound (else the fiber's search) had left open.
 """
 
 from __future__ import annotations
