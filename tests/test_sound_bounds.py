@@ -145,3 +145,47 @@ def test_relaxation_lines_hold_at_the_ends_in_exact_arithmetic(slope):
     for i in range(500):
         for x in (Fraction(float(l[i])), Fraction(float(u[i]))):
             assert Fraction(float(ls[i])) * x + Fraction(float(lo[i])) <= sigma(x) <= Fraction(float(us[i])) * x + Fraction(float(uo[i]))
+
+
+def _diagonal_net(scales, m: int, slope: float) -> LeakyReLUNetwork:
+    return LeakyReLUNetwork([s * torch.eye(m, dtype=torch.float64) for s in scales],
+                            [torch.zeros(m, dtype=torch.float64) for _ in scales], slope)
+
+
+def test_a_subnormal_coefficient_times_a_huge_variable_stays_inside_the_bounds():
+    # h2 = (3 · 2^-1074) σ(1.5 z) at z = 1e300: the product underflows, and its error is scaled by z.
+    net = _diagonal_net([1.5, 3 * 2.0**-1074, 1.0], 1, 0.5)
+    point = np.array([1e300])
+    hidden, out = _exact_forward(net, point)
+    w, b, s = _layers(net)
+    (_, _), (l2, u2) = crown_bounds(w, b, s, point, point)
+    assert Fraction(float(l2[0])) <= hidden[1][0] <= Fraction(float(u2[0]))
+    top, _ = objective_bounds(w, b, s, point, point, np.array([1.0]))
+    assert Fraction(float(top[0])) >= out[0]
+
+
+def test_subnormal_weights_far_out_never_give_a_verified_agreement():
+    # f = 4.5 · 2^-1074 z and g = 4 · 2^-1074 z differ by about 55 τ on this box.
+    from verify.decoder_agreement import check_same_decoder
+    m, t = 4, 2.0**-1074
+    f, g = _diagonal_net([1.5, 3 * t], m, 0.5), _diagonal_net([1.0, 4 * t], m, 0.5)
+    box = (torch.full((m,), 1e300, dtype=torch.float64), torch.full((m,), np.nextafter(1e300, np.inf), dtype=torch.float64))
+    result = check_same_decoder(f, g, latent_scale=1.0, box=box, rtol=1e-3)
+    assert result.holds is not True
+
+
+def test_overflowing_bounds_prove_nothing():
+    # σ(1e300 z) on ±1e10 overflows: the bounds are infinite, never NaN read as "below τ".
+    from models.deadline import Deadline
+    from verify.agreement_program import difference_reaches
+    from verify.decoder_agreement import check_same_decoder
+    m = 4
+    f = LeakyReLUNetwork([1e300 * torch.eye(m, dtype=torch.float64), torch.eye(m, dtype=torch.float64)],
+                         [torch.zeros(m, dtype=torch.float64)] * 2, 0.5)
+    g = LeakyReLUNetwork([1e300 * torch.eye(m, dtype=torch.float64), 2 * torch.eye(m, dtype=torch.float64)],
+                         [torch.zeros(m, dtype=torch.float64)] * 2, 0.5)
+    w, b, s = _layers(f)
+    top, _ = objective_bounds(w, b, s, -1e10 * np.ones(m), 1e10 * np.ones(m), np.ones(m))
+    assert top[0] == np.inf
+    assert difference_reaches(f, g, -1e10 * np.ones(m), 1e10 * np.ones(m), 1.0, Deadline(10)).reaches is not False
+    assert check_same_decoder(f, g, latent_scale=1.0, box=1e10).holds is not True

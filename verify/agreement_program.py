@@ -36,13 +36,15 @@ on the feasible programs (two maps that differ) SCIP found the point 6x to 50x s
 @dataclass(frozen=True)
 class Difference:
     """``reaches``: True (``z`` reaches τ), False (nowhere in the box), None (not solved in time);
-    ``by``: "bounds" or "program"; ``binaries`` of the program; ``solver_status`` (scipy's milp)."""
+    ``by``: "bounds" or "program"; ``binaries`` of the program; ``solver_status`` (scipy's milp);
+    ``reason`` why no program was solved, when none was."""
 
     reaches: bool | None
     z: np.ndarray | None
     by: str
     binaries: int
     solver_status: int | None = None
+    reason: str | None = None
 
 
 def _output_bounds(layers: bigm.Layers, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,9 +61,12 @@ def difference_reaches(f, g, low: np.ndarray, high: np.ndarray, tau: float, dead
     # s = +1: f_i − g_i <= f_hi − g_lo; s = −1: g_i − f_i <= g_hi − f_lo.
     reach = np.nextafter(np.stack([f_hi - g_lo, g_hi - f_lo], axis=1), np.inf)  # (n, 2), rounded up
     floor = np.stack([f_lo - g_hi, g_lo - f_hi], axis=1)
-    candidates = [(i, k) for i in range(reach.shape[0]) for k in range(2) if reach[i, k] >= tau]
+    # A NaN or infinite bound proves nothing: such an output stays a candidate.
+    candidates = [(i, k) for i in range(reach.shape[0]) for k in range(2) if not reach[i, k] < tau]
     if not candidates:
         return Difference(False, None, "bounds", 0)
+    if not (np.isfinite(floor).all() and np.isfinite(reach).all()):
+        return Difference(None, None, "program", 0, reason="the outputs' bounds are not finite: no big-M program can be built")
     builder = bigm.Builder()
     z = builder.var(low, high)
     yf = bigm.network_copy(builder, lf, crown_bounds(lf.weights, lf.biases, lf.slopes, low, high), low, high, z=z).y

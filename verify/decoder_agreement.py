@@ -136,6 +136,8 @@ def _on_box(f, g, bounds, points, latent_scale: float, rtol: float, deadline: De
         found = Difference(None, None, "program", 0, None)
         details["reason"] = str(stop)
     details.update(by=found.by, binaries=found.binaries, solver_status=found.solver_status)
+    if found.reason is not None:
+        details["reason"] = found.reason
     how = f"|f − g|∞ < τ = {tau:.3g} on the box"
     if found.reaches is False and found.by == "bounds":
         return CheckResult("same_decoder", True, sampled, rtol, "<=", None, domain=domain, verified=True,

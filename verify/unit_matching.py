@@ -24,7 +24,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .injectivity import bigm
-from .injectivity.bounds import _layer_reach, _rounding, crown_bounds
+from .injectivity.bounds import _coefficient_rounding, _layer_reach, _rounding, crown_bounds
 
 __all__ = ["Matching", "difference_bound", "match_units"]
 
@@ -69,7 +69,8 @@ def _gap(Wg: np.ndarray, scale_in: np.ndarray, Wf: np.ndarray, scale_out: np.nda
     """An upper bound of |(W_g diag(scale_in) − diag(scale_out) W_f) h| for |h| <= reach, in exact
     arithmetic: the entries' two products and difference, then the sum, each with its rounding bounded."""
     magnitude = (np.abs(Wg) * scale_in + scale_out[:, None] * np.abs(Wf)) @ reach
-    return np.abs(Wg * scale_in - scale_out[:, None] * Wf) @ reach + _rounding(magnitude, Wf.shape[1] + 3)
+    return (np.abs(Wg * scale_in - scale_out[:, None] * Wf) @ reach + _rounding(magnitude, Wf.shape[1] + 3)
+            + _coefficient_rounding(3, reach.sum()))
 
 
 def _offset_gap(bg: np.ndarray, bf: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -99,4 +100,5 @@ def difference_bound(f, g, matching: Matching, low: np.ndarray, high: np.ndarray
     Wg = lg.weights[-1][:, perm_prev]
     ones = np.ones(Wg.shape[0])
     out = _gap(Wg, scale_prev, lf.weights[-1], ones, h_abs) + _offset_gap(lg.biases[-1], lf.biases[-1], ones)
-    return float(_up(out + np.abs(Wg) @ error, Wg.shape[1] + 2).max())
+    bound = float(_up(out + np.abs(Wg) @ error, Wg.shape[1] + 2).max())
+    return bound if np.isfinite(bound) else np.inf  # NaN from infinite reaches bounds nothing

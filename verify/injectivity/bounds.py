@@ -19,8 +19,9 @@ products computed in float64 (in any order, with or without fused multiply-add) 
 times the smallest subnormal (u = 2^-53, the unit roundoff of round to nearest). Each
 computed quantity carries that bound (``_rounding``, with room for the additions that follow),
 a coefficient rounded in a product moves its error into the offset through a bound on the
-variable it multiplies, and the chord's offset is raised until the line is above σ at both
-ends in exact arithmetic. So ``max over the box <= bound`` is a theorem about the exact
+variable it multiplies (the underflow of a subnormal coefficient too: ``_coefficient_rounding``),
+and the chord's offset is raised until the line is above σ at both ends in exact arithmetic. An
+overflow gives infinite bounds, never NaN: a NaN is read as the side that proves nothing. So ``max over the box <= bound`` is a theorem about the exact
 network, not an estimate: the peak and fiber certificates rest on it. They decide which units
 need integers in a mixed-integer program, how large its big-M constants are, and which boxes a
 branch and bound can discard.
@@ -31,12 +32,18 @@ of them at once (the per-box work is small matrix products that numpy batches we
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = ["box_maximum", "crown_bounds", "interval_bounds", "objective_bounds", "output_relaxation"]
 
 _EPS = np.finfo(np.float64).eps  # 2u
 _TINY = np.finfo(np.float64).tiny  # 2^-1022, above any sum of k < 2^52 subnormal rounding errors
+# The spacing of the subnormals: a product that underflows is off by at most half of it, in absolute
+# terms. A rounded *coefficient* later multiplies a variable, so that error is scaled by the
+# variable's reach (``_coefficient_rounding``); a rounded *value* is covered by ``_TINY``.
+_ETA = 2.0 ** -1074
 
 
 def _rounding(magnitude: np.ndarray, terms: int) -> np.ndarray:
@@ -44,6 +51,27 @@ def _rounding(magnitude: np.ndarray, terms: int) -> np.ndarray:
     ``magnitude`` (itself computed in float64): γ_k (1 + γ_k) is below (k + 4) ε / 2 for k ε < 0.01,
     and the four extra ε cover the addition of the result to a running offset."""
     return (terms + 4) * _EPS * magnitude + (terms + 4) * _TINY
+
+
+def _quiet(function):
+    """Overflow and inf − inf are expected here and handled (``_finite_or``): numpy need not warn."""
+    @functools.wraps(function)
+    def wrapped(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return function(*args, **kwargs)
+    return wrapped
+
+
+def _coefficient_rounding(products: int, reach_sum: np.ndarray) -> np.ndarray:
+    """The underflow part of the error of coefficients each formed by ``products`` rounded products,
+    multiplying variables whose reaches sum to ``reach_sum``."""
+    return (products + 4) * _ETA * reach_sum
+
+
+def _finite_or(x: np.ndarray, fill: float) -> np.ndarray:
+    """NaN (from inf − inf or 0 · inf) replaced by ``fill``, the sound side for an upper (+inf) or lower
+    (−inf) bound."""
+    return np.where(np.isnan(x), fill, x)
 
 
 def _act(x: np.ndarray, slope: float) -> np.ndarray:
@@ -69,6 +97,7 @@ def _reach(l: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.maximum(np.abs(l), np.abs(u))
 
 
+@_quiet
 def interval_bounds(weights, biases, slopes, low, high) -> list[tuple[np.ndarray, np.ndarray]]:
     """Pre-activation bounds (l, u) of every hidden layer over the boxes, by interval arithmetic.
     Shapes (B, width) per layer, or (width,) for one box."""
@@ -77,8 +106,8 @@ def interval_bounds(weights, biases, slopes, low, high) -> list[tuple[np.ndarray
     for W, b, s in zip(weights[:-1], biases[:-1], slopes):
         positive, negative = np.maximum(W, 0.0), np.minimum(W, 0.0)
         error = _rounding(_reach(yl, yu) @ np.abs(W).T + np.abs(b), W.shape[1] + 1)
-        l = yl @ positive.T + yu @ negative.T + b - error
-        u = yu @ positive.T + yl @ negative.T + b + error
+        l = _finite_or(yl @ positive.T + yu @ negative.T + b - error, -np.inf)
+        u = _finite_or(yu @ positive.T + yl @ negative.T + b + error, np.inf)
         out.append((l, u))
         yl, yu = _act_down(l, s), _act_up(u, s)
     return [(l[0], u[0]) for l, u in out] if single else out
@@ -120,6 +149,7 @@ def _through_activation(C, c, error, relaxation, reach_h):
     # D* h = D h + (D* − D) h with |h| <= reach_h): |C| against each unit's offsets and slopes.
     reach = 2 * (np.abs(up_offset) + np.abs(low_offset) + (up_slope + low_slope) * reach_h)
     error = error + _rounding(_matvec(np.abs(C), reach) + np.abs(c), C.shape[2])
+    error = error + _coefficient_rounding(3, reach_h.sum(axis=1))[:, None]
     return D, c, error
 
 
@@ -129,16 +159,17 @@ def _through_linear(C, c, error, W, b, reach_in):
     c = c + C @ b
     absolute = np.abs(C)
     magnitude = absolute @ np.abs(b) + np.abs(c) + _matvec(absolute, reach_in @ np.abs(W).T)
-    return C @ W, c, error + _rounding(magnitude, terms)
+    return C @ W, c, error + _rounding(magnitude, terms) + _coefficient_rounding(terms, reach_in.sum(axis=1))[:, None]
 
 
+@_quiet
 def box_maximum(A, c, low, high) -> np.ndarray:
     """Upper bounds (B, r) of A z + c over each box (A: (B, r, m), c: (B, r)), sound in exact arithmetic."""
     lo, hi, _ = _batch(low, high)
     positive, negative = np.maximum(A, 0.0), np.minimum(A, 0.0)
     value = np.einsum("brm,bm->br", positive, hi) + np.einsum("brm,bm->br", negative, lo) + c
     magnitude = np.einsum("brm,bm->br", np.abs(A), _reach(lo, hi)) + np.abs(c)
-    return value + _rounding(magnitude, A.shape[2] + 1)
+    return _finite_or(value + _rounding(magnitude, A.shape[2] + 1), np.inf)
 
 
 def _shared_step(C, c, relaxation, W, b, reach_in):
@@ -154,7 +185,10 @@ def _shared_step(C, c, relaxation, W, b, reach_in):
     q = (up_slope * b + up_offset) @ positive.T + (low_slope * b + low_offset) @ negative.T + c
     spread = reach_in @ np.abs(W).T + np.abs(b)
     magnitude = ((up_slope + low_slope) * spread + np.abs(up_offset) + np.abs(low_offset)) @ np.abs(C).T + np.abs(q)
-    return P, q, _rounding(magnitude, C.shape[1] + 4)
+    # The slope-times-weight products underflow too, and C scales them: |C| η per product, per variable.
+    weight = np.abs(C).sum(axis=1)[None, :] + C.shape[1]
+    underflow = _coefficient_rounding(2, 1.0) * weight * (reach_in.sum(axis=1)[:, None] + 1.0)
+    return P, q, _rounding(magnitude, C.shape[1] + 4) + underflow
 
 
 def _upper_form(C, c, weights, biases, relaxations, reaches, k, low, high):
@@ -188,6 +222,7 @@ def _layer_reach(l: np.ndarray, u: np.ndarray, s: float) -> tuple[np.ndarray, np
     return _reach(l, u), _reach(_act_down(l, s), _act_up(u, s))
 
 
+@_quiet
 def crown_bounds(weights, biases, slopes, low, high) -> list[tuple[np.ndarray, np.ndarray]]:
     """Pre-activation bounds of every hidden layer over the boxes by linear back-substitution,
     intersected with the interval bounds (each is valid, so both are)."""
@@ -201,8 +236,8 @@ def crown_bounds(weights, biases, slopes, low, high) -> list[tuple[np.ndarray, n
         if len(rows):
             (P_lo, q_lo), (P_up, q_up) = _pair_of_forms(W[rows], b[rows], weights, biases, relaxations, reaches, k, lo, hi)
             l_new, u_new = l_old.copy(), u_old.copy()
-            l_new[:, rows] = np.maximum(l_old[:, rows], -box_maximum(-P_lo, -q_lo, lo, hi))
-            u_new[:, rows] = np.minimum(u_old[:, rows], box_maximum(P_up, q_up, lo, hi))
+            l_new[:, rows] = np.fmax(l_old[:, rows], -box_maximum(-P_lo, -q_lo, lo, hi))
+            u_new[:, rows] = np.fmin(u_old[:, rows], box_maximum(P_up, q_up, lo, hi))
             bounds[k] = (l_new, u_new)
         relaxations.append(_relaxation(*bounds[k], slopes[k]))
         reaches.append(_layer_reach(*bounds[k], slopes[k]))
@@ -217,6 +252,7 @@ def _prepared(weights, biases, slopes, low, high, bounds):
     return lo, hi, relaxations, reaches
 
 
+@_quiet
 def objective_bounds(weights, biases, slopes, low, high, v: np.ndarray, bounds=None) -> tuple[np.ndarray, np.ndarray]:
     """Upper bounds of v · f(z) over each box (B,), sound in exact arithmetic, and the final
     coefficients on z (B, m), which say which side of a box the bound is most sensitive to.
@@ -231,6 +267,7 @@ def objective_bounds(weights, biases, slopes, low, high, v: np.ndarray, bounds=N
     reach = reaches[-1][1] if k else _reach(lo, hi)
     C, c = (v @ W)[None, :], np.array([v @ b])
     error = _rounding(reach @ (np.abs(v) @ np.abs(W))[:, None] + np.abs(v) @ np.abs(b) + np.abs(c), W.shape[0])
+    error = error + _coefficient_rounding(W.shape[0], reach.sum(axis=1))[:, None]
     if k:
         P, q = _upper_form(C, c + error, weights, biases, relaxations, reaches, k, lo, hi)
     else:
@@ -238,6 +275,7 @@ def objective_bounds(weights, biases, slopes, low, high, v: np.ndarray, bounds=N
     return box_maximum(P, q, lo, hi)[:, 0], P[:, 0, :]
 
 
+@_quiet
 def output_relaxation(weights, biases, slopes, low, high, bounds=None):
     """Linear functions that sandwich f on each box: A_lo z + c_lo <= f(z) <= A_up z + c_up for every
     z of box b, in exact arithmetic. Returns (A_lo, c_lo, A_up, c_up) of shapes (B, n, m) and (B, n)."""
