@@ -134,4 +134,10 @@ def test_transversality_is_decided_by_exact_ranks():
     # R -> R^2: z ↦ (z, 0) and z ↦ (z, z − 1) differ along (0, 1), outside range(A) = span (1, 0): transversal.
     assert _certificate._transversal(piece([[1], [0]], [0, 0]), piece([[1], [1]], [0, -1]))
     # z ↦ (z, 0) and z ↦ (−z, 0): the difference (2, 0) lies in range(A), a fold: not transversal.
-    assert not _certificate._transversal(piece([[1], [0]], [0, 0]), piece([[-1], [0]], [0, 0]))
+    fold = [piece([[1], [0]], [0, 0]), piece([[-1], [0]], [0, 0])]
+    assert not _certificate._transversal(*fold)
+    # The rank mod p is a proved lower bound: it never settles the fold, and it settles the other pair.
+    lower = _certificate._transversal_mod_p(fold, [(0, 1)], None)
+    assert lower[0] < 3 and not _certificate._transversal(*fold, int(lower[0]))
+    cross = [piece([[1], [0], [0]], [0, 0, 0]), piece([[1], [1], [0]], [0, -1, 1])]
+    assert _certificate._transversal_mod_p(cross, [(0, 1)], None)[0] == 3, "[A, D, δ] of full column rank 3 = 2m + 1"

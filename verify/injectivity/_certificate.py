@@ -245,11 +245,14 @@ def certify_pairs(pieces: list[ExactPiece], bounded: bool, deadline=None) -> Cer
         return Certificate(False, reason=f"{len(overlapping)} region pairs with overlapping images: more than the "
                                          f"{MAX_OVERLAPPING} tested in one check")
     pairs = []
-    cleared = _transversal_mod_p(pieces, overlapping, deadline)
+    lower = _transversal_mod_p(pieces, overlapping, deadline)
+    m = pieces[0].float_piece.G.shape[1] if pieces else 0
     for k, (i, j) in enumerate(overlapping):
         if deadline is not None and k % 1024 == 0 and deadline.expired():
             return Certificate(False, reason="the time limit stopped the exact certificates")
-        if not cleared[k] and not _transversal(pieces[i], pieces[j]):
+        if lower[k] == 2 * m + 1:
+            continue  # full column rank mod p: transversal
+        if not _transversal(pieces[i], pieces[j], int(lower[k])):
             pairs.append((i, j))
     if len(pairs) > MAX_PAIRS:
         return Certificate(False, reason=f"{len(pairs)} region pairs: more than the {MAX_PAIRS} certified in one check")
@@ -272,16 +275,14 @@ MODULAR_CHUNK = 8192
 
 
 def _transversal_mod_p(pieces: list[ExactPiece], pairs: list[tuple[int, int]], deadline) -> np.ndarray:
-    """Pairs (i, j) proved transversal because [A_i, A_i − A_j, c_i − c_j] has full column rank 2m + 1
-    modulo a prime (``_modular_rank``): then rank [A_i, B] = m + rank B for B = [A_i − A_j, c_i − c_j].
-    False only means undecided (fewer than 2m + 1 outputs, a denominator divisible by the prime, or a
-    rank that drops mod p): ``_transversal`` decides those in rationals."""
-    cleared = np.zeros(len(pairs), dtype=bool)
+    """Per pair (i, j), the rank modulo a prime of [A_i, A_i − A_j, c_i − c_j] (``_modular_rank``): a lower
+    bound of its rank over Q, which equals rank [A_i, B] for B = [A_i − A_j, c_i − c_j]. Full column
+    rank 2m + 1 proves the pair transversal; 0 means not computed (a denominator divisible by the
+    prime, or the time limit)."""
+    lower = np.zeros(len(pairs), dtype=np.int64)
     if not pairs:
-        return cleared
+        return lower
     n, m = len(pieces[0].c), len(pieces[0].A[0])
-    if n < 2 * m + 1:
-        return cleared
     A = np.zeros((len(pieces), n, m), dtype=np.int64)
     c = np.zeros((len(pieces), n), dtype=np.int64)
     usable = np.zeros(len(pieces), dtype=bool)
@@ -296,19 +297,22 @@ def _transversal_mod_p(pieces: list[ExactPiece], pairs: list[tuple[int, int]], d
             break
         i, j = index[start:start + MODULAR_CHUNK, 0], index[start:start + MODULAR_CHUNK, 1]
         M = np.concatenate([A[i], (A[i] - A[j]) % p, ((c[i] - c[j]) % p)[:, :, None]], axis=2)
-        cleared[start:start + len(i)] = _modular_rank.full_column_rank(M) & usable[i] & usable[j]
-    return cleared
+        lower[start:start + len(i)] = np.where(usable[i] & usable[j], _modular_rank.ranks(M), 0)
+    return lower
 
 
-def _transversal(p: ExactPiece, r: ExactPiece) -> bool:
+def _transversal(p: ExactPiece, r: ExactPiece, lower: int = 0) -> bool:
     """Whether the pair cannot collide by transversality, decided by exact ranks: a collision has
     A_p (z − z') = −(D z' + δ) with D = A_p − A_r, δ = c_p − c_r, so when range(A_p) meets
-    range([D, δ]) only in 0, z = z' (A_p has rank m); likewise with A_r."""
+    range([D, δ]) only in 0, z = z' (A_p has rank m); likewise with A_r. ``lower``: a proved lower
+    bound of rank [A_p, D, δ] (mod p); as rank [A_p, B] <= m + rank B, reaching m + rank B settles it."""
     B = p.affine - r.affine  # [D, δ]
     rank_b = B.rank()
     if rank_b == 0:
         return True  # the same piece: A_p z = A_p z' forces z = z'
     m = len(p.A[0])
+    if lower >= m + rank_b:
+        return True
     first, rest = _column_maps(m)
     # [A_side, B] = [A_side, c_side] · first + B · rest, formed in flint.
     return any((side.affine * first + B * rest).rank() == m + rank_b for side in (p, r))

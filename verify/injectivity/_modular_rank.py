@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from flint import fmpq
 
-__all__ = ["PRIME", "full_column_rank", "residues"]
+__all__ = ["PRIME", "full_column_rank", "ranks", "residues"]
 
 # A prime below 2^31: products of two residues stay below 2^62.
 PRIME = 2_147_483_629
@@ -42,22 +42,35 @@ def _inverse(x: np.ndarray, p: int) -> np.ndarray:
     return result
 
 
-def full_column_rank(matrices: np.ndarray, p: int = PRIME) -> np.ndarray:
-    """Whether each matrix of the batch (B, n, k), residues mod p, has rank k over F_p (hence over Q)."""
+def ranks(matrices: np.ndarray, p: int = PRIME) -> np.ndarray:
+    """The rank over F_p of each matrix of the batch (B, n, k), residues mod p: a lower bound of its
+    rank over Q (equal to it for all but finitely many primes)."""
     M = np.array(matrices, dtype=np.int64) % p
     B, n, k = M.shape
-    ok = np.full(B, n >= k)
-    rows = np.arange(B)
-    for j in range(min(k, n)):
-        # A pivot in column j among rows j.. (the first nonzero); none: rank < k.
-        candidates = M[:, j:, j] != 0
+    rank = np.zeros(B, dtype=np.int64)
+    batch = np.arange(B)
+    row_index = np.arange(n)[None, :]
+    for j in range(k):
+        # A pivot in column j among the rows not yet used (the first nonzero); none: the rank stays.
+        candidates = (M[:, :, j] != 0) & (row_index >= rank[:, None])
         has = candidates.any(axis=1)
-        ok &= has
-        pivot = j + np.argmax(candidates, axis=1)
-        swap = M[rows, pivot].copy()
-        M[rows, pivot] = M[:, j]
-        M[:, j] = swap
-        inverse = _inverse(np.where(has, M[:, j, j], 1), p)
-        factors = M[:, j + 1:, j] * inverse[:, None] % p  # (B, n − j − 1)
-        M[:, j + 1:, :] = (M[:, j + 1:, :] - factors[:, :, None] * M[:, j, None, :] % p) % p
-    return ok
+        if not has.any():
+            continue
+        b, top = batch[has], rank[has]
+        pivot = np.argmax(candidates[has], axis=1)
+        swap = M[b, pivot].copy()
+        M[b, pivot] = M[b, top]
+        M[b, top] = swap
+        inverse = _inverse(M[b, top, j], p)
+        below = row_index > top[:, None]  # (b, n)
+        factors = np.where(below, M[b, :, j] * inverse[:, None] % p, 0)
+        M[b] = (M[b] - factors[:, :, None] * M[b, top][:, None, :] % p) % p
+        rank[has] += 1
+        if (rank >= n).all():
+            break
+    return rank
+
+
+def full_column_rank(matrices: np.ndarray, p: int = PRIME) -> np.ndarray:
+    """Whether each matrix of the batch (B, n, k), residues mod p, has rank k over F_p (hence over Q)."""
+    return ranks(matrices, p) == np.asarray(matrices).shape[2]
