@@ -15,8 +15,6 @@ from models.random import random_network
 from models.strategies import networks
 from verify.injectivity import bigm, check_weakly_injective, weak_box
 from verify.injectivity.bounds import crown_bounds, interval_bounds, objective_bounds, output_relaxation
-from verify.injectivity.peak import certify_peak
-from verify.injectivity.tolerances import frame
 
 
 def _layers(net):
@@ -90,27 +88,6 @@ def test_bounds_hold_in_exact_arithmetic_far_away_and_on_narrow_boxes(net, box):
         assert sum((Fraction(float(a)) * x for a, x in zip(v, out)), Fraction(0)) <= Fraction(float(top[0]))
 
 
-def _folding(m: int) -> LeakyReLUNetwork:
-    """x = (|z_1|, z_2, ..., z_m): every point with z_1 != 0 has the mirror preimage (−z_1, z_2, ...)."""
-    first = torch.zeros(m + 1, m, dtype=torch.float64)
-    first[0, 0], first[1, 0] = 1.0, -1.0
-    first[2:, 1:] = torch.eye(m - 1, dtype=torch.float64)
-    bias = torch.cat([torch.zeros(2), torch.full((m - 1,), 10.0)]).double()
-    out = torch.zeros(m, m + 1, dtype=torch.float64)
-    out[0, 0] = out[0, 1] = 1.0
-    out[1:, 2:] = torch.eye(m - 1, dtype=torch.float64)
-    return LeakyReLUNetwork([first, out], [bias, torch.cat([torch.zeros(1), torch.full((m - 1,), -10.0)]).double()], 0.0)
-
-
-def test_no_corner_of_a_fold_is_a_peak():
-    # Planted violation: f(z0) = f(mirror of z0) at every corner, so no functional is strictly highest there.
-    fr = frame(_folding(4), 3.0)
-    gen = torch.Generator().manual_seed(0)
-    for code in range(16):
-        signs = np.array([1.0 if code >> k & 1 else -1.0 for k in range(4)])
-        assert certify_peak(fr, signs, Deadline(30), gen) is None
-
-
 def test_a_peak_far_from_the_origin_is_verified_on_the_box_as_given():
     net = random_network((4, 32, 32, 10), 0.2, injective=False, generator=3)
     shift = torch.full((4,), 1e6, dtype=torch.float64)
@@ -176,7 +153,6 @@ def test_subnormal_weights_far_out_never_give_a_verified_agreement():
 
 def test_overflowing_bounds_prove_nothing():
     # σ(1e300 z) on ±1e10 overflows: the bounds are infinite, never NaN read as "below τ".
-    from models.deadline import Deadline
     from verify.agreement_program import difference_reaches
     from verify.decoder_agreement import check_same_decoder
     m = 4

@@ -16,7 +16,7 @@ from models.strategies import networks
 from verify.injectivity import bigm, check_weakly_injective
 from verify.injectivity.bounds import crown_bounds, objective_bounds, output_relaxation
 from verify.injectivity.fiber import localize_fiber
-from verify.injectivity.peak import _region_radius, find_peak
+from verify.injectivity.peak import _region_radius, certify_peak, find_peak
 from verify.injectivity.tolerances import frame
 
 
@@ -77,6 +77,15 @@ def test_peak_certifies_a_random_decoder_of_dimension_four():
     assert result.domain == "box [-3, 3]^4" and "certificate" in result.details
     z0, x0 = result.witness["z0"], result.witness["x0"]
     assert torch.allclose(net(z0), x0) and result.witness["delta"] > 0
+
+
+def test_no_corner_of_a_fold_is_a_peak():
+    # Planted violation: f(z0) = f(mirror of z0) at every corner, so no functional is strictly highest there.
+    fr = frame(_folding(4), 3.0)
+    gen = torch.Generator().manual_seed(0)
+    for code in range(16):
+        signs = np.array([1.0 if code >> k & 1 else -1.0 for k in range(4)])
+        assert certify_peak(fr, signs, Deadline(30), gen) is None
 
 
 def test_fiber_certifies_where_the_peak_is_not_asked():

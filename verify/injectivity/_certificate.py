@@ -367,7 +367,8 @@ def image_bounds(pieces: list[ExactPiece], deadline=None) -> tuple[np.ndarray, n
             return [([sign * v for v in p.A[k]], sign * p.float_piece.A[k]) for k in range(n) for sign in (1, -1)]
         found = _certified_maxima(pieces, targets, deadline)
         for (i, slot), value in found.items():
-            k, sign = divmod(slot, 2)[0], 1 if slot % 2 == 0 else -1
+            k, odd = divmod(slot, 2)
+            sign = -1 if odd else 1
             bound = value + sign * pieces[i].c[k]  # sign · f_k <= bound
             if sign > 0:
                 hi[i, k] = np.nextafter(to_float(bound), np.inf)

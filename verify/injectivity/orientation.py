@@ -82,9 +82,9 @@ def _coherent_verdict(frame: Frame, tol, regions, details, sign, deadline) -> Ch
     if np.all(signs == sign) and np.all(least_singular(pieces) > tol.rank):
         point, value, found = _regular_value_preimages(net, everywhere)
         details = {**details, "regions_of_R^m": len(everywhere), "regular_value": frame.f_anchor + frame.out * value.numpy(),
-                   "preimages": len(found), "regular_point": point.numpy()}
+                   "preimages": len(found)}
         if len(found) == 1:
-            return _degree_one(frame, tol, details, sign, deadline)
+            return _degree_one(frame, tol, details, sign, point.numpy(), deadline)
         if box is None:
             evidence = collision_witness(frame, found[0], found[1], tol)
             details = {**details,
@@ -95,10 +95,11 @@ def _coherent_verdict(frame: Frame, tol, regions, details, sign, deadline) -> Ch
                                               "criterion": "not a homeomorphism of R^m: decided by the pairwise programs on the box"})
 
 
-def _degree_one(frame: Frame, tol, details, sign: int, deadline) -> CheckResult:
-    """"holds" on R^m when the exact certificate confirms coherence and degree one, else unknown."""
+def _degree_one(frame: Frame, tol, details, sign: int, u0: np.ndarray, deadline) -> CheckResult:
+    """"holds" on R^m when the exact certificate confirms coherence and degree one at the regular
+    point u0 (the frame's units), else unknown."""
     m = frame.network.in_dim
-    z0 = frame.to_latent(details.pop("regular_point"))
+    z0 = frame.to_latent(u0)
     everywhere = frame if frame.box is None else tolerances_frame(frame.network, None)
     exact = _certificate.certify_degree_one(everywhere, everywhere.to_unit(z0), sign, deadline)
     criterion = ("coherently oriented on all of R^m with degree one (one preimage of a regular value): a homeomorphism"

@@ -65,11 +65,6 @@ class Peak:
     pattern: np.ndarray
 
 
-def _corner(frame: Frame, signs: np.ndarray) -> np.ndarray:
-    low, high = frame.box[0].numpy(), frame.box[1].numpy()
-    return np.where(signs > 0, high, low)
-
-
 def _region_radius(frame: Frame, u0: np.ndarray, pattern: np.ndarray) -> float:
     """u0's distance to the nearest unit hyperplane of its region (box faces excluded)."""
     G, g, _, _ = pattern_halfspaces(frame.unit, pattern, None)
