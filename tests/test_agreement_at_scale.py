@@ -10,7 +10,7 @@ from verify.agreement_program import difference_reaches
 from verify.decoder_agreement import check_same_decoder
 from verify.equivalence import check_affine_equivalence
 from verify.suite import equivalent_model, random_invertible_affine
-from verify.unit_matching import difference_bound, match_units
+from verify.unit_matching import difference_bound, difference_growth, match_units
 
 F64 = torch.float64
 
@@ -27,7 +27,7 @@ def _relabelled(net: LeakyReLUNetwork, seed: int) -> LeakyReLUNetwork:
     return LeakyReLUNetwork(weights, biases, list(net.slopes))
 
 
-def test_relabelled_units_are_matched_and_the_maps_agree_on_the_box():
+def test_relabelled_units_are_matched_and_the_maps_agree_on_all_of_the_space():
     f = random_network((5, 24, 24, 8), 0.2, injective=False, generator=1)
     g = _relabelled(f, 2)
     z = torch.randn(300, 5, dtype=F64)
@@ -36,8 +36,11 @@ def test_relabelled_units_are_matched_and_the_maps_agree_on_the_box():
     assert matching is not None
     bound = difference_bound(f, g, matching, -3 * np.ones(5), 3 * np.ones(5))
     assert 0 < bound < 1e-10
+    alpha, beta = difference_growth(f, g, matching, np.zeros(5))
+    assert 0 < alpha < 1e-10 and 0 < beta < 1e-10
+    # The growth bound decides on all of R^5, which is more than the box asked for.
     result = check_same_decoder(f, g, latent_scale=1.0, points=z, box=3.0)
-    assert result.holds is True and result.domain == "box [-3, 3]^5" and result.details["by"] == "unit matching"
+    assert result.holds is True and result.domain == "R^5" and result.details["by"] == "unit matching"
     assert result.verified and result.details["certificate"].startswith("rigorous")
 
 
@@ -103,11 +106,11 @@ def test_sound_output_bounds_alone_prove_agreement_within_a_loose_tolerance():
     assert result.holds is True and result.verified and result.details["by"] == "bounds"
 
 
-def test_affine_equivalence_is_decided_on_the_prior_box_for_m_above_three():
+def test_affine_equivalence_is_decided_on_all_of_the_space_for_m_above_three():
     gen = torch.Generator().manual_seed(7)
     model = random_model(5, 12, hidden=(8,), n_components=2, generator=gen)
     h = random_invertible_affine(5, gen)
     other = equivalent_model(model, h, gen)
     result = check_affine_equivalence(model, other, n=400, time_limit=60)
     assert result.holds is True, result.method
-    assert result.domain.startswith("box [") and "units permuted" in result.method
+    assert result.domain == "R^5" and "units permuted" in result.method

@@ -1,19 +1,20 @@
 """Do two piecewise-affine decoders agree?  f = g on all of R^m, exactly where possible.
 
-Two continuous piecewise-affine maps agree everywhere iff they have the same affine
-piece on every cell of their common refinement, which is the set of linear regions
-of the joint network z -> (f(z), g(z)) (``models.joint_network``). For latent
-dimension m <= ``models.regions.EXACT_MAX_DIM`` those cells are enumerated on all of
-R^m and the two pieces compared at points inside each: the verdict is then exact up
-to the tolerance. Above, on a given box, one mixed-integer program over both networks
-(``verify.agreement_program``) decides whether |f − g|∞ reaches τ = max(rtol,
-``AGREEMENT_PROGRAM_RTOL``) · S anywhere in the box, S = ‖f(centre)‖ + Lip(f) · ρ the scale of f's values there; a point it finds is
-re-checked in rationals and decides "fails", while its "no such point" (a branch-and-bound tree,
-not re-checked) leaves agreement unknown. Before it, when g is f with its hidden units permuted and
-rescaled up to rounding (``verify.unit_matching``), a perturbation bound of |f − g| on the box,
-sound in exact arithmetic, decides "holds" (verified) without a program. Otherwise (or when no joint network exists) the maps are compared
-at the given sample points and at the interior points of f's regions: a difference
-found there is a verdict ("fails", with the point), agreement is not (unknown).
+Two continuous piecewise-affine maps agree iff they have the same affine piece on every cell of
+their common refinement, the linear regions of the joint network z -> (f(z), g(z))
+(``models.joint_network``). For latent dimension m <= ``models.regions.EXACT_MAX_DIM`` those cells
+are enumerated on all of R^m and the two pieces compared on each in rationals
+(``verify.cell_agreement``): the relative error R = sup_z ‖f(z) − g(z)‖∞ / (G · (ρ + ‖z − z̄‖∞)),
+G f's gain, is then proved within ``rtol`` (holds, verified), or shown above it at a point
+re-checked in rationals (fails), or left unknown. Above m = 3, on a given box, when g is f with
+its hidden units permuted and rescaled up to rounding (``verify.unit_matching``), a perturbation
+bound of |f − g| on the box, sound in exact arithmetic, decides "holds" (verified); otherwise one
+mixed-integer program over both networks (``verify.agreement_program``) decides whether
+|f − g|∞ reaches τ = max(rtol, ``AGREEMENT_PROGRAM_RTOL``) · Lip(f) · ρ anywhere in the box: a
+point it finds is re-checked in rationals and decides "fails", while its "no such point" (a
+branch-and-bound tree, not re-checked) leaves agreement unknown. Without cells or a box the maps
+are compared at the given points only: a difference found there is a verdict ("fails", re-checked
+in rationals), agreement is not (unknown).
 """
 
 from __future__ import annotations
@@ -27,19 +28,27 @@ from models.regions import EXACT_MAX_DIM, linear_regions
 from models.validation import DTYPE, check_box, check_instance, check_points, check_real
 
 from .agreement_program import Difference, difference_reaches
+from .cell_agreement import as_float, cell_bound, exceeds, gain_at, gain_bound
 from .check_result import CheckResult
-from .exact import ExactNetwork, qcol, to_floats
-from .injectivity.tolerances import domain_name, lipschitz_bound
+from .exact import ExactNetwork, q, qcol, to_floats
+from .injectivity.tolerances import domain_name, frame, lipschitz_bound
 from .tolerances import AGREEMENT_PROGRAM_RTOL, DECODER_RTOL
-from .unit_matching import difference_bound, match_units
+from .unit_matching import difference_bound, difference_growth, match_units
+
+# Points tried, largest ratio first, for a difference re-checked in rationals.
+WITNESS_TRIES = 3
+MATCHING_CERTIFICATE = ("rigorous: a growth bound of |f − g| on R^m sound in exact arithmetic (every float64 rounding "
+                        "bounded), against an exact lower bound of f's gain")
+CELL_CERTIFICATE = ("exact: each cell's pieces of f and g in rationals bound the relative error on the cell; the "
+                    "enumeration of the cells is exact")
 
 
-def _value_error(f: LeakyReLUNetwork, g: LeakyReLUNetwork, z: torch.Tensor, latent_scale: float) -> torch.Tensor:
-    """‖f(z) − g(z)‖ / (‖f(z)‖ + ‖A_f(z)‖·ρ) at each row of z, ρ the latent scale: invariant to
-    rescaling the outputs, and to rescaling the latents together with ρ."""
-    a_f, _ = f.local_affine(z)
-    size = f(z).norm(dim=1) + torch.linalg.matrix_norm(a_f, ord=2) * latent_scale
-    return (f(z) - g(z)).norm(dim=1) / size.clamp_min(torch.finfo(z.dtype).tiny)
+def _ratios(f: LeakyReLUNetwork, g: LeakyReLUNetwork, z: torch.Tensor, gain: float, centre: torch.Tensor,
+            latent_scale: float) -> torch.Tensor:
+    """‖f(z) − g(z)‖∞ / (G · (ρ + ‖z − z̄‖∞)) at each row of z (``verify.cell_agreement``), in floats."""
+    distance = (z - centre).abs().amax(dim=1)
+    size = gain * (latent_scale + distance)
+    return (f(z) - g(z)).abs().amax(dim=1) / size.clamp_min(torch.finfo(z.dtype).tiny)
 
 
 def _cell_points(cells, reach: float) -> torch.Tensor:
@@ -54,36 +63,41 @@ def _cell_points(cells, reach: float) -> torch.Tensor:
     return around.reshape(-1, p.shape[1])
 
 
-def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale: float, points=None, box=None,
-                       rtol: float = DECODER_RTOL, time_limit: float | None = None) -> CheckResult:
-    """Is f = g on all of R^m?  Exact for m <= 3 (every cell of the common refinement); else sampled,
-    and then only a difference is conclusive.
+def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale: float, centre=None, points=None,
+                       box=None, rtol: float = DECODER_RTOL, time_limit: float | None = None) -> CheckResult:
+    """Is f = g on all of R^m, to relative error ``rtol``?  Exact for m <= 3 (the pieces on every cell
+    of the common refinement, in rationals); above, on a box, by a perturbation bound or a
+    mixed-integer program; else sampled, and then only a difference is conclusive.
 
     Parameters
     ----------
     f, g : LeakyReLUNetwork
         Same input and output dimensions.
     latent_scale : float
-        ρ > 0, the size of the latent region that matters (e.g. the prior's spread);
-        it makes the relative error invariant to rescaling inputs or outputs.
+        ρ > 0, the size of the latent region that matters (e.g. the prior's spread).
+    centre : array_like of shape (m,), optional
+        z̄, the centre of the latent region that matters (e.g. the prior's mean); by default the
+        mean of ``points``, or the centre of the cells' interior points.
     points : Tensor, shape (N, m), optional
         Extra latent points to compare at (e.g. prior samples); required when m > 3.
     box : float, pair of array_like, or None
-        For m > 3: the latent box on which the mixed-integer program decides agreement
-        (r means [-r, r]^m); without one, agreement above m = 3 is only sampled.
+        For m > 3: the latent box on which agreement is decided (r means [-r, r]^m); without one,
+        agreement above m = 3 is only sampled.
     rtol : float
-        Largest accepted relative error ``‖f(z) − g(z)‖ / (‖f(z)‖ + ‖A_f(z)‖·ρ)``.
+        Largest accepted relative error R = sup_z ‖f(z) − g(z)‖∞ / (G · (ρ + ‖z − z̄‖∞)), G the largest
+        ‖A‖∞ of f's pieces (see ``verify.cell_agreement``); on a box, |f − g|∞ below
+        max(rtol, ``AGREEMENT_PROGRAM_RTOL``) · Lip(f) · ρ.
     time_limit : float, optional
-        Seconds for the enumeration of the cells; past it the verdict rests on the given
-        points only (a difference found there still decides "fails"; agreement is unknown).
+        Seconds for the enumeration of the cells and the exact comparison; past it the verdict rests
+        on the given points only (a difference found there still decides "fails"; agreement is unknown).
 
     Returns
     -------
     CheckResult
-        ``statistic``: the largest relative error; ``witness``: the latent point
-        where f and g differ most when it fails; holds only when every cell of the
-        common refinement was visited (``details['exact']``), unknown when the maps
-        agree at the points compared but not every cell was.
+        ``statistic``: the exact bound on R when every cell was compared, else the largest ratio
+        at the points; ``witness``: a latent point where the ratio exceeds ``rtol`` in rationals when
+        it fails. Holds (verified) only when the bound over every cell of an exact enumeration is
+        within ``rtol``; unknown when no cell-wise bound was proved and no difference was found.
     """
     check_instance(f, LeakyReLUNetwork, "f")
     check_instance(g, LeakyReLUNetwork, "g")
@@ -92,31 +106,119 @@ def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale
     latent_scale = check_real(latent_scale, "latent_scale", low=0.0, low_open=True)
     rtol = check_real(rtol, "rtol", low=0.0)
     f, g = f.to(dtype=DTYPE), g.to(f.device, DTYPE)
+    if centre is not None:
+        centre = check_points(centre, "centre", f.in_dim)[0]
+        if len(centre) != 1:
+            raise ValueError(f"centre: one point of R^{f.in_dim}, got {len(centre)}")
     if points is not None:
         points = check_points(points, "points", f.in_dim, device=f.device)[0]
     bounds = check_box(box, f.in_dim)
+    if bounds is None and f.in_dim > EXACT_MAX_DIM and points is None:
+        raise ValueError(f"points: needed for latent dimension {f.in_dim} > {EXACT_MAX_DIM}, where cells are not enumerated")
     deadline = Deadline(time_limit)
+    f_cpu, g_cpu = f.to("cpu"), g.to("cpu")
+    if centre is None:
+        centre = points.mean(dim=0, keepdim=True) if points is not None else torch.as_tensor(frame(f_cpu, None).anchor)[None]
+    centre = centre.to("cpu")
+    matched = _by_matching(f_cpu, g_cpu, points, centre, latent_scale, rtol)
+    if matched is not None:
+        return matched
     if bounds is not None and f.in_dim > EXACT_MAX_DIM:
         return _on_box(f, g, bounds, points, latent_scale, rtol, deadline, domain_name(f, box))
-    z, exact, how = _cells(f, g, points, deadline, latent_scale)
-    errors = _value_error(f, g, z, latent_scale)
-    worst = int(errors.argmax())
-    statistic = float(errors[worst])
-    holds = False if statistic > rtol else (True if exact else None)
-    details = {"exact": exact, "points": len(z), "how": how, "latent_scale": latent_scale}
-    domain = f"R^{f.in_dim}" if exact else f"{len(z)} latent points"
-    return CheckResult("same_decoder", holds, statistic, rtol, "<=", z[worst] if holds is False else None, domain=domain,
-                       method=("exact: " if exact else "sampled: ") + how, details=details)
+    return _on_space(f_cpu, g_cpu, points, centre, latent_scale, rtol, deadline)
+
+
+def _by_matching(f, g, points, centre, latent_scale: float, rtol: float) -> CheckResult | None:
+    """Holds on all of R^m, verified, when g is f with its units permuted and rescaled and the growth
+    bound |f − g|∞ <= α + β ‖z − z̄‖∞ (``verify.unit_matching``) keeps R within rtol; else None."""
+    matching = match_units(f, g)
+    if matching is None:
+        return None
+    alpha, beta = difference_growth(f, g, matching, centre[0].numpy())
+    if not (np.isfinite(alpha) and np.isfinite(beta)):
+        return None
+    # G is at least the gain of f's piece at any point: the centre's, and the sampled point of largest gain.
+    candidates = [centre[0]]
+    if points is not None:
+        a, _ = f.local_affine(points.to("cpu"))
+        candidates.append(points[int(a.abs().sum(dim=2).amax(dim=1).argmax())].to("cpu"))
+    gain = max(gain_at(f, z.numpy()) for z in candidates)
+    need = max(q(alpha) / q(latent_scale), q(beta))
+    if not need <= q(rtol) * gain:
+        return None
+    statistic = as_float(need / gain) if gain != 0 else 0.0
+    return CheckResult("same_decoder", True, statistic, rtol, "<=", None, domain=f"R^{f.in_dim}", verified=True,
+                       method=(f"g is f with its units permuted and rescaled: |f − g|∞ <= {alpha:.3g} + {beta:.3g} "
+                               "‖z − z̄‖∞ on R^m"),
+                       details={"exact": True, "by": "unit matching", "alpha": alpha, "beta": beta,
+                                "gain_lower_bound": as_float(gain), "latent_scale": latent_scale,
+                                "centre": centre[0].tolist(), "certificate": MATCHING_CERTIFICATE})
+
+
+def _on_space(f, g, points, centre, latent_scale: float, rtol: float, deadline: Deadline) -> CheckResult:
+    """The verdict on R^m: the exact bound over the common cells, else a difference at a point."""
+    cells, reason = _common_cells(f, g, deadline)
+    extra = [] if points is None else [points.to("cpu")]
+    if cells is None and not extra:
+        raise ValueError(f"time_limit: {reason}, and no points were given to compare at")
+    inside = [_cell_points(cells, latent_scale)] if cells is not None else []
+    z = torch.cat(inside + extra)
+    details = {"latent_scale": latent_scale, "centre": centre[0].tolist(), "points": len(z), "exact": False}
+    bound = None
+    if cells is not None and not cells.exact:
+        reason = "the enumeration of the common cells left a sliver undecided"
+    elif cells is not None:
+        try:
+            bound = cell_bound(f, g, cells.arrays.patterns, centre[0].numpy(), latent_scale, deadline)
+        except TimeLimitExceeded as stop:
+            reason = str(stop)
+    if bound is not None:
+        details.update(exact=True, cells=len(cells), piece_pairs=bound.pieces, gain=as_float(bound.gain))
+        if bound.holds(rtol):
+            return CheckResult("same_decoder", True, bound.ratio, rtol, "<=", None, domain=f"R^{f.in_dim}", verified=True,
+                               method=f"exact: the pieces of f and g on each of the {len(cells)} cells of the common "
+                                      "refinement, compared in rationals", details={**details, "certificate": CELL_CERTIFICATE})
+        reason = (f"the cell-wise bound {bound.ratio:.3g} exceeds rtol (on the cell of point "
+                  f"{cells.arrays.interior[bound.worst].tolist()}), and no point shows the difference exactly")
+    gain = bound.gain if bound is not None else gain_bound(f)
+    ratios = _ratios(f, g, z, as_float(gain), centre, latent_scale)
+    details["sampled_ratio"] = float(ratios.max())
+    for k in torch.argsort(ratios, descending=True)[:WITNESS_TRIES].tolist():
+        if ratios[k] > rtol and exceeds(f, g, z[k].numpy(), gain, centre[0].numpy(), latent_scale, rtol):
+            how = "the common cells' pieces" if bound is not None else "sampled"
+            return CheckResult("same_decoder", False, float(ratios[k]), rtol, "<=", z[k], domain=f"R^{f.in_dim}",
+                               verified=True, method=f"{how}: a point where f and g differ beyond rtol, re-checked in rationals",
+                               details=details)
+    statistic = bound.ratio if bound is not None else float(ratios.max())
+    domain = f"R^{f.in_dim}" if bound is not None else f"{len(z)} latent points"
+    return CheckResult("same_decoder", None, statistic, rtol, "<=", None, domain=domain, method=f"not decided: {reason}",
+                       details={**details, "reason": reason})
+
+
+def _common_cells(f, g, deadline: Deadline):
+    """The cells of the common refinement on R^m, or None with the reason there are none."""
+    if f.in_dim > EXACT_MAX_DIM:
+        return None, f"latent dimension {f.in_dim} > {EXACT_MAX_DIM}: the common cells are not enumerated"
+    joint = joint_network(f, g)
+    if joint is None:
+        return None, "the slopes of f and g differ in a layer, so no joint network gives their common cells"
+    try:
+        return linear_regions(joint, None, time_limit=deadline), None
+    except TimeLimitExceeded as stop:
+        return None, str(stop)
 
 
 def _on_box(f, g, bounds, points, latent_scale: float, rtol: float, deadline: Deadline, domain: str) -> CheckResult:
     """The program's verdict on the box, with the sampled relative error at ``points`` as the statistic."""
     f64, g64 = f.to("cpu", DTYPE), g.to("cpu", DTYPE)
     low, high = bounds[0].numpy(), bounds[1].numpy()
-    centre = torch.as_tensor(0.5 * (low + high))
-    scale = float(f64(centre).norm()) + lipschitz_bound(f64) * latent_scale
+    # The unit of |f − g| is f's gain over the latent scale: no output offset loosens it.
+    scale = max(lipschitz_bound(f64) * latent_scale, np.finfo(np.float64).tiny)
     tau = max(rtol, AGREEMENT_PROGRAM_RTOL) * scale
-    errors = _value_error(f64, g64, points.to("cpu"), latent_scale) if points is not None else torch.zeros(1, dtype=DTYPE)
+    if points is not None:
+        errors = (f64(points.to("cpu")) - g64(points.to("cpu"))).abs().amax(dim=1) / scale
+    else:
+        errors = torch.zeros(1, dtype=DTYPE)
     sampled, worst = float(errors.max()), int(errors.argmax())
     details = {"exact": False, "latent_scale": latent_scale, "threshold": tau, "scale": scale,
                "points": 0 if points is None else len(points)}
@@ -156,15 +258,16 @@ def _on_box(f, g, bounds, points, latent_scale: float, rtol: float, deadline: De
         details.update(exact_difference=gap)
         if gap >= tau * (1 - 1e-9):
             z = torch.as_tensor(found.z)
-            statistic = max(sampled, float(_value_error(f64, g64, z[None], latent_scale)[0]))
+            statistic = max(sampled, gap / scale)
             return CheckResult("same_decoder", False, statistic, rtol, "<=", z.to(f.device), domain=domain, verified=True,
                                method="a point of the box where |f − g|∞ >= τ (mixed-integer program, re-checked in rationals)",
                                details=details)
         details["reason"] = f"the program's point differs by {gap:.3g} < τ in rationals"
     details.setdefault("reason", f"the program was not solved in time (status {found.solver_status})")
-    if sampled > rtol:  # a sampled point still decides
+    if sampled > rtol and _exact_gap(f64, g64, points[worst].cpu().numpy()) > rtol * scale:  # a sampled point still decides
         return CheckResult("same_decoder", False, sampled, rtol, "<=", points[worst], domain=f"{len(points)} latent points",
-                           method="sampled: a given point where f and g differ", details=details)
+                           verified=True, method="sampled: a given point where |f − g|∞ exceeds rtol · Lip(f) · ρ, "
+                                                 "re-checked in rationals", details=details)
     return CheckResult("same_decoder", None, sampled, rtol, "<=", None, domain=domain, method=f"{how}: not decided", details=details)
 
 
@@ -173,30 +276,3 @@ def _exact_gap(f, g, z: np.ndarray) -> float:
     point = qcol(z)
     diff = ExactNetwork.of(f).forward(point)[0] - ExactNetwork.of(g).forward(point)[0]
     return max(abs(float(to_floats(diff)[i])) for i in range(f.out_dim))
-
-
-def _cells(f: LeakyReLUNetwork, g: LeakyReLUNetwork, points, deadline: Deadline, reach: float):
-    """Latent points to compare at, whether they visit every cell, and how they were chosen."""
-    extra = [] if points is None else [points]
-    try:
-        return _enumerated(f, g, extra, deadline, reach)
-    except TimeLimitExceeded as stop:
-        if not extra:
-            raise ValueError(f"time_limit: {stop}, and no points were given to compare at") from None
-        return extra[0], False, f"the given points only ({stop})"
-
-
-def _enumerated(f, g, extra, deadline, reach):
-    if f.in_dim <= EXACT_MAX_DIM:
-        joint = joint_network(f, g)
-        if joint is not None:
-            cells = linear_regions(joint.to("cpu"), None, time_limit=deadline)
-            inside = _cell_points(cells, reach).to(f.device)
-            return torch.cat([inside, *extra]), True, f"2m + 1 points inside each of the {len(cells)} cells of the common refinement on R^m"
-        inside = torch.cat([_cell_points(linear_regions(net.to("cpu"), None, time_limit=deadline), reach) for net in (f, g)])
-        inside = inside.to(f.device)
-        how = "points inside the regions of f and of g (their slopes differ, so no joint network), and the given points"
-        return torch.cat([inside, *extra]), False, how
-    if not extra:
-        raise ValueError(f"points: needed for latent dimension {f.in_dim} > {EXACT_MAX_DIM}, where cells are not enumerated")
-    return extra[0], False, f"the given points only (latent dimension {f.in_dim} > {EXACT_MAX_DIM})"

@@ -155,7 +155,7 @@ def check_affine_equivalence(
     if box is None and model_a.latent_dim > EXACT_MAX_DIM:
         box = default_box(model_a.prior)
     decoder_check = check_same_decoder(model_a.decoder, model_b.decoder.precompose(h), latent_scale=latent_scale(model_a.prior),
-                                       points=z_a, box=box, rtol=decoder_rtol, time_limit=time_limit)
+                                       centre=model_a.prior.mean(), points=z_a, box=box, rtol=decoder_rtol, time_limit=time_limit)
     details.update(prior=prior_check.to_dict(), decoder=decoder_check.to_dict())
     if prior_check.holds is False or decoder_check.holds is False:
         holds = False
