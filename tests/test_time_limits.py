@@ -49,8 +49,13 @@ def test_a_deadline_is_validated_and_counts_down():
     assert Deadline(None).remaining() is None and not Deadline(None).expired()
 
 
-def test_affine_equivalence_falls_back_to_samples_past_its_time_limit():
+def test_affine_equivalence_falls_back_to_samples_past_its_time_limit(monkeypatch):
     model = random_model(3, 20, hidden=(16, 16), generator=0)
+    # Matched units need no enumeration, so the growth bound decides within any limit ...
+    matched = check_affine_equivalence(model, model, n=200, time_limit=1e-3)
+    assert matched.holds is True and matched.details["decoder"]["details"]["by"] == "unit matching"
+    # ... and without it the common cells are not enumerated in time: only samples remain.
+    monkeypatch.setattr("verify.decoder_agreement.match_units", lambda f, g: None)
     result = check_affine_equivalence(model, model, n=200, time_limit=1e-3)
     assert result.holds is None and result.details["decoder"]["details"]["exact"] is False
 
