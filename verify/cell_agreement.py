@@ -91,7 +91,7 @@ def cell_bound(f: LeakyReLUNetwork, g: LeakyReLUNetwork, joint_patterns: np.ndar
     pattern_f, pattern_g = own_patterns(np.asarray(joint_patterns, dtype=bool), f, g)
     zbar, rho = qcol(np.asarray(centre, dtype=np.float64)), q(latent_scale)
     pieces_f: dict[bytes, tuple] = {}
-    best, worst, gain, seen = fmpq(-1), 0, fmpq(0), {}
+    best, worst, gain, seen = fmpq(-1), 0, fmpq(0), set()
     for i, (pf, pg) in enumerate(zip(pattern_f, pattern_g)):
         key = (pf.tobytes(), pg.tobytes())
         if key in seen:
@@ -105,7 +105,7 @@ def cell_bound(f: LeakyReLUNetwork, g: LeakyReLUNetwork, joint_patterns: np.ndar
         B, b = exact_g.piece(pg)
         D = A - B
         value = max(_sup_norm((D * zbar + (a - b)).entries()) / rho, _row_sums(D))
-        seen[key] = value
+        seen.add(key)
         if value > best:
             best, worst = value, i
     return CellBound(max(best, fmpq(0)), gain, worst, len(seen))
@@ -133,10 +133,14 @@ def as_float(value: fmpq) -> float:
     return int(value.p) / int(value.q)
 
 
+def exact_difference(f: LeakyReLUNetwork, g: LeakyReLUNetwork, z: np.ndarray) -> fmpq:
+    """‖f(z) − g(z)‖∞ at the point z, in rationals."""
+    point = qcol(np.asarray(z, dtype=np.float64))
+    return _sup_norm((ExactNetwork.of(f).forward(point)[0] - ExactNetwork.of(g).forward(point)[0]).entries())
+
+
 def exceeds(f: LeakyReLUNetwork, g: LeakyReLUNetwork, z: np.ndarray, gain: fmpq, centre, latent_scale: float,
             rtol: float) -> bool:
     """Whether ‖f(z) − g(z)‖∞ > rtol · G · (ρ + ‖z − z̄‖∞) at the point z, in rationals (G = ``gain``)."""
-    point = qcol(np.asarray(z, dtype=np.float64))
-    diff = ExactNetwork.of(f).forward(point)[0] - ExactNetwork.of(g).forward(point)[0]
-    distance = _sup_norm((point - qcol(np.asarray(centre, dtype=np.float64))).entries())
-    return _sup_norm(diff.entries()) > q(rtol) * gain * (q(latent_scale) + distance)
+    offset = qcol(np.asarray(z, dtype=np.float64)) - qcol(np.asarray(centre, dtype=np.float64))
+    return exact_difference(f, g, z) > q(rtol) * gain * (q(latent_scale) + _sup_norm(offset.entries()))

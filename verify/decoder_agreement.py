@@ -6,10 +6,10 @@ their common refinement, the linear regions of the joint network z -> (f(z), g(z
 are enumerated on all of R^m and the two pieces compared on each in rationals
 (``verify.cell_agreement``): the relative error R = sup_z ‖f(z) − g(z)‖∞ / (G · (ρ + ‖z − z̄‖∞)),
 G f's gain, is then proved within ``rtol`` (holds, verified), or shown above it at a point
-re-checked in rationals (fails), or left unknown. Above m = 3, on a given box, when g is f with
-its hidden units permuted and rescaled up to rounding (``verify.unit_matching``), a perturbation
-bound of |f − g| on the box, sound in exact arithmetic, decides "holds" (verified); otherwise one
-mixed-integer program over both networks (``verify.agreement_program``) decides whether
+re-checked in rationals (fails), or left unknown. First, in any m, when g is f with its hidden
+units permuted and rescaled up to rounding (``verify.unit_matching``), a growth bound
+|f − g|∞ <= α + β ‖z − z̄‖∞ on all of R^m, sound in exact arithmetic, decides "holds" (verified)
+without enumerating anything. Above m = 3, on a given box, one mixed-integer program over both networks (``verify.agreement_program``) decides whether
 |f − g|∞ reaches τ = max(rtol, ``AGREEMENT_PROGRAM_RTOL``) · Lip(f) · ρ anywhere in the box: a
 point it finds is re-checked in rationals and decides "fails", while its "no such point" (a
 branch-and-bound tree, not re-checked) leaves agreement unknown. Without cells or a box the maps
@@ -28,9 +28,9 @@ from models.regions import EXACT_MAX_DIM, linear_regions
 from models.validation import DTYPE, check_box, check_instance, check_points, check_real
 
 from .agreement_program import Difference, difference_reaches
-from .cell_agreement import as_float, cell_bound, exceeds, gain_at, gain_bound
+from .cell_agreement import as_float, cell_bound, exact_difference, exceeds, gain_at, gain_bound
 from .check_result import CheckResult
-from .exact import ExactNetwork, q, qcol, to_floats
+from .exact import q
 from .injectivity.tolerances import domain_name, frame, lipschitz_bound
 from .tolerances import AGREEMENT_PROGRAM_RTOL, DECODER_RTOL
 from .unit_matching import difference_bound, difference_growth, match_units
@@ -77,7 +77,7 @@ def check_same_decoder(f: LeakyReLUNetwork, g: LeakyReLUNetwork, *, latent_scale
         ρ > 0, the size of the latent region that matters (e.g. the prior's spread).
     centre : array_like of shape (m,), optional
         z̄, the centre of the latent region that matters (e.g. the prior's mean); by default the
-        mean of ``points``, or the centre of the cells' interior points.
+        mean of ``points``, or the point nearest to f's first-layer hyperplanes.
     points : Tensor, shape (N, m), optional
         Extra latent points to compare at (e.g. prior samples); required when m > 3.
     box : float, pair of array_like, or None
@@ -157,11 +157,10 @@ def _by_matching(f, g, points, centre, latent_scale: float, rtol: float) -> Chec
 
 def _on_space(f, g, points, centre, latent_scale: float, rtol: float, deadline: Deadline) -> CheckResult:
     """The verdict on R^m: the exact bound over the common cells, else a difference at a point."""
-    cells, reason = _common_cells(f, g, deadline)
+    cells, inside, reason = _common_cells(f, g, latent_scale, deadline)
     extra = [] if points is None else [points.to("cpu")]
-    if cells is None and not extra:
+    if not inside + extra:
         raise ValueError(f"time_limit: {reason}, and no points were given to compare at")
-    inside = [_cell_points(cells, latent_scale)] if cells is not None else []
     z = torch.cat(inside + extra)
     details = {"latent_scale": latent_scale, "centre": centre[0].tolist(), "points": len(z), "exact": False}
     bound = None
@@ -195,17 +194,20 @@ def _on_space(f, g, points, centre, latent_scale: float, rtol: float, deadline: 
                        details={**details, "reason": reason})
 
 
-def _common_cells(f, g, deadline: Deadline):
-    """The cells of the common refinement on R^m, or None with the reason there are none."""
+def _common_cells(f, g, latent_scale: float, deadline: Deadline):
+    """The cells of the common refinement on R^m (or None), points to compare at, and why there are
+    no cells: without a joint network, points inside the regions of f and of g."""
     if f.in_dim > EXACT_MAX_DIM:
-        return None, f"latent dimension {f.in_dim} > {EXACT_MAX_DIM}: the common cells are not enumerated"
+        return None, [], f"latent dimension {f.in_dim} > {EXACT_MAX_DIM}: the common cells are not enumerated"
     joint = joint_network(f, g)
-    if joint is None:
-        return None, "the slopes of f and g differ in a layer, so no joint network gives their common cells"
     try:
-        return linear_regions(joint, None, time_limit=deadline), None
+        if joint is None:
+            inside = [_cell_points(linear_regions(net, None, time_limit=deadline), latent_scale) for net in (f, g)]
+            return None, inside, "the slopes of f and g differ in a layer, so no joint network gives their common cells"
+        cells = linear_regions(joint, None, time_limit=deadline)
+        return cells, [_cell_points(cells, latent_scale)], None
     except TimeLimitExceeded as stop:
-        return None, str(stop)
+        return None, [], str(stop)
 
 
 def _on_box(f, g, bounds, points, latent_scale: float, rtol: float, deadline: Deadline, domain: str) -> CheckResult:
@@ -254,7 +256,7 @@ def _on_box(f, g, bounds, points, latent_scale: float, rtol: float, deadline: De
             return CheckResult("same_decoder", None, sampled, rtol, "<=", None, domain=domain,
                                method=f"{how}, by {found.by}: numerical only, not verified", details=details)
     if found.reaches:
-        gap = _exact_gap(f64, g64, found.z)
+        gap = as_float(exact_difference(f64, g64, found.z))
         details.update(exact_difference=gap)
         if gap >= tau * (1 - 1e-9):
             z = torch.as_tensor(found.z)
@@ -264,15 +266,8 @@ def _on_box(f, g, bounds, points, latent_scale: float, rtol: float, deadline: De
                                details=details)
         details["reason"] = f"the program's point differs by {gap:.3g} < τ in rationals"
     details.setdefault("reason", f"the program was not solved in time (status {found.solver_status})")
-    if sampled > rtol and _exact_gap(f64, g64, points[worst].cpu().numpy()) > rtol * scale:  # a sampled point still decides
+    if sampled > rtol and exact_difference(f64, g64, points[worst].cpu().numpy()) > q(rtol * scale):  # a sampled point still decides
         return CheckResult("same_decoder", False, sampled, rtol, "<=", points[worst], domain=f"{len(points)} latent points",
                            verified=True, method="sampled: a given point where |f − g|∞ exceeds rtol · Lip(f) · ρ, "
                                                  "re-checked in rationals", details=details)
     return CheckResult("same_decoder", None, sampled, rtol, "<=", None, domain=domain, method=f"{how}: not decided", details=details)
-
-
-def _exact_gap(f, g, z: np.ndarray) -> float:
-    """max_i |f_i(z) − g_i(z)| in rationals (rounded to float at the end)."""
-    point = qcol(z)
-    diff = ExactNetwork.of(f).forward(point)[0] - ExactNetwork.of(g).forward(point)[0]
-    return max(abs(float(to_floats(diff)[i])) for i in range(f.out_dim))
