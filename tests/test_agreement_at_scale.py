@@ -54,6 +54,20 @@ def test_the_bound_grows_with_a_planted_weight_change():
     moved = LeakyReLUNetwork(g.weights, biases, list(g.slopes))
     loose = difference_bound(f, moved, match_units(f, moved), low, high)
     assert loose >= 1e-7 > tight
+    alpha, _ = difference_growth(f, moved, match_units(f, moved), np.zeros(5))
+    assert alpha >= 1e-7
+
+
+def test_a_planted_offset_defeats_the_growth_bound_and_fails_at_a_point():
+    f = random_network((5, 24, 24, 8), 0.2, injective=False, generator=1)
+    g = _relabelled(f, 2)
+    biases = [b.clone() for b in g.biases]
+    biases[-1][0] += 1e-3  # the units still match; the maps differ by 1e-3 everywhere
+    moved = LeakyReLUNetwork(g.weights, biases, list(g.slopes))
+    z = torch.randn(50, 5, dtype=F64, generator=torch.Generator().manual_seed(0))
+    result = check_same_decoder(f, moved, latent_scale=1.0, points=z)
+    assert result.holds is False and result.verified and result.witness is not None
+    assert float((f(result.witness[None]) - moved(result.witness[None])).abs().max()) >= 1e-3 * (1 - 1e-9)
 
 
 def test_a_moved_unit_is_found_by_the_program_and_re_checked():
